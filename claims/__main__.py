@@ -1,0 +1,107 @@
+"""Command line: python -m claims list | show ID | verify | export --format json | pin."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import sympy as sp
+
+import hwdb
+
+from . import formatting, lock
+from .engine import ClaimError, Evaluation, evaluate
+from .export import dumps
+from .registry import UnknownClaimError, all_claims, evaluate_all, get_claim
+
+
+def _load() -> hwdb.Database:
+    return hwdb.load()
+
+
+def cmd_list(_: argparse.Namespace) -> int:
+    db = _load()
+    for claim in all_claims():
+        e = evaluate(claim, db)
+        print(f"{claim.id:34} {e.verdict.value:14} {formatting.quantity(e.value, claim.unit):>16}  {claim.title}")
+    return 0
+
+
+def _show(e: Evaluation) -> None:
+    c = e.claim
+    print(f"{c.id} — {c.title}\n")
+    print(f"  {c.statement}\n  Lecture, section {c.section}: {c.stated.text}\n")
+    print("  Derivation:")
+    for step in e.derivation.steps:
+        print(f"    {step.text}:\n      {sp.pretty(step.math, use_unicode=True).replace(chr(10), chr(10) + '      ')}")
+    print("\n  Inputs (reference row):")
+    for item in e.reference.inputs:
+        print(
+            f"    {item.symbol:12} {formatting.field_value(item.field):>18}  {item.key}"
+            f"  [{item.record.file}; {item.field.source.title}]"
+        )
+    for const in c.constants:
+        print(f"    {const.symbol!s:12} {const.value:>12g} {const.unit}  (constant: {const.why})")
+    print(f"\n  Value:   {formatting.quantity(e.value, c.unit)}")
+    print(f"  Stated:  {formatting.stated(e)} ({c.stated.wording})")
+    print(f"  Verdict: {e.verdict.value}")
+    if c.rows:
+        print(f"\n  Rows ({c.rows.rule}: {c.rows.reference} is the reference):")
+        for row in e.rows:
+            assert row.record is not None
+            mark = "" if row.counts else "  (outside scope)"
+            print(f"    {row.record.id:16} {formatting.quantity(row.value, c.unit):>16}  {row.verdict.value}{mark}")
+    for name, value in e.derivation.checks:
+        print(f"  Check: {name} = {value:g}")
+    print(f"\n  {formatting.finding(e)}\n  Book: {c.url}")
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    _show(evaluate(get_claim(args.id), _load()))
+    return 0
+
+
+def cmd_verify(_: argparse.Namespace) -> int:
+    evaluations = evaluate_all(_load())
+    drifts = lock.check(evaluations, lock.read())
+    for drift in drifts:
+        print(f"DRIFT {drift}", file=sys.stderr)
+    print(f"{len(evaluations) - len({d.claim for d in drifts})} claims match the lock, {len(drifts)} drifted")
+    return 1 if drifts else 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    db = _load()
+    sys.stdout.write(dumps(evaluate_all(db), db.fingerprint))
+    return 0
+
+
+def cmd_pin(_: argparse.Namespace) -> int:
+    evaluations = evaluate_all(_load())
+    lock.write(evaluations)
+    print(f"pinned {len(evaluations)} claims in {hwdb.display_path(lock.LOCK_FILE)}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m claims", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="every claim with its value and verdict").set_defaults(run=cmd_list)
+    show = sub.add_parser("show", help="one claim: derivation, inputs, rows, verdict")
+    show.add_argument("id")
+    show.set_defaults(run=cmd_show)
+    sub.add_parser("verify", help="compare every claim with the lock; exit 1 on drift").set_defaults(run=cmd_verify)
+    export = sub.add_parser("export", help="every claim as JSON")
+    export.add_argument("--format", choices=["json"], default="json")
+    export.set_defaults(run=cmd_export)
+    sub.add_parser("pin", help="rewrite the lock file from the current evaluation").set_defaults(run=cmd_pin)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (hwdb.HwdbError, ClaimError, UnknownClaimError, lock.LockError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,277 @@
+"""The claim engine: a claim is a SymPy derivation bound to hwdb fields.
+
+Evaluating a claim lambdifies its closed form and feeds it pint quantities taken
+from hwdb, so a unit slip raises instead of producing a wrong number. Nothing here
+knows about Sphinx or pytest: they are thin adapters over :func:`evaluate`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any
+
+import pint
+import sympy as sp
+
+from hwdb import Database, Field, Quantity, Record
+from hwdb.units import parse_unit
+
+from .policy import RULES, Stated, Verdict, combine
+
+KINDS = {
+    "derived": "computed from hwdb inputs through the derivation",
+    "structural": "a symbolic result proved with SymPy, checked numerically",
+}
+
+
+class ClaimError(Exception):
+    """A claim could not be evaluated (bad binding, unit mismatch, failed proof)."""
+
+
+@dataclass(frozen=True)
+class Input:
+    """Binds a symbol to an hwdb field. ``record=None`` means "the row's record"."""
+
+    symbol: sp.Symbol
+    field: str
+    record: str | None = None
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Constant:
+    """A definitional constant of the derivation (not data), with its reason."""
+
+    symbol: sp.Symbol
+    value: float
+    unit: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of a derivation: a sentence and an equation."""
+
+    text: str
+    math: sp.Basic
+
+
+@dataclass(frozen=True)
+class Detail:
+    """A secondary quantity the claim also computes and pins (shown in the box)."""
+
+    name: str
+    label: str
+    expr: sp.Expr
+    unit: str
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """Steps ending in a closed form for the claimed value."""
+
+    steps: tuple[Step, ...]
+    result: sp.Expr
+    details: tuple[Detail, ...] = ()
+    checks: tuple[tuple[str, float], ...] = ()  # numeric checks already passed (name, value)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Evaluate the claim once per record of ``kind`` that has every needed field."""
+
+    kind: str
+    reference: str
+    rule: str
+    why_reference: str
+    scope: tuple[tuple[str, str], ...] = ()  # (meta key, value) pairs a row must match to count
+    why_scope: str = ""
+
+    def in_scope(self, record: Record) -> bool:
+        return all(str(record.meta.get(key)) == value for key, value in self.scope)
+
+    def __post_init__(self) -> None:
+        if self.rule not in RULES:
+            raise ValueError(f"unknown rule {self.rule!r}; known: {sorted(RULES)}")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One quantitative statement of the lecture, made executable."""
+
+    id: str
+    title: str
+    statement: str
+    section: str
+    kind: str
+    page: str
+    unit: str
+    stated: Stated
+    build: Callable[[], Derivation]
+    inputs: tuple[Input, ...] = ()
+    constants: tuple[Constant, ...] = ()
+    rows: Rows | None = None
+    finding: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"claim {self.id}: unknown kind {self.kind!r}")
+        parse_unit(self.unit)
+        parse_unit(self.stated.unit)
+
+    @property
+    def url(self) -> str:
+        """Where the claim's box lives in the HTML book (relative to its root)."""
+        return f"{self.page}.html#{anchor(self.id)}"
+
+    @cached_property
+    def derivation(self) -> Derivation:
+        return self.build()
+
+
+def anchor(claim_id: str) -> str:
+    """The HTML id of a claim's box; dotted IDs survive as written."""
+    return f"claim-{claim_id}"
+
+
+@dataclass(frozen=True)
+class InputValue:
+    """An input as used in one evaluation, with its provenance."""
+
+    symbol: str
+    label: str
+    record: Record
+    field: Field
+
+    @property
+    def key(self) -> str:
+        return f"{self.record.id}.{self.field.name}"
+
+
+@dataclass(frozen=True)
+class Row:
+    """The claim evaluated on one record (or once, for a claim without rows)."""
+
+    record: Record | None
+    value: float
+    verdict: Verdict
+    details: Mapping[str, float]
+    inputs: tuple[InputValue, ...]
+    counts: bool = True  # False for rows shown but outside the claim's scope
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Everything the adapters show: value, verdict, inputs, rows, derivation."""
+
+    claim: Claim
+    reference: Row
+    rows: tuple[Row, ...]
+    verdict: Verdict
+    derivation: Derivation
+    skipped: tuple[tuple[str, str], ...] = field(default=())  # (record id, missing field)
+
+    @property
+    def value(self) -> float:
+        return self.reference.value
+
+    def inputs(self) -> list[InputValue]:
+        """Every distinct input across rows (for drift messages and the lock)."""
+        seen: dict[str, InputValue] = {}
+        for row in self.rows:
+            for item in row.inputs:
+                seen.setdefault(item.key, item)
+        return list(seen.values())
+
+
+def _magnitude(quantity: Any, unit: str, what: str) -> float:
+    if not isinstance(quantity, pint.Quantity):
+        quantity = Quantity(float(quantity), "")
+    try:
+        value = float(quantity.to(parse_unit(unit)).magnitude)
+    except pint.DimensionalityError as exc:
+        raise ClaimError(f"{what}: result has units {quantity.units}, expected {unit} ({exc})") from exc
+    if not math.isfinite(value):
+        raise ClaimError(f"{what}: result is not finite ({value})")
+    return value
+
+
+def _bind(claim: Claim, db: Database, row_record: Record | None) -> tuple[dict[sp.Symbol, Any], tuple[InputValue, ...]]:
+    values: dict[sp.Symbol, Any] = {c.symbol: Quantity(c.value, parse_unit(c.unit)) for c in claim.constants}
+    used: list[InputValue] = []
+    for item in claim.inputs:
+        if item.record is None:
+            if row_record is None:
+                raise ClaimError(f"claim {claim.id}: input {item.symbol} needs a row record")
+            record = row_record
+        else:
+            try:
+                record = db[item.record]
+            except KeyError as exc:
+                raise ClaimError(f"claim {claim.id}: input {item.symbol}: {exc.args[0]}") from None
+        if not record.has(item.field):
+            raise ClaimError(
+                f"claim {claim.id}: input {item.symbol}: {record.file}: "
+                f"record '{record.id}' has no field '{item.field}'"
+            )
+        value = record[item.field]
+        values[item.symbol] = value.quantity
+        used.append(InputValue(str(item.symbol), item.label, record, value))
+    return values, tuple(used)
+
+
+def _compute(expr: sp.Expr, values: Mapping[sp.Symbol, Any], unit: str, what: str) -> float:
+    symbols = sorted(expr.free_symbols, key=str)
+    missing = [s for s in symbols if s not in values]
+    if missing:
+        raise ClaimError(f"{what}: no input bound to {', '.join(map(str, missing))}")
+    function = sp.lambdify(symbols, expr, modules="numpy")
+    try:
+        result = function(*(values[s] for s in symbols))
+    except pint.DimensionalityError as exc:
+        raise ClaimError(f"{what}: inconsistent units in the formula ({exc})") from exc
+    return _magnitude(result, unit, what)
+
+
+def _row(claim: Claim, derivation: Derivation, db: Database, record: Record | None) -> Row:
+    values, used = _bind(claim, db, record)
+    where = f"claim {claim.id}" + (f" on {record.id}" if record else "")
+    value = _compute(derivation.result, values, claim.unit, where)
+    stated = _magnitude(Quantity(value, parse_unit(claim.unit)), claim.stated.unit, where)
+    details = {d.name: _compute(d.expr, values, d.unit, f"{where}, detail {d.name}") for d in derivation.details}
+    return Row(record, value, claim.stated.verdict(stated), details, used)
+
+
+def row_records(claim: Claim, db: Database) -> tuple[list[Record], list[tuple[str, str]]]:
+    """The records a claim is evaluated on, and those skipped for a missing field."""
+    assert claim.rows is not None
+    needed = [i.field for i in claim.inputs if i.record is None]
+    chosen, skipped = [], []
+    for record in sorted(db.of_kind(claim.rows.kind), key=lambda r: r.id):
+        missing = [f for f in needed if not record.has(f)]
+        if missing:
+            skipped.append((record.id, missing[0]))
+        else:
+            chosen.append(record)
+    return chosen, skipped
+
+
+def evaluate(claim: Claim, db: Database) -> Evaluation:
+    """Evaluate a claim on hwdb: the value, per-row values and the derived verdict."""
+    derivation = claim.derivation
+    if claim.rows is None:
+        row = _row(claim, derivation, db, None)
+        return Evaluation(claim, row, (row,), row.verdict, derivation)
+    records, skipped = row_records(claim, db)
+    rows = tuple(replace(_row(claim, derivation, db, r), counts=claim.rows.in_scope(r)) for r in records)
+    reference = next((r for r in rows if r.record and r.record.id == claim.rows.reference), None)
+    if reference is None:
+        raise ClaimError(
+            f"claim {claim.id}: reference record '{claim.rows.reference}' is not among its rows "
+            f"(rows: {', '.join(r.record.id for r in rows if r.record) or 'none'})"
+        )
+    verdict = combine(claim.rows.rule, reference.verdict, [r.verdict for r in rows if r.counts])
+    return Evaluation(claim, reference, rows, verdict, derivation, tuple(skipped))

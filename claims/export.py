@@ -1,0 +1,147 @@
+"""The machine-readable form of an evaluation (``python -m claims export``, ``claims.json``)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import sympy as sp
+
+from hwdb import Field, Source
+
+from . import formatting
+from .engine import Evaluation, InputValue, Row
+from .policy import RULES, WORDINGS
+
+EXPORT_VERSION = 1
+LECTURE = {
+    "title": "The math behind how LLMs are trained and served",
+    "speakers": ["Reiner Pope", "Dwarkesh Patel"],
+    "date": "2026-04-29",
+    "url": "https://www.dwarkesh.com/p/reiner-pope",
+}
+
+
+def source_json(source: Source) -> dict[str, Any]:
+    return {
+        "id": source.id,
+        "title": source.title,
+        "publisher": source.publisher,
+        "url": source.url,
+        "retrieved": source.retrieved.isoformat(),
+    }
+
+
+def field_json(field: Field) -> dict[str, Any]:
+    q = field.quantity
+    return {
+        "value": float(q.magnitude),
+        "unit": str(q.units),
+        "value_si": field.si,
+        "printed": {"value": field.printed_value, "unit": field.printed_unit},
+        "convention": field.convention,
+        "per_chips": field.per_chips,
+        "source": source_json(field.source),
+    }
+
+
+def input_json(item: InputValue) -> dict[str, Any]:
+    return {
+        "symbol": item.symbol,
+        "label": item.label,
+        "record": item.record.id,
+        "field": item.field.name,
+        "file": item.record.file,
+        **field_json(item.field),
+    }
+
+
+def _bound(value: float) -> float | None:
+    return None if math.isinf(value) else value
+
+
+def row_json(row: Row) -> dict[str, Any]:
+    assert row.record is not None
+    return {
+        "record": row.record.id,
+        "name": row.record.name,
+        "value": row.value,
+        "verdict": row.verdict.value,
+        "counts": row.counts,
+        "details": dict(row.details),
+    }
+
+
+def claim_json(evaluation: Evaluation) -> dict[str, Any]:
+    claim = evaluation.claim
+    stated = claim.stated
+    holds, rough = stated.bands()
+    derivation = evaluation.derivation
+    return {
+        "id": claim.id,
+        "title": claim.title,
+        "statement": claim.statement,
+        "kind": claim.kind,
+        "source": {"lecture": LECTURE, "section": claim.section},
+        "value": evaluation.value,
+        "unit": claim.unit,
+        "display": formatting.quantity(evaluation.value, claim.unit),
+        "stated": {
+            "value": stated.value,
+            "unit": stated.unit,
+            "low": stated.low,
+            "high": stated.high,
+            "text": stated.text,
+        },
+        "tolerance": {
+            "wording": stated.wording,
+            "meaning": WORDINGS[stated.wording].meaning,
+            "holds": [_bound(holds[0]), _bound(holds[1])],
+            "holds_roughly": [_bound(rough[0]), _bound(rough[1])] if rough else None,
+            "unit": stated.unit,
+        },
+        "verdict": evaluation.verdict.value,
+        "finding": formatting.finding(evaluation),
+        "url": claim.url,
+        "inputs": [input_json(i) for i in evaluation.reference.inputs],
+        "constants": [
+            {"symbol": str(c.symbol), "value": c.value, "unit": c.unit, "why": c.why} for c in claim.constants
+        ],
+        "rows": [row_json(r) for r in evaluation.rows if r.record is not None],
+        "rows_rule": (
+            {
+                "kind": claim.rows.kind,
+                "reference": claim.rows.reference,
+                "rule": claim.rows.rule,
+                "meaning": RULES[claim.rows.rule],
+                "why_reference": claim.rows.why_reference,
+                "scope": dict(claim.rows.scope),
+                "why_scope": claim.rows.why_scope,
+                "skipped": [{"record": rid, "missing_field": f} for rid, f in evaluation.skipped],
+            }
+            if claim.rows
+            else None
+        ),
+        "details": [
+            {"name": d.name, "label": d.label, "value": evaluation.reference.details[d.name], "unit": d.unit}
+            for d in derivation.details
+        ],
+        "checks": [{"name": name, "value": value} for name, value in derivation.checks],
+        "derivation": {
+            "steps": [{"text": s.text, "latex": sp.latex(s.math)} for s in derivation.steps],
+            "result": sp.latex(derivation.result),
+        },
+    }
+
+
+def document(evaluations: dict[str, Evaluation], hwdb_fingerprint: str) -> dict[str, Any]:
+    return {
+        "version": EXPORT_VERSION,
+        "hwdb_fingerprint": hwdb_fingerprint,
+        "claims": [claim_json(e) for e in evaluations.values()],
+    }
+
+
+def dumps(evaluations: dict[str, Evaluation], hwdb_fingerprint: str) -> str:
+    return json.dumps(document(evaluations, hwdb_fingerprint), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,111 @@
+"""How numbers, units and findings are written: one place, used by the CLI and the book."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from hwdb import Field
+from hwdb.units import parse_unit
+
+from .engine import Evaluation
+
+SIGNIFICANT = 3
+
+
+def number(value: float, significant: int = SIGNIFICANT) -> str:
+    """Three significant figures, thousands separators, no trailing zeros."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    magnitude = math.floor(math.log10(abs(value)))
+    if magnitude >= 15 or magnitude <= -5:
+        return f"{value:.{significant - 1}e}"
+    decimals = significant - 1 - magnitude
+    rounded = round(value, decimals)
+    text = f"{rounded:,.{max(decimals, 0)}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+#: Counts are written the way the field writes them: 100B parameters, 200k tokens.
+COUNT_UNITS = {"param": "parameters", "token": "tokens"}
+COUNT_SUFFIXES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
+COUNT_DIMENSIONS = {"param": parse_unit("param").dimensionality, "token": parse_unit("token").dimensionality}
+
+
+def unit(text: str) -> str:
+    """A compact unit label ("B/tok", "ms"); empty for dimensionless."""
+    parsed = parse_unit(text)
+    if parsed.dimensionless and parsed == parse_unit("1"):
+        return ""
+    return f"{parsed:~P}"
+
+
+def _count(value: float, unit_text: str) -> tuple[float, str] | None:
+    """(value in plain tokens or parameters, their name) for a count-like unit."""
+    parsed = parse_unit(unit_text)
+    for name, dimensionality in COUNT_DIMENSIONS.items():
+        if parsed.dimensionality == dimensionality:
+            factor = float((1 * parsed).to(parse_unit(name)).magnitude)
+            return value * factor, COUNT_UNITS[name]
+    return None
+
+
+def quantity(value: float, unit_text: str) -> str:
+    """A value with its unit; counts as "200k tokens", ratios as "9×", percentages as "98.4 %"."""
+    count = _count(value, unit_text)
+    if count is not None:
+        plain, name = count
+        for scale, suffix in COUNT_SUFFIXES:
+            if abs(plain) >= max(scale, 1e5):
+                return f"{number(plain / scale)}{suffix} {name}"
+        return f"{number(plain)} {name}"
+    if unit_text == "percent":
+        return f"{number(value)} %"
+    label = unit(unit_text)
+    if not label:
+        return f"{number(value)}×" if value >= 1 else number(value)
+    return f"{number(value)} {label}"
+
+
+def stated(evaluation: Evaluation) -> str:
+    s = evaluation.claim.stated
+    text = quantity(s.value, s.unit)
+    if s.low is not None and s.high is not None:
+        label = text.split(" ", 1)[1] if " " in text else ""
+        text = f"{number(s.low)}–{number(s.high)} {label}".strip()
+    return ("at least " if s.wording == "at-least" else "") + text
+
+
+def field_value(field: Field) -> str:
+    """An hwdb field as the source printed its unit, after normalisation."""
+    q = field.quantity
+    if q.dimensionless:
+        return number(float(q.magnitude))
+    return quantity(float(q.magnitude), str(q.units))
+
+
+PLACEHOLDER = re.compile(r"\{(value|stated|detail|in)(?::([^}]+))?\}")
+
+
+def finding(evaluation: Evaluation) -> str:
+    """Fill a claim's finding template from its evaluation (reference row)."""
+    claim = evaluation.claim
+    row = evaluation.reference
+    details = {d.name: d for d in evaluation.derivation.details}
+    inputs = {i.symbol: i for i in row.inputs}
+
+    def fill(match: re.Match[str]) -> str:
+        kind, key = match.group(1), match.group(2)
+        if kind == "value":
+            return quantity(row.value, claim.unit)
+        if kind == "stated":
+            return stated(evaluation)
+        if kind == "detail":
+            if key not in details:
+                raise KeyError(f"claim {claim.id}: finding names unknown detail '{key}'")
+            return quantity(row.details[key], details[key].unit)
+        if key not in inputs:
+            raise KeyError(f"claim {claim.id}: finding names unknown input '{key}'")
+        return field_value(inputs[key].field)
+
+    return PLACEHOLDER.sub(fill, claim.finding)

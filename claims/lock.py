@@ -1,0 +1,146 @@
+"""The lock file: every computed value and verdict, pinned for review.
+
+``verify`` compares a fresh evaluation with the lock; any value that moved beyond
+round-off, any verdict that changed, and any claim or row that appeared or vanished
+is drift, reported with the inputs that changed and the files they live in.
+``pin`` rewrites the lock on purpose, so every numeric change shows up in a diff.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hwdb import display_path
+
+from .engine import Evaluation, InputValue
+
+LOCK_FILE = Path(__file__).resolve().parent / "claims.lock.json"
+LOCK_VERSION = 1
+RELATIVE_TOLERANCE = 1e-9  # round-off across platforms, nothing more
+
+
+def snapshot(evaluation: Evaluation) -> dict[str, Any]:
+    """The pinned form of one evaluation."""
+    return {
+        "value": evaluation.value,
+        "unit": evaluation.claim.unit,
+        "verdict": evaluation.verdict.value,
+        "rows": {
+            row.record.id: {"value": row.value, "verdict": row.verdict.value, "details": dict(row.details)}
+            for row in evaluation.rows
+            if row.record is not None
+        },
+        "details": dict(evaluation.reference.details),
+        "inputs": {item.key: item.field.si for item in sorted(evaluation.inputs(), key=lambda i: i.key)},
+    }
+
+
+def render(evaluations: dict[str, Evaluation]) -> str:
+    body = {"version": LOCK_VERSION, "claims": {cid: snapshot(e) for cid, e in sorted(evaluations.items())}}
+    return json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write(evaluations: dict[str, Evaluation], path: Path = LOCK_FILE) -> None:
+    """Write atomically, so an interrupted pin never leaves half a lock behind."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(render(evaluations), encoding="utf-8")
+    tmp.replace(path)
+
+
+class LockError(Exception):
+    """The lock file is missing or unreadable."""
+
+
+def read(path: Path = LOCK_FILE) -> dict[str, Any]:
+    if not path.exists():
+        raise LockError(f"{display_path(path)}: lock file not found; run `nox -s pin` to create it")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise LockError(f"{display_path(path)}: not valid JSON ({exc})") from exc
+    if data.get("version") != LOCK_VERSION or not isinstance(data.get("claims"), dict):
+        raise LockError(f"{display_path(path)}: not a version-{LOCK_VERSION} claims lock")
+    claims: dict[str, Any] = data["claims"]
+    return claims
+
+
+def moved(old: float, new: float) -> bool:
+    """True when a value differs from its pinned one by more than round-off."""
+    return not math.isclose(old, new, rel_tol=RELATIVE_TOLERANCE, abs_tol=0.0)
+
+
+@dataclass(frozen=True)
+class Drift:
+    """One claim (or row) that no longer matches the lock."""
+
+    claim: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.claim}: {self.message}"
+
+
+def changed_inputs(items: Iterable[InputValue], pinned_inputs: dict[str, float]) -> str:
+    """Which inputs differ from the pinned ones, with their files; or say the code changed."""
+    items = list(items)
+    lines = []
+    for item in items:
+        old = pinned_inputs.get(item.key)
+        if old is None:
+            lines.append(f"new input {item.key} = {item.field.si:g} ({item.record.file})")
+        elif moved(old, item.field.si):
+            lines.append(f"input {item.key} moved {old:g} -> {item.field.si:g} (SI units; {item.record.file})")
+    return "; ".join(lines) if lines else "no input changed: the derivation or its code did"
+
+
+def compare(evaluation: Evaluation, pinned: dict[str, Any] | None) -> list[Drift]:
+    """Every way one evaluation departs from its pinned snapshot."""
+    cid = evaluation.claim.id
+    if pinned is None:
+        return [Drift(cid, "not in the lock file; run `nox -s pin` after reviewing it")]
+    fresh = snapshot(evaluation)
+    problems: list[str] = []
+    if fresh["unit"] != pinned.get("unit"):
+        problems.append(f"unit changed {pinned.get('unit')} -> {fresh['unit']}")
+    if moved(pinned.get("value", math.nan), fresh["value"]):
+        problems.append(f"value moved {pinned.get('value')!r} -> {fresh['value']!r} {fresh['unit']}")
+    if pinned.get("verdict") != fresh["verdict"]:
+        problems.append(f"verdict changed '{pinned.get('verdict')}' -> '{fresh['verdict']}'")
+    old_rows, new_rows = pinned.get("rows", {}), fresh["rows"]
+    for rid in sorted(set(old_rows) | set(new_rows)):
+        if rid not in new_rows:
+            problems.append(f"row {rid} disappeared")
+        elif rid not in old_rows:
+            problems.append(f"new row {rid} = {new_rows[rid]['value']!r}")
+        else:
+            o, n = old_rows[rid], new_rows[rid]
+            if moved(o["value"], n["value"]):
+                problems.append(f"row {rid} moved {o['value']!r} -> {n['value']!r}")
+            if o["verdict"] != n["verdict"]:
+                problems.append(f"row {rid} verdict '{o['verdict']}' -> '{n['verdict']}'")
+            for name in sorted(set(o.get("details", {})) | set(n["details"])):
+                if moved(o.get("details", {}).get(name, math.nan), n["details"].get(name, math.nan)):
+                    problems.append(f"row {rid} detail {name} moved")
+    for name in sorted(set(pinned.get("details", {})) | set(fresh["details"])):
+        if moved(pinned.get("details", {}).get(name, math.nan), fresh["details"].get(name, math.nan)):
+            problems.append(
+                f"detail {name} moved {pinned.get('details', {}).get(name)!r} -> {fresh['details'].get(name)!r}"
+            )
+    if not problems:
+        return []
+    old_inputs = pinned.get("inputs", {})
+    gone = sorted(set(old_inputs) - {i.key for i in evaluation.inputs()})
+    why = changed_inputs(evaluation.inputs(), old_inputs) + "".join(f"; input {k} no longer used" for k in gone)
+    return [Drift(cid, "; ".join(problems) + f" [{why}]")]
+
+
+def check(evaluations: dict[str, Evaluation], pinned: dict[str, Any]) -> list[Drift]:
+    """Drift for every claim, plus claims the lock has that the code no longer does."""
+    drifts = [d for cid, e in evaluations.items() for d in compare(e, pinned.get(cid))]
+    drifts += [Drift(cid, "in the lock file but no longer defined") for cid in sorted(set(pinned) - set(evaluations))]
+    return drifts

@@ -1,0 +1,44 @@
+"""Look claims up by ID and evaluate them all against one database."""
+
+from __future__ import annotations
+
+import re
+
+from hwdb import Database
+
+from .engine import Claim, Evaluation, evaluate
+
+ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class UnknownClaimError(KeyError):
+    """An ID that names no claim; the message lists the known ones."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def all_claims() -> tuple[Claim, ...]:
+    """Every claim in book order; IDs are checked for form and uniqueness."""
+    from .catalogue import CLAIMS
+
+    seen: set[str] = set()
+    for claim in CLAIMS:
+        if not ID_PATTERN.match(claim.id):
+            raise ValueError(f"claim ID {claim.id!r} is not of the form <chapter>.<slug>")
+        if claim.id in seen:
+            raise ValueError(f"duplicate claim ID {claim.id!r}")
+        seen.add(claim.id)
+    return CLAIMS
+
+
+def get_claim(claim_id: str) -> Claim:
+    for claim in all_claims():
+        if claim.id == claim_id:
+            return claim
+    known = ", ".join(c.id for c in all_claims())
+    raise UnknownClaimError(f"unknown claim ID '{claim_id}' (known: {known})")
+
+
+def evaluate_all(db: Database) -> dict[str, Evaluation]:
+    return {claim.id: evaluate(claim, db) for claim in all_claims()}

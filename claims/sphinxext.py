@@ -1,0 +1,536 @@
+"""Sphinx adapter: claim boxes, inline values, the claim index, figures, claims.json.
+
+Claims are evaluated once per build, in the Sphinx process, at ``builder-inited``,
+and compared with the lock. Any drift or evaluation error is logged there (so a
+``-W`` build fails whichever pages were re-read) and again at ``build-finished``,
+which also sets a failing exit status. A content fingerprint of claims/ and hwdb/
+is a config value with ``rebuild="env"``, so any data or code change re-reads every
+page: nothing is served from a cache that cannot see those inputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import sympy as sp
+from docutils import nodes
+from docutils.parsers.rst import directives
+from sphinx import addnodes
+from sphinx.application import Sphinx
+from sphinx.domains.std import StandardDomain
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective, SphinxRole
+
+import hwdb
+
+from . import formatting, lock
+from .engine import ClaimError, Evaluation, anchor
+from .export import dumps
+from .figures import FIGURES, render_svg
+from .policy import RULES, WORDINGS
+from .registry import all_claims, evaluate_all
+
+logger = logging.getLogger(__name__)
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent
+
+
+def fingerprint() -> str:
+    """A hash of everything a claim's value can depend on: code, data, lock."""
+    digest = hashlib.sha256()
+    for folder in (PACKAGE_DIR, REPO_ROOT / "hwdb"):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path.suffix in {".py", ".toml", ".txt", ".json"} and "__pycache__" not in path.parts:
+                digest.update(path.relative_to(REPO_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass
+class State:
+    """One build's evaluation of the claims, shared by every directive and role."""
+
+    db: hwdb.Database | None = None
+    evaluations: dict[str, Evaluation] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+
+def _state(app: Sphinx) -> State:
+    state = getattr(app, "_claims_state", None)
+    if state is None:
+        state = State()
+        app._claims_state = state  # type: ignore[attr-defined]
+    return state
+
+
+def evaluate_for_build(app: Sphinx) -> None:
+    """builder-inited: evaluate every claim and check it against the lock."""
+    state = _state(app)
+    state.failures.clear()
+    try:
+        state.db = hwdb.load_from(hwdb.DATA_DIR)
+        state.evaluations = evaluate_all(state.db)
+        drifts = lock.check(state.evaluations, lock.read())
+        state.failures += [f"claim drifted from the lock: {d}" for d in drifts]
+    except (hwdb.HwdbError, ClaimError, lock.LockError, KeyError, ValueError) as exc:
+        state.failures.append(str(exc))
+    for failure in state.failures:
+        logger.error(failure, type="claims", subtype="drift")
+
+
+def report_at_finish(app: Sphinx, exception: Exception | None) -> None:
+    """build-finished: write claims.json, re-report failures, fail the build."""
+    state = _state(app)
+    if exception is None and app.builder.format == "html" and state.db is not None and not state.failures:
+        out = Path(app.outdir) / "claims.json"
+        out.write_text(dumps(state.evaluations, state.db.fingerprint), encoding="utf-8")
+    if state.failures:
+        for failure in state.failures:
+            logger.error(f"(repeated at the end of the build) {failure}", type="claims", subtype="drift")
+        app.statuscode = 1
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _lookup(directive_or_role: SphinxDirective | SphinxRole, claim_id: str) -> Evaluation | None:
+    state = _state(directive_or_role.env.app)
+    evaluation = state.evaluations.get(claim_id)
+    if evaluation is None:
+        if state.failures and not state.evaluations:
+            message = f"claim '{claim_id}' cannot be shown: the claims failed to evaluate (see the first error)"
+        else:
+            known = ", ".join(sorted(state.evaluations))
+            message = f"unknown claim ID '{claim_id}' (known: {known})"
+        logger.error(message, location=directive_or_role.get_location(), type="claims", subtype="unknown")
+    return evaluation
+
+
+def _para(*children: nodes.Node | str, classes: list[str] | None = None) -> nodes.paragraph:
+    para = nodes.paragraph(classes=classes or [])
+    for child in children:
+        para += nodes.Text(child) if isinstance(child, str) else child
+    return para
+
+
+def _table(headers: list[str], rows: list[list[nodes.Node | str]], classes: list[str]) -> nodes.table:
+    table = nodes.table(classes=classes)
+    group = nodes.tgroup(cols=len(headers))
+    table += group
+    for _ in headers:
+        group += nodes.colspec(colwidth=1)
+    head = nodes.thead()
+    group += head
+    head += nodes.row("", *[nodes.entry("", _para(h)) for h in headers])
+    body = nodes.tbody()
+    group += body
+    for cells in rows:
+        body += nodes.row("", *[nodes.entry("", c if isinstance(c, nodes.paragraph) else _para(c)) for c in cells])
+    return table
+
+
+def _verdict(verdict_text: str) -> nodes.inline:
+    slug = verdict_text.replace(" ", "-")
+    return nodes.inline(verdict_text, verdict_text, classes=["claim-verdict", f"verdict-{slug}"])
+
+
+def _source_link(source: hwdb.Source) -> nodes.reference:
+    ref = nodes.reference("", source.publisher, refuri=source.url, reftitle=source.title)
+    return ref
+
+
+def _claim_xref(claim_id: str, content: nodes.Node) -> addnodes.pending_xref:
+    xref = addnodes.pending_xref(
+        "", refdomain="std", reftype="claim", reftarget=claim_id, refexplicit=True, refwarn=True
+    )
+    xref += content
+    return xref  # type: ignore[no-any-return]
+
+
+# ---------------------------------------------------------------- the claim box
+
+
+class ClaimDirective(SphinxDirective):
+    """``.. claim:: ID`` — the full box for one claim, and its std:claim target."""
+
+    required_arguments = 1
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        claim_id = self.arguments[0].strip()
+        evaluation = _lookup(self, claim_id)
+        if evaluation is None:
+            return []
+        claim = evaluation.claim
+        if self.env.docname != claim.page:
+            logger.error(
+                f"claim '{claim_id}' is placed on page '{self.env.docname}' but its permalink is "
+                f"'{claim.url}'; place it on '{claim.page}' or change the claim's page",
+                location=self.get_location(),
+                type="claims",
+                subtype="page",
+            )
+        node_id = anchor(claim_id)
+        box = nodes.container(
+            ids=[node_id], classes=["claim-box", f"verdict-{evaluation.verdict.value.replace(' ', '-')}"]
+        )
+        domain = self.env.get_domain("std")
+        assert isinstance(domain, StandardDomain)
+        domain.note_object("claim", claim_id, node_id, location=box)
+        box += self._header(evaluation)
+        box += _para(claim.statement, classes=["claim-statement"])
+        box += _para(
+            nodes.emphasis("", "Lecture, section " + claim.section + ": "),
+            f"“{claim.stated.text}”",
+            classes=["claim-lecture"],
+        )
+        box += self._derivation(evaluation)
+        box += self._inputs(evaluation)
+        box += self._result(evaluation)
+        if claim.rows:
+            box += self._rows(evaluation)
+        if evaluation.derivation.checks:
+            box += self._checks(evaluation)
+        box += _para(nodes.strong("", "Finding. "), formatting.finding(evaluation), classes=["claim-finding"])
+        return [box]
+
+    def _header(self, e: Evaluation) -> nodes.paragraph:
+        c = e.claim
+        head = _para(classes=["claim-header"])
+        head += nodes.strong("", c.title)
+        head += nodes.Text(" ")
+        head += nodes.literal("", c.id, classes=["claim-id"])
+        head += nodes.Text(" ")
+        head += nodes.inline("", c.kind, classes=["claim-kind"])
+        head += nodes.Text(" ")
+        head += _verdict(e.verdict.value)
+        head += nodes.reference(
+            "", "¶", refuri=f"#{anchor(c.id)}", classes=["claim-permalink"], reftitle="permalink to this claim"
+        )
+        return head
+
+    def _derivation(self, e: Evaluation) -> nodes.container:
+        box = nodes.container(classes=["claim-derivation"])
+        box += _para(nodes.strong("", "Derivation"))
+        for step in e.derivation.steps:
+            box += _para(step.text + ":")
+            latex = sp.latex(step.math)
+            box += nodes.math_block(latex, latex, nowrap=False, number=None, docname=self.env.docname)
+        return box
+
+    def _inputs(self, e: Evaluation) -> nodes.table:
+        rows: list[list[nodes.Node | str]] = []
+        for item in e.reference.inputs:
+            f = item.field
+            where = _para(nodes.literal("", item.key), f" ({item.record.file})")
+            rows.append(
+                [
+                    _para(nodes.math("", sp.latex(sp.Symbol(item.symbol)))),
+                    item.label,
+                    formatting.field_value(f),
+                    where,
+                    _para(_source_link(f.source), f", retrieved {f.source.retrieved.isoformat()}"),
+                ]
+            )
+        for const in e.claim.constants:
+            rows.append(
+                [
+                    _para(nodes.math("", sp.latex(const.symbol))),
+                    const.why,
+                    f"{formatting.number(const.value)} {formatting.unit(const.unit)}".strip(),
+                    "constant of the derivation",
+                    "—",
+                ]
+            )
+        title = "Inputs" + (
+            f" (reference row: {e.reference.record.name})" if e.claim.rows and e.reference.record else ""
+        )
+        table = _table(["symbol", "meaning", "value", "hwdb record.field", "source"], rows, ["claim-inputs"])
+        table.insert(0, nodes.title("", title))
+        return table
+
+    def _result(self, e: Evaluation) -> nodes.paragraph:
+        c = e.claim
+        holds, rough = c.stated.bands()
+
+        def band(b: tuple[float, float]) -> str:
+            hi = "∞" if b[1] == float("inf") else formatting.number(b[1])
+            return f"[{formatting.number(b[0])}, {hi}]"
+
+        text = (
+            f"Derived {formatting.quantity(e.value, c.unit)} against the lecture's {formatting.stated(e)}. "
+            f"Tolerance ({c.stated.wording}: {WORDINGS[c.stated.wording].meaning}): holds within {band(holds)}"
+            + (f", holds roughly within {band(rough)}" if rough else "")
+            + f" {formatting.unit(c.stated.unit)}. Verdict: "
+        )
+        para = _para(text, classes=["claim-result"])
+        para += _verdict(e.verdict.value)
+        if c.rows:
+            para += nodes.Text(f" (rule: {RULES[c.rows.rule]}).")
+        return para
+
+    def _rows(self, e: Evaluation) -> nodes.table:
+        c = e.claim
+        assert c.rows is not None
+        detail_names = [d for d in e.derivation.details if d.name in e.reference.details]
+        rows: list[list[nodes.Node | str]] = []
+        for row in e.rows:
+            assert row.record is not None
+            name = (
+                row.record.name
+                + ("" if row.counts else " (outside scope)")
+                + (" — reference" if row is e.reference else "")
+            )
+            cells: list[nodes.Node | str] = [
+                name,
+                formatting.quantity(row.value, c.unit),
+                _para(_verdict(row.verdict.value)),
+            ]
+            cells += [formatting.quantity(row.details[d.name], d.unit) for d in detail_names]
+            rows.append(cells)
+        table = _table(["hardware", "value", "verdict"] + [d.label for d in detail_names], rows, ["claim-rows"])
+        caption = f"Per {c.rows.kind}: reference {c.rows.reference} ({c.rows.why_reference})."
+        if c.rows.why_scope:
+            caption += f" Scope: {c.rows.why_scope}."
+        if e.skipped:
+            caption += " No row for " + ", ".join(f"{rid} (no {fld})" for rid, fld in e.skipped) + "."
+        table.insert(0, nodes.title("", caption))
+        return table
+
+    def _checks(self, e: Evaluation) -> nodes.bullet_list:
+        items = nodes.bullet_list(classes=["claim-checks"])
+        for name, value in e.derivation.checks:
+            items += nodes.list_item("", _para(f"Check — {name}: {value:.6g}"))
+        return items
+
+
+# ---------------------------------------------------------------- inline roles
+
+
+class ClaimValueRole(SphinxRole):
+    """``{claim-value}`ID``, ``ID@record`` (a row) or ``ID#detail``: the number, linked."""
+
+    def run(self) -> tuple[list[nodes.Node], list[nodes.system_message]]:
+        target = self.text.strip()
+        claim_id, _, rest = target.partition("@")
+        claim_id, _, detail = claim_id.partition("#")
+        evaluation = _lookup(self, claim_id)
+        if evaluation is None:
+            return [nodes.inline(target, target, classes=["claim-missing"])], []
+        text = self.format(evaluation, rest, detail)
+        if text is None:
+            logger.error(f"claim '{claim_id}' has no row or detail '{rest or detail}'", location=self.get_location())
+            return [nodes.inline(target, target, classes=["claim-missing"])], []
+        return [_claim_xref(claim_id, nodes.inline(text, text, classes=["claim-value"]))], []
+
+    def format(self, e: Evaluation, record: str, detail: str) -> str | None:
+        row = e.reference
+        if record:
+            match = [r for r in e.rows if r.record is not None and r.record.id == record]
+            if not match:
+                return None
+            row = match[0]
+        if detail:
+            spec = {d.name: d for d in e.derivation.details}.get(detail)
+            return None if spec is None else formatting.quantity(row.details[detail], spec.unit)
+        return formatting.quantity(row.value, e.claim.unit)
+
+
+class ClaimStatedRole(SphinxRole):
+    """``{claim-stated}`ID``: the lecture's figure."""
+
+    def run(self) -> tuple[list[nodes.Node], list[nodes.system_message]]:
+        evaluation = _lookup(self, self.text.strip())
+        text = formatting.stated(evaluation) if evaluation else self.text
+        return [nodes.inline(text, text, classes=["claim-stated"])], []
+
+
+class ClaimVerdictRole(SphinxRole):
+    """``{claim-verdict}`ID``: the derived verdict, linked to the box."""
+
+    def run(self) -> tuple[list[nodes.Node], list[nodes.system_message]]:
+        claim_id = self.text.strip()
+        evaluation = _lookup(self, claim_id)
+        if evaluation is None:
+            return [nodes.inline(claim_id, claim_id, classes=["claim-missing"])], []
+        return [_claim_xref(claim_id, _verdict(evaluation.verdict.value))], []
+
+
+class HwdbRole(SphinxRole):
+    """``{hwdb}`record.field``: one database value, as normalised, linked to its source."""
+
+    def run(self) -> tuple[list[nodes.Node], list[nodes.system_message]]:
+        db = _state(self.env.app).db
+        record_id, _, field_name = self.text.strip().partition(".")
+        if db is None or record_id not in db.records or not db.records[record_id].has(field_name):
+            logger.error(
+                f"unknown hwdb value '{self.text}' (write record.field, e.g. h100-sxm.hbm_bandwidth)",
+                location=self.get_location(),
+            )
+            return [nodes.inline(self.text, self.text, classes=["claim-missing"])], []
+        f = db.records[record_id][field_name]
+        text = formatting.field_value(f)
+        return [
+            nodes.reference(
+                "",
+                text,
+                refuri=f.source.url,
+                reftitle=f"{f.source.title} ({record_id}.{field_name})",
+                classes=["hwdb-value"],
+            )
+        ], []
+
+
+# ---------------------------------------------------------------- listings
+
+
+class ClaimIndexDirective(SphinxDirective):
+    """``.. claim-index::`` — every claim with its derived and stated value and verdict."""
+
+    option_spec: ClassVar[dict[str, Any]] = {"verdict": directives.unchanged}
+
+    def run(self) -> list[nodes.Node]:
+        state = _state(self.env.app)
+        wanted = self.options.get("verdict")
+        rows: list[list[nodes.Node | str]] = []
+        for claim in all_claims():
+            e = state.evaluations.get(claim.id)
+            if e is None or (wanted and e.verdict.value != wanted):
+                continue
+            rows.append(
+                [
+                    _para(_claim_xref(claim.id, nodes.literal("", claim.id))),
+                    claim.title,
+                    claim.kind,
+                    formatting.quantity(e.value, claim.unit),
+                    formatting.stated(e),
+                    _para(_verdict(e.verdict.value)),
+                ]
+            )
+        return [_table(["claim", "title", "kind", "derived", "lecture", "verdict"], rows, ["claim-index"])]
+
+
+class ClaimFigureDirective(SphinxDirective):
+    """``.. claim-figure:: NAME`` with ``:alt:`` and a caption: drawn from hwdb now."""
+
+    required_arguments = 1
+    has_content = True
+    option_spec: ClassVar[dict[str, Any]] = {"alt": directives.unchanged_required}
+
+    def run(self) -> list[nodes.Node]:
+        name = self.arguments[0]
+        spec = FIGURES.get(name)
+        state = _state(self.env.app)
+        if spec is None:
+            logger.error(f"unknown figure '{name}' (known: {', '.join(sorted(FIGURES))})", location=self.get_location())
+            return []
+        if "alt" not in self.options:
+            logger.error(f"figure '{name}' needs an :alt: text", location=self.get_location())
+            return []
+        if state.db is None or any(c not in state.evaluations for c in spec.claims):
+            return []
+        svg = render_svg(spec.draw(state.db, state.evaluations))
+        alt = self.options["alt"].replace('"', "&quot;")
+        figure = nodes.figure(ids=[f"figure-{name}"], classes=["claim-figure"])
+        figure += nodes.raw(
+            "", f'<div class="claim-figure-svg" role="img" aria-label="{alt}">{svg}</div>', format="html"
+        )
+        caption = nodes.caption()
+        inline, messages = self.parse_inline("\n".join(self.content), lineno=self.lineno)
+        caption += inline
+        figure += caption
+        return [figure, *messages]
+
+
+class SourcesDirective(SphinxDirective):
+    """``.. hwdb-sources::`` — every source with the record fields that cite it."""
+
+    def run(self) -> list[nodes.Node]:
+        db = _state(self.env.app).db
+        if db is None:
+            return []
+        out = nodes.container(classes=["hwdb-sources"])
+        for source in sorted(db.sources.values(), key=lambda s: (s.publisher, s.title)):
+            section = nodes.container(ids=[f"source-{source.id}"], classes=["hwdb-source"])
+            section += _para(
+                nodes.strong("", source.title),
+                " — ",
+                source.publisher,
+                ". ",
+                nodes.reference("", source.url, refuri=source.url),
+                f" (retrieved {source.retrieved.isoformat()}).",
+            )
+            if source.note:
+                section += _para(source.note, classes=["hwdb-source-note"])
+            users = nodes.bullet_list()
+            for record, f in db.users_of(source.id):
+                text = f"{record.id}.{f.name} = {formatting.field_value(f)}" + (f" — {f.note}" if f.note else "")
+                users += nodes.list_item("", _para(nodes.literal("", f"{record.file}"), " ", text))
+            section += users
+            out += section
+        return [out]
+
+
+class TolerancePolicyDirective(SphinxDirective):
+    """``.. tolerance-policy::`` — the wording-to-tolerance table, read from the policy itself."""
+
+    def run(self) -> list[nodes.Node]:
+        rows: list[list[nodes.Node | str]] = []
+        for w in WORDINGS.values():
+            rough = "—" if w.roughly_factor is None else f"×/÷ {formatting.number(w.roughly_factor)}"
+            if w.key == "exact":
+                holds = f"relative difference ≤ {w.holds_factor - 1:.0e}"
+            elif w.key == "range":
+                holds = "inside the stated range"
+                rough = f"range widened ×/÷ {formatting.number(w.roughly_factor or 1)} at each end"
+            elif w.key == "at-least":
+                holds = "at or above the stated floor"
+                rough = f"floor ÷ {formatting.number(w.roughly_factor or 1)}"
+            else:
+                holds = f"×/÷ {formatting.number(w.holds_factor)}"
+            rows.append([_para(nodes.literal("", w.key)), w.meaning, holds, rough])
+        return [_table(["wording", "used for", "holds", "holds roughly"], rows, ["tolerance-policy"])]
+
+
+class VerdictRulesDirective(SphinxDirective):
+    """``.. verdict-rules::`` — how per-row verdicts combine, read from the policy."""
+
+    def run(self) -> list[nodes.Node]:
+        items = nodes.bullet_list()
+        for key, meaning in RULES.items():
+            items += nodes.list_item("", _para(nodes.literal("", key), f": {meaning}."))
+        return [items]
+
+
+def check_every_claim_placed(app: Sphinx, env: Any) -> None:
+    """env-check-consistency: every claim must have a box somewhere in the book."""
+    domain = env.get_domain("std")
+    placed = {name for (objtype, name) in domain.objects if objtype == "claim"}
+    for claim_id in sorted(set(_state(app).evaluations) - placed):
+        logger.error(
+            f"claim '{claim_id}' has no box in the book "
+            f"(add a claim directive for it to {_state(app).evaluations[claim_id].claim.page}.md)"
+        )
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_config_value("claims_fingerprint", "", rebuild="env", types=[str])
+    app.add_object_type("claim", "claim", objname="claim", indextemplate="pair: %s; claim")
+    app.add_directive_to_domain("std", "claim", ClaimDirective, override=True)
+    app.add_directive("claim-index", ClaimIndexDirective)
+    app.add_directive("claim-figure", ClaimFigureDirective)
+    app.add_directive("hwdb-sources", SourcesDirective)
+    app.add_directive("tolerance-policy", TolerancePolicyDirective)
+    app.add_directive("verdict-rules", VerdictRulesDirective)
+    app.add_role("claim-value", ClaimValueRole())
+    app.add_role("claim-stated", ClaimStatedRole())
+    app.add_role("claim-verdict", ClaimVerdictRole())
+    app.add_role("hwdb", HwdbRole())
+    app.add_css_file("claims.css")
+    app.connect("builder-inited", evaluate_for_build)
+    app.connect("env-check-consistency", check_every_claim_placed)
+    app.connect("build-finished", report_at_finish)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}

@@ -1,0 +1,37 @@
+"""Sphinx configuration. Pages live in book/, output goes to _build/html.
+
+Build with ``nox -s book`` (``sphinx-build -W -c . book _build/html``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+from claims.sphinxext import fingerprint  # noqa: E402
+
+project = "The lecture, verified"
+author = "The claims-book authors"
+copyright = "2026, the claims-book authors"
+release = "0.1.0"
+
+extensions = ["myst_nb", "claims.sphinxext"]
+
+# Any change to claims/ or hwdb/ changes this value, and rebuild="env" makes Sphinx
+# re-read every page: no page is ever rendered from numbers it did not just compute.
+claims_fingerprint = fingerprint()
+
+myst_enable_extensions = ["colon_fence", "deflist", "dollarmath"]
+# Pages are MyST markdown; should a notebook page appear, it is executed on every
+# build and never served from jupyter-cache, whose key cannot see hwdb or claims.
+nb_execution_mode = "force"
+nb_execution_raise_on_error = True
+
+exclude_patterns = ["_build"]
+html_theme = "furo"
+html_title = "The lecture, verified"
+html_static_path = ["book/_static"]
+html_last_updated_fmt = None

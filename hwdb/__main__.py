@@ -1,0 +1,96 @@
+"""Command line: python -m hwdb list | show ID | check | export --format json."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from . import Database, HwdbError, Record, load_from
+from .loader import DATA_DIR
+
+
+def record_json(record: Record) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "kind": record.kind,
+        "name": record.name,
+        "file": record.file,
+        "meta": dict(record.meta),
+        "fields": {
+            name: {
+                "value": float(f.quantity.magnitude),
+                "unit": str(f.quantity.units),
+                "value_si": f.si,
+                "printed": {"value": f.printed_value, "unit": f.printed_unit},
+                "convention": f.convention,
+                "per_chips": f.per_chips,
+                "low": None if f.low is None else float(f.low.magnitude),
+                "high": None if f.high is None else float(f.high.magnitude),
+                "note": f.note,
+                "source": f.source.id,
+            }
+            for name, f in record.fields.items()
+        },
+    }
+
+
+def export(db: Database) -> dict[str, Any]:
+    return {
+        "fingerprint": db.fingerprint,
+        "sources": {
+            s.id: {
+                "title": s.title,
+                "publisher": s.publisher,
+                "url": s.url,
+                "retrieved": s.retrieved.isoformat(),
+                "note": s.note,
+            }
+            for s in db.sources.values()
+        },
+        "records": [record_json(r) for r in sorted(db, key=lambda r: (r.kind, r.id))],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hwdb", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="every record: id, kind, name")
+    show = sub.add_parser("show", help="one record with its fields and sources")
+    show.add_argument("id")
+    sub.add_parser("check", help="validate every file; exit 1 with every problem listed")
+    exp = sub.add_parser("export", help="every record as JSON")
+    exp.add_argument("--format", choices=["json"], default="json")
+    args = parser.parse_args(argv)
+    try:
+        db = load_from(DATA_DIR)
+    except HwdbError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if args.command == "list":
+        for r in sorted(db, key=lambda r: (r.kind, r.id)):
+            print(f"{r.kind:12} {r.id:28} {r.name}")
+    elif args.command == "show":
+        if args.id not in db.records:
+            print(f"error: no record '{args.id}' (try `python -m hwdb list`)", file=sys.stderr)
+            return 2
+        r = db[args.id]
+        print(f"{r.id} ({r.kind}): {r.name}\n  file: {r.file}")
+        for name, f in r.fields.items():
+            conv = f" [{f.convention}]" if f.convention else ""
+            per = f" [printed for {f.per_chips} chips]" if f.per_chips != 1 else ""
+            print(
+                f"  {name:24} {f.quantity:.4g~P}  "
+                f"(printed {f.printed_value:g} {f.printed_unit}{conv}{per}; source {f.source.id})"
+            )
+    elif args.command == "check":
+        print(f"ok: {len(db.records)} records, {len(db.sources)} sources, every number with a unit and a source")
+    else:
+        json.dump(export(db), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""What each kind of record may contain, and in what units.
+
+A field is declared once, with the unit that fixes its dimension and, where a
+vendor may quote it two ways, the convention it must name (dense vs 2:4-sparse
+FLOP/s; per-direction vs bidirectional bandwidth). The loader normalises every
+value to the book's convention: per chip, dense FLOP/s and per-direction bandwidth.
+A figure printed for a package, board or rack names how many chips it covers
+(``per_chips``) and is divided down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+#: How a quoted value maps onto the book's convention: name -> divisor.
+SPARSITY: Final = {"dense": 1, "2:4-sparse": 2}
+DIRECTION: Final = {"per-direction": 1, "bidirectional": 2}
+CONVENTIONS: Final = {"sparsity": SPARSITY, "direction": DIRECTION}
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """The declaration of one field: its dimension (via a unit) and meaning."""
+
+    unit: str
+    description: str
+    convention: str | None = None  # "sparsity" or "direction"
+    allow_zero: bool = False
+
+
+def _flops(dtype: str) -> FieldSpec:
+    return FieldSpec("flop/s", f"peak dense {dtype} tensor throughput", "sparsity")
+
+
+def _count(description: str, allow_zero: bool = False) -> FieldSpec:
+    return FieldSpec("1", description, allow_zero=allow_zero)
+
+
+def _price(description: str) -> FieldSpec:
+    return FieldSpec("USD/token", description)
+
+
+FIELDS: Final[dict[str, FieldSpec]] = {
+    # accelerators
+    "bf16_flops": _flops("BF16"),
+    "fp8_flops": _flops("FP8"),
+    "fp4_flops": _flops("FP4"),
+    "int8_flops": _flops("INT8"),
+    "hbm_capacity": FieldSpec("byte", "on-package high-bandwidth memory capacity"),
+    "hbm_bandwidth": FieldSpec("byte/s", "peak HBM bandwidth"),
+    "scaleup_bandwidth": FieldSpec("byte/s", "scale-up (NVLink, ICI, Infinity Fabric) bandwidth per chip", "direction"),
+    "scaleout_bandwidth": FieldSpec("byte/s", "scale-out NIC bandwidth per chip in the reference system", "direction"),
+    "scaleup_domain": _count("chips in the reference scale-up domain"),
+    "power": FieldSpec("W", "maximum board or module power"),
+    # number formats
+    "storage_per_parameter": FieldSpec("byte/parameter", "bytes to store one weight"),
+    # models
+    "total_params": FieldSpec("parameter", "total parameters"),
+    "active_params": FieldSpec("parameter", "parameters used per token"),
+    "training_tokens": FieldSpec("token", "pre-training tokens"),
+    "layers": _count("transformer layers"),
+    "hidden_size": _count("residual stream width"),
+    "attention_heads": _count("query heads per layer"),
+    "kv_heads": _count("key/value heads per layer"),
+    "head_dim": _count("dimension of one attention head"),
+    "kv_lora_rank": _count("latent KV width (multi-head latent attention)"),
+    "qk_rope_head_dim": _count("rotary key width per token (multi-head latent attention)"),
+    "routed_experts": _count("routed experts per MoE layer"),
+    "experts_per_token": _count("routed experts selected per token"),
+    "shared_experts": _count("always-active shared experts per MoE layer", allow_zero=True),
+    "dense_layers": _count("leading dense (non-MoE) layers", allow_zero=True),
+    "moe_intermediate_size": _count("hidden width of one expert"),
+    "intermediate_size": _count("hidden width of a dense MLP"),
+    "vocab_size": _count("vocabulary size"),
+    "index_topk": _count("tokens selected per query by sparse attention"),
+    # price sheets
+    "input_price": _price("price of an uncached input token"),
+    "output_price": _price("price of an output token"),
+    "long_context_threshold": FieldSpec("token", "prompt length above which long-context prices apply"),
+    "input_price_long": _price("input price above the long-context threshold"),
+    "output_price_long": _price("output price above the long-context threshold"),
+    "cache_read_price": _price("price of an input token read from the prompt cache"),
+    "cache_write_5m_price": _price("price of writing a token to a 5-minute cache"),
+    "cache_write_1h_price": _price("price of writing a token to a 1-hour cache"),
+    # serving and lifetime assumptions
+    "pretraining_tokens": FieldSpec("token", "pre-training corpus size"),
+}
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """Which fields a kind of record requires and allows."""
+
+    description: str
+    required: frozenset[str]
+    allowed: frozenset[str]
+    allows_range: bool = False
+
+
+def _kind(description: str, required: set[str], optional: set[str], allows_range: bool = False) -> KindSpec:
+    return KindSpec(description, frozenset(required), frozenset(required | optional), allows_range)
+
+
+KINDS: Final[dict[str, KindSpec]] = {
+    "accelerator": _kind(
+        "one accelerator chip (one GPU, one TPU chip); per-package figures are divided out",
+        {"hbm_capacity", "hbm_bandwidth"},
+        {
+            "bf16_flops",
+            "fp8_flops",
+            "fp4_flops",
+            "int8_flops",
+            "scaleup_bandwidth",
+            "scaleout_bandwidth",
+            "scaleup_domain",
+            "power",
+        },
+    ),
+    "datatype": _kind("a number format", {"storage_per_parameter"}, set()),
+    "model": _kind(
+        "a published model, from its config file and report",
+        {"total_params"},
+        {
+            "active_params",
+            "training_tokens",
+            "layers",
+            "hidden_size",
+            "attention_heads",
+            "kv_heads",
+            "head_dim",
+            "kv_lora_rank",
+            "qk_rope_head_dim",
+            "routed_experts",
+            "experts_per_token",
+            "shared_experts",
+            "dense_layers",
+            "moe_intermediate_size",
+            "intermediate_size",
+            "vocab_size",
+            "index_topk",
+        },
+    ),
+    "price-sheet": _kind(
+        "one model's published API prices on one date",
+        {"input_price", "output_price"},
+        {
+            "long_context_threshold",
+            "input_price_long",
+            "output_price_long",
+            "cache_read_price",
+            "cache_write_5m_price",
+            "cache_write_1h_price",
+        },
+    ),
+    "assumption": _kind(
+        "a figure the lecture assumes rather than derives; its source is the lecture",
+        set(),
+        set(FIELDS),
+        allows_range=True,
+    ),
+}

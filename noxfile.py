@@ -1,0 +1,61 @@
+"""Sessions: verify, tests, book, lint, pin. Run ``nox -s NAME``."""
+
+from __future__ import annotations
+
+import shutil
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["lint", "verify", "tests", "book"]
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+PYTHON = "3.11"
+
+
+def install(session: nox.Session, *groups: str) -> None:
+    """The project (editable, so the lock and data are the working tree's) and groups."""
+    session.install("-e", ".")
+    for group in groups:
+        session.install(*nox.project.dependency_groups(PYPROJECT, group))
+
+
+@nox.session(python=PYTHON)
+def verify(session: nox.Session) -> None:
+    """The claims test suite: one test per claim and per hardware row, against the lock."""
+    install(session, "test")
+    session.run("python", "-m", "pytest", "tests/verify", "-q", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Unit, property and drift tests of hwdb, the engine and the Sphinx extension."""
+    install(session, "test", "book")
+    session.run("python", "-m", "pytest", "tests", "--ignore=tests/verify", "-q", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def book(session: nox.Session) -> None:
+    """Build the HTML book into _build/html from scratch, warnings as errors."""
+    install(session, "book")
+    shutil.rmtree("_build", ignore_errors=True)
+    session.run(
+        "sphinx-build", "-W", "--keep-going", "-n", "-b", "html", "-c", ".", "book", "_build/html", *session.posargs
+    )
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff (lint and format check) and mypy (strict)."""
+    install(session, "lint", "test", "book")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy")
+
+
+@nox.session(python=PYTHON)
+def pin(session: nox.Session) -> None:
+    """Rewrite claims/claims.lock.json from the current data; review the diff."""
+    install(session)
+    session.run("python", "-m", "claims", "pin")
