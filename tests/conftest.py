@@ -1,0 +1,72 @@
+"""Shared fixtures: scratch hwdb directories and scratch copies of the repository."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+SOURCES = """
+[ds]
+title = "A datasheet"
+publisher = "Vendor"
+url = "https://example.com/ds"
+retrieved = 2026-01-01
+"""
+
+GOOD_RECORD = """
+id = "chip-a"
+kind = "accelerator"
+name = "Chip A"
+source = "ds"
+
+[fields.hbm_capacity]
+value = 80
+unit = "GB"
+
+[fields.hbm_bandwidth]
+value = 2
+unit = "TB/s"
+"""
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Callable[..., Path]:
+    """Write a scratch hwdb data directory: sources plus the given files (name -> TOML)."""
+
+    def make(files: dict[str, str] | None = None, sources: str = SOURCES) -> Path:
+        root = tmp_path / "data"
+        root.mkdir(exist_ok=True)
+        (root / "sources.toml").write_text(textwrap.dedent(sources))
+        for name, text in (files if files is not None else {"chip-a.toml": GOOD_RECORD}).items():
+            (root / name).write_text(textwrap.dedent(text))
+        return root
+
+    return make
+
+
+def copy_repo(dest: Path) -> Path:
+    """Copy everything a book build or a CLI run reads into ``dest``."""
+    dest.mkdir(parents=True)
+    for name in ("claims", "hwdb", "book"):
+        shutil.copytree(REPO / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "conf.py", dest / "conf.py")
+    return dest
+
+
+@pytest.fixture
+def repo_copy(tmp_path: Path) -> Path:
+    """A scratch copy of the repository, for tests that edit it."""
+    return copy_repo(tmp_path / "repo")
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace one exact snippet in a file, failing loudly if it is not there once."""
+    text = path.read_text()
+    assert text.count(old) == 1, f"{path}: expected one {old!r}"
+    path.write_text(text.replace(old, new))

@@ -1,0 +1,130 @@
+"""The Sphinx adapter, end to end: real builds of a scratch copy of the book."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import copy_repo, edit
+from sphinx.util.inventory import InventoryFile
+
+HEADLINE = [
+    "batch.optimal-size",
+    "serving.train-interval",
+    "network.scale-out-gap",
+    "training.overtraining",
+    "kv.bytes-per-token",
+    "pricing.decode-premium",
+    "attention.sparse-sqrt-gain",
+    "reversible.feistel-invertible",
+]
+
+
+def build(repo: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-c", ".", "book", "_build/html", *extra]
+    return subprocess.run(command, cwd=repo, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    repo = copy_repo(tmp_path_factory.mktemp("book") / "repo")
+    result = build(repo)
+    assert result.returncode == 0, result.stderr
+    return repo
+
+
+def test_objects_inv_lists_every_headline_claim(built: Path) -> None:
+    with open(built / "_build/html/objects.inv", "rb") as handle:
+        inventory = InventoryFile.load(handle, "", lambda base, uri: uri)
+    claims = inventory["std:claim"]
+    for claim_id in HEADLINE:
+        assert claim_id in claims
+    assert claims["batch.optimal-size"].uri == "rooflines.html#claim-batch.optimal-size"
+
+
+def test_claims_json_matches_the_cli_export(built: Path) -> None:
+    written = json.loads((built / "_build/html/claims.json").read_text())
+    exported = subprocess.run(
+        [sys.executable, "-m", "claims", "export", "--format", "json"],
+        cwd=built,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert written == json.loads(exported.stdout)
+    by_id = {c["id"]: c for c in written["claims"]}
+    for claim_id in HEADLINE:
+        claim = by_id[claim_id]
+        for key in (
+            "title",
+            "statement",
+            "source",
+            "value",
+            "unit",
+            "stated",
+            "tolerance",
+            "verdict",
+            "url",
+            "inputs",
+            "rows",
+        ):
+            assert key in claim, (claim_id, key)
+        for item in claim["inputs"]:
+            assert {"record", "field", "file", "value", "unit", "source"} <= set(item)
+        page, _, fragment = claim["url"].partition("#")
+        assert f'id="{fragment}"' in (built / "_build/html" / page).read_text()
+
+
+def test_incremental_build_after_an_hwdb_edit_stays_red_until_pinned(built: Path) -> None:
+    toml = built / "hwdb/data/accelerators/h100-sxm.toml"
+    original = toml.read_text()
+    try:
+        edit(toml, "value = 3.35\n", "value = 3.9\n")
+        for _ in range(2):  # a second incremental build must not forget the failure
+            result = build(built)
+            assert result.returncode != 0
+            assert "batch.optimal-size" in result.stderr
+            assert "h100-sxm.hbm_bandwidth moved" in result.stderr
+        subprocess.run([sys.executable, "-m", "claims", "pin"], cwd=built, check=True, capture_output=True)
+        result = build(built)
+        assert result.returncode == 0, result.stderr
+        assert "3.9 TB/s" in (built / "_build/html/rooflines.html").read_text()
+    finally:
+        toml.write_text(original)
+        subprocess.run([sys.executable, "-m", "claims", "pin"], cwd=built, check=True, capture_output=True)
+
+
+def test_unknown_claim_id_in_a_page_fails_the_build(repo_copy: Path) -> None:
+    edit(
+        repo_copy / "book/train.md", "```{claim} serving.train-interval\n```", "```{claim} serving.train-intervals\n```"
+    )
+    result = build(repo_copy)
+    assert result.returncode != 0
+    assert "train.md" in result.stderr
+    assert "unknown claim ID 'serving.train-intervals'" in result.stderr
+
+
+def test_unknown_claim_in_an_inline_role_fails_the_build(repo_copy: Path) -> None:
+    edit(repo_copy / "book/train.md", "{claim-value}`serving.train-interval@a100-sxm`", "{claim-value}`serving.nope`")
+    result = build(repo_copy)
+    assert result.returncode != 0
+    assert "unknown claim ID 'serving.nope'" in result.stderr
+
+
+def test_claim_box_on_the_wrong_page_fails_the_build(repo_copy: Path) -> None:
+    edit(repo_copy / "book/train.md", "```{claim} serving.train-interval\n```", "")
+    with open(repo_copy / "book/rack.md", "a") as handle:
+        handle.write("\n```{claim} serving.train-interval\n```\n")
+    result = build(repo_copy)
+    assert result.returncode != 0
+    assert "its permalink is 'train.html#claim-serving.train-interval'" in result.stderr
+
+
+def test_malformed_hwdb_fails_the_build_naming_file_record_field(repo_copy: Path) -> None:
+    edit(repo_copy / "hwdb/data/accelerators/tpu-v7.toml", 'value = 7380\nunit = "GB/s"', 'value = 7380\nunit = "GB"')
+    result = build(repo_copy)
+    assert result.returncode != 0
+    assert "hwdb/data/accelerators/tpu-v7.toml: record 'tpu-v7': field 'hbm_bandwidth': unit 'GB'" in result.stderr

@@ -1,0 +1,69 @@
+"""Drift: any change to an hwdb number a claim uses must fail verification, naming the claim."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from conftest import edit
+
+import hwdb
+from claims import all_claims, evaluate_all, lock
+
+
+def _used_inputs() -> list[tuple[str, str]]:
+    evaluations = evaluate_all(hwdb.load())
+    keys = {(i.record.id, i.field.name) for e in evaluations.values() for i in e.inputs()}
+    return sorted(keys)
+
+
+def _perturbed(db: hwdb.Database, record_id: str, field: str, factor: float) -> hwdb.Database:
+    record = db[record_id]
+    changed = replace(record[field], quantity=record[field].quantity * factor)
+    fields = {**record.fields, field: changed}
+    records = {**db.records, record_id: replace(record, fields=fields)}
+    return replace(db, records=records)
+
+
+@pytest.mark.parametrize(("record_id", "field"), _used_inputs())
+def test_every_used_input_is_wired_to_a_claim(record_id: str, field: str) -> None:
+    """+10 % on one input: some claim drifts, and its message names that input."""
+    db = _perturbed(hwdb.load(), record_id, field, 1.1)
+    drifts = lock.check(evaluate_all(db), lock.read())
+    assert drifts, f"no claim noticed {record_id}.{field} moving by 10 %"
+    assert all(f"{record_id}.{field} moved" in str(d) for d in drifts), drifts
+
+
+def test_verify_cli_fails_on_an_edited_toml_and_names_claim_and_file(repo_copy: Path) -> None:
+    edit(repo_copy / "hwdb/data/accelerators/h100-sxm.toml", "value = 3.35\n", "value = 3.9\n")
+    run = subprocess.run([sys.executable, "-m", "claims", "verify"], cwd=repo_copy, capture_output=True, text=True)
+    assert run.returncode == 1
+    assert "DRIFT batch.optimal-size: value moved" in run.stderr
+    assert "DRIFT serving.train-interval" in run.stderr
+    assert "h100-sxm.hbm_bandwidth moved" in run.stderr
+    assert "hwdb/data/accelerators/h100-sxm.toml" in run.stderr
+
+
+def test_pin_then_verify_passes_again(repo_copy: Path) -> None:
+    edit(repo_copy / "hwdb/data/accelerators/h100-sxm.toml", "value = 3.35\n", "value = 3.9\n")
+    assert subprocess.run([sys.executable, "-m", "claims", "pin"], cwd=repo_copy).returncode == 0
+    run = subprocess.run([sys.executable, "-m", "claims", "verify"], cwd=repo_copy, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+
+
+def test_a_claim_missing_from_the_lock_is_drift(tmp_path: Path) -> None:
+    pinned = lock.read()
+    first = all_claims()[0].id
+    del pinned[first]
+    drifts = lock.check(evaluate_all(hwdb.load()), pinned)
+    assert [str(d) for d in drifts] == [f"{first}: not in the lock file; run `nox -s pin` after reviewing it"]
+
+
+def test_bad_hwdb_fails_verify_with_file_record_field(repo_copy: Path) -> None:
+    edit(repo_copy / "hwdb/data/accelerators/h100-sxm.toml", 'value = 3.35\nunit = "TB/s"\n', "value = 3.35\n")
+    run = subprocess.run([sys.executable, "-m", "claims", "verify"], cwd=repo_copy, capture_output=True, text=True)
+    assert run.returncode == 2
+    assert "hwdb/data/accelerators/h100-sxm.toml: record 'h100-sxm': field 'hbm_bandwidth': missing unit" in run.stderr

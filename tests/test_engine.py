@@ -1,0 +1,161 @@
+"""The claim engine and the tolerance policy."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import pytest
+import sympy as sp
+
+import hwdb
+from claims import ClaimError, Verdict, all_claims, evaluate, get_claim
+from claims.engine import Claim, Derivation, Input, Step
+from claims.policy import Stated, combine
+from claims.registry import UnknownClaimError
+
+HEADLINE = {
+    "batch.optimal-size",
+    "serving.train-interval",
+    "network.scale-out-gap",
+    "training.overtraining",
+    "kv.bytes-per-token",
+    "pricing.decode-premium",
+    "attention.sparse-sqrt-gain",
+    "reversible.feistel-invertible",
+}
+
+
+def test_headline_ids_exist() -> None:
+    assert {c.id for c in all_claims()} >= HEADLINE
+
+
+def test_unknown_claim_id_lists_known_ones() -> None:
+    with pytest.raises(UnknownClaimError, match=r"unknown claim ID 'batch\.nope'.*batch\.optimal-size"):
+        get_claim("batch.nope")
+
+
+@pytest.mark.parametrize(
+    ("wording", "value", "expected"),
+    [
+        ("about", 20, Verdict.HOLDS),
+        ("about", 25, Verdict.HOLDS),
+        ("about", 25.1, Verdict.ROUGHLY),
+        ("about", 40, Verdict.ROUGHLY),
+        ("about", 40.1, Verdict.FAILS),
+        ("about", 16, Verdict.HOLDS),
+        ("about", 9.9, Verdict.FAILS),
+    ],
+)
+def test_about_bands(wording: str, value: float, expected: Verdict) -> None:
+    assert Stated(20, "ms", wording, "~20 ms").verdict(value) is expected
+
+
+def test_range_and_at_least_and_exact() -> None:
+    r = Stated(2400, "token", "range", "2,000-3,000", low=2000, high=3000)
+    assert r.verdict(2000) is Verdict.HOLDS
+    assert r.verdict(4500) is Verdict.ROUGHLY
+    assert r.verdict(4501) is Verdict.FAILS
+    a = Stated(90, "percent", "at-least", ">= 90 %")
+    assert a.verdict(1e9) is Verdict.HOLDS
+    assert a.verdict(80) is Verdict.ROUGHLY
+    assert a.verdict(70) is Verdict.FAILS
+    e = Stated(0.5, "1", "exact", "a square root")
+    assert e.verdict(0.5) is Verdict.HOLDS
+    assert e.verdict(0.5001) is Verdict.FAILS
+
+
+def test_unknown_wording_is_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown wording"):
+        Stated(1, "1", "roughly-ish", "?")
+
+
+def test_combine_rules() -> None:
+    h, r, f = Verdict.HOLDS, Verdict.ROUGHLY, Verdict.FAILS
+    assert combine("all", h, [h, r, h]) is r
+    assert combine("most", f, [h, h, f]) is h
+    assert combine("most", h, [h, r, f, f]) is r
+    assert combine("most", h, [h, f, f]) is f
+    assert combine("reference", f, [h, h]) is f
+
+
+def test_rows_carry_their_own_verdicts() -> None:
+    e = evaluate(get_claim("serving.train-interval"), hwdb.load())
+    assert len(e.rows) >= 13
+    assert {r.verdict for r in e.rows} >= {Verdict.HOLDS, Verdict.ROUGHLY}
+    ref = next(r for r in e.rows if r.record is not None and r.record.id == "h100-sxm")
+    assert e.value == ref.value
+    cap = ref.record["hbm_capacity"].si if ref.record else math.nan
+    bw = ref.record["hbm_bandwidth"].si if ref.record else math.nan
+    assert e.value == pytest.approx(cap / bw * 1e3)
+
+
+def test_out_of_scope_rows_do_not_count() -> None:
+    e = evaluate(get_claim("network.scale-out-gap"), hwdb.load())
+    tpu = [r for r in e.rows if r.record is not None and r.record.id.startswith("tpu")]
+    assert tpu
+    assert not any(r.counts for r in tpu)
+
+
+def _toy(expr: sp.Expr, unit: str, inputs: tuple[Input, ...]) -> Claim:
+    return Claim(
+        id="toy.claim",
+        title="toy",
+        statement="toy",
+        section="0",
+        kind="derived",
+        page="toy",
+        unit=unit,
+        stated=Stated(1, unit, "about", "1"),
+        build=lambda: Derivation((Step("x", sp.Eq(sp.Symbol("y"), expr)),), expr),
+        inputs=inputs,
+    )
+
+
+def test_unit_mismatch_in_a_formula_raises() -> None:
+    m, w = sp.symbols("M W", positive=True)
+    bad = _toy(m + w, "s", (Input(m, "hbm_capacity", "h100-sxm"), Input(w, "hbm_bandwidth", "h100-sxm")))
+    with pytest.raises(ClaimError, match="inconsistent units"):
+        evaluate(bad, hwdb.load())
+
+
+def test_wrong_result_unit_raises() -> None:
+    m = sp.Symbol("M", positive=True)
+    bad = _toy(m, "s", (Input(m, "hbm_capacity", "h100-sxm"),))
+    with pytest.raises(ClaimError, match="expected s"):
+        evaluate(bad, hwdb.load())
+
+
+def test_unknown_record_in_a_claim_raises() -> None:
+    m = sp.Symbol("M", positive=True)
+    bad = _toy(m, "GB", (Input(m, "hbm_capacity", "no-such-chip"),))
+    with pytest.raises(ClaimError, match="no record 'no-such-chip'"):
+        evaluate(bad, hwdb.load())
+
+
+def test_unknown_field_in_a_claim_raises() -> None:
+    m = sp.Symbol("M", positive=True)
+    bad = _toy(m, "GB", (Input(m, "hbm_volume", "h100-sxm"),))
+    with pytest.raises(ClaimError, match="has no field 'hbm_volume'"):
+        evaluate(bad, hwdb.load())
+
+
+def test_reference_row_must_exist() -> None:
+    claim = get_claim("serving.train-interval")
+    assert claim.rows is not None
+    moved = replace(claim, rows=replace(claim.rows, reference="no-such-chip"))
+    with pytest.raises(ClaimError, match="reference record 'no-such-chip' is not among its rows"):
+        evaluate(moved, hwdb.load())
+
+
+def test_derivation_formula_is_the_one_evaluated() -> None:
+    """The closed form shown in the book is the expression that gives the number."""
+    e = evaluate(get_claim("batch.optimal-size"), hwdb.load())
+    values = {sp.Symbol(i.symbol, positive=True): i.field.quantity for i in e.reference.inputs}
+    values[sp.Symbol("c", positive=True)] = hwdb.Quantity(2, "flop/(param*token)")
+    last = e.derivation.steps[3].math
+    assert isinstance(last, sp.Equality)
+    direct = sp.lambdify(sorted(last.rhs.free_symbols, key=str), last.rhs)(
+        *(values[s] for s in sorted(last.rhs.free_symbols, key=str))
+    )
+    assert direct.to("token").magnitude == pytest.approx(e.value, rel=1e-12)
