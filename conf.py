@@ -18,7 +18,8 @@ author = "The claims-book authors"
 copyright = "2026, the claims-book authors"
 release = "0.1.0"
 
-extensions = ["myst_nb", "claims.sphinxext"]
+# sphinx-mathjax-offline copies a bundled MathJax 3 into _static: pages make no CDN request.
+extensions = ["myst_nb", "sphinx-mathjax-offline", "claims.sphinxext"]
 
 # Any change to claims/ or hwdb/ changes this value, and rebuild="env" makes Sphinx
 # re-read every page: no page is ever rendered from numbers it did not just compute.
