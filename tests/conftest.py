@@ -11,6 +11,18 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
+#: The eight IDs fixed by the design: cited from day one, never renamed.
+HEADLINE = (
+    "batch.optimal-size",
+    "serving.train-interval",
+    "network.scale-out-gap",
+    "training.overtraining",
+    "kv.bytes-per-token",
+    "pricing.decode-premium",
+    "attention.sparse-sqrt-gain",
+    "reversible.feistel-invertible",
+)
+
 SOURCES = """
 [ds]
 title = "A datasheet"

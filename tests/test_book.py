@@ -8,19 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import copy_repo, edit
+from conftest import HEADLINE, copy_repo, edit
 from sphinx.util.inventory import InventoryFile
-
-HEADLINE = [
-    "batch.optimal-size",
-    "serving.train-interval",
-    "network.scale-out-gap",
-    "training.overtraining",
-    "kv.bytes-per-token",
-    "pricing.decode-premium",
-    "attention.sparse-sqrt-gain",
-    "reversible.feistel-invertible",
-]
 
 
 def build(repo: Path, *extra: str) -> subprocess.CompletedProcess[str]:
