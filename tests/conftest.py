@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# On CI: no per-example deadline (a busy machine is not a bug) and a fixed example
+# sequence, so a red run can be reproduced exactly.
+settings.register_profile("ci", deadline=None, derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
+from collections.abc import Callable
 
 import numpy as np
 import sympy as sp
@@ -14,10 +16,17 @@ from claims.catalogue import attention, batch, reversible
 positive = st.floats(min_value=1e-3, max_value=1e6, allow_nan=False, allow_infinity=False)
 
 
-def _optimal_batch(values: dict[str, float]) -> float:
+@functools.cache
+def _closed_form() -> tuple[list[sp.Symbol], Callable[..., float]]:
+    """Derive once: SymPy's solve is far slower than one hypothesis example should be."""
     result = batch.derive_optimal_batch().result
     symbols = sorted(result.free_symbols, key=str)
-    return float(sp.lambdify(symbols, result)(*(values[str(s)] for s in symbols)))
+    return symbols, sp.lambdify(symbols, result)
+
+
+def _optimal_batch(values: dict[str, float]) -> float:
+    symbols, function = _closed_form()
+    return float(function(*(values[str(s)] for s in symbols)))
 
 
 @given(F=positive, W=positive, b=positive, n_act=positive, sparsity=st.floats(1, 1000), k=st.floats(1.01, 100))
