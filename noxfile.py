@@ -54,8 +54,12 @@ def lint(session: nox.Session) -> None:
     session.run("mypy")
 
 
+EXAMPLE_OVERLAY = "book/examples/my-accelerator.toml"
+
+
 @nox.session(python=PYTHON)
 def pin(session: nox.Session) -> None:
-    """Rewrite claims/claims.lock.json from the current data; review the diff."""
+    """Rewrite the book's lock and the worked overlay example's lock; review the diff."""
     install(session)
-    session.run("python", "-m", "claims", "pin")
+    session.run("python", "-m", "claims", "pin", env={"HWDB_OVERLAY": ""})
+    session.run("python", "-m", "claims", "--hwdb-overlay", EXAMPLE_OVERLAY, "pin", env={"HWDB_OVERLAY": ""})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import sympy as sp
 
@@ -15,12 +16,21 @@ from .export import dumps
 from .registry import UnknownClaimError, all_claims, evaluate_all, get_claim
 
 
-def _load() -> hwdb.Database:
-    return hwdb.load()
+def _overlays(args: argparse.Namespace) -> list[Path]:
+    """--hwdb-overlay paths if given, else those in $HWDB_OVERLAY."""
+    return [Path(p).resolve() for p in args.hwdb_overlay] if args.hwdb_overlay else hwdb.overlays_from_env()
 
 
-def cmd_list(_: argparse.Namespace) -> int:
-    db = _load()
+def _load(args: argparse.Namespace) -> hwdb.Database:
+    return hwdb.load(_overlays(args))
+
+
+def _lock_path(args: argparse.Namespace) -> Path:
+    return Path(args.lock).resolve() if args.lock else lock.lock_path(_overlays(args))
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    db = _load(args)
     for claim in all_claims():
         e = evaluate(claim, db)
         print(f"{claim.id:34} {e.verdict.value:14} {formatting.quantity(e.value, claim.unit):>16}  {claim.title}")
@@ -57,34 +67,45 @@ def _show(e: Evaluation) -> None:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    _show(evaluate(get_claim(args.id), _load()))
+    _show(evaluate(get_claim(args.id), _load(args)))
     return 0
 
 
-def cmd_verify(_: argparse.Namespace) -> int:
-    evaluations = evaluate_all(_load())
-    drifts = lock.check(evaluations, lock.read())
+def cmd_verify(args: argparse.Namespace) -> int:
+    evaluations = evaluate_all(_load(args))
+    path = _lock_path(args)
+    drifts = lock.check(evaluations, lock.read(path))
     for drift in drifts:
         print(f"DRIFT {drift}", file=sys.stderr)
-    print(f"{len(evaluations) - len({d.claim for d in drifts})} claims match the lock, {len(drifts)} drifted")
+    matching = len(evaluations) - len({d.claim for d in drifts})
+    print(f"{matching} claims match {hwdb.display_path(path)}, {len(drifts)} drifted")
     return 1 if drifts else 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    db = _load()
+    db = _load(args)
     sys.stdout.write(dumps(evaluate_all(db), db.fingerprint))
     return 0
 
 
-def cmd_pin(_: argparse.Namespace) -> int:
-    evaluations = evaluate_all(_load())
-    lock.write(evaluations)
-    print(f"pinned {len(evaluations)} claims in {hwdb.display_path(lock.LOCK_FILE)}")
+def cmd_pin(args: argparse.Namespace) -> int:
+    evaluations = evaluate_all(_load(args))
+    path = _lock_path(args)
+    lock.write(evaluations, path)
+    print(f"pinned {len(evaluations)} claims in {hwdb.display_path(path)}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m claims", description=__doc__)
+    parser.add_argument(
+        "--hwdb-overlay",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help=f"extra or overriding hwdb records (repeatable; default: ${hwdb.ENV_VAR})",
+    )
+    parser.add_argument("--lock", metavar="PATH", help="lock file to verify against or pin into")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="every claim with its value and verdict").set_defaults(run=cmd_list)
     show = sub.add_parser("show", help="one claim: derivation, inputs, rows, verdict")

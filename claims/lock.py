@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,23 @@ from hwdb import display_path
 from .engine import Evaluation, InputValue
 
 LOCK_FILE = Path(__file__).resolve().parent / "claims.lock.json"
+LOCK_ENV_VAR = "CLAIMS_LOCK"
 LOCK_VERSION = 1
 RELATIVE_TOLERANCE = 1e-9  # round-off across platforms, nothing more
+
+
+def lock_path(overlays: Sequence[Path] = ()) -> Path:
+    """Which lock a run compares with.
+
+    $CLAIMS_LOCK if set; with overlays, ``<last overlay>.lock.json`` beside it, so a
+    user's own data gets its own drift guard; otherwise the book's lock.
+    """
+    explicit = os.environ.get(LOCK_ENV_VAR)
+    if explicit:
+        return Path(explicit).resolve()
+    if overlays:
+        return Path(overlays[-1]).with_suffix(".lock.json")
+    return LOCK_FILE
 
 
 def snapshot(evaluation: Evaluation) -> dict[str, Any]:
@@ -58,7 +74,10 @@ class LockError(Exception):
 
 def read(path: Path = LOCK_FILE) -> dict[str, Any]:
     if not path.exists():
-        raise LockError(f"{display_path(path)}: lock file not found; run `nox -s pin` to create it")
+        raise LockError(
+            f"{display_path(path)}: lock file not found; "
+            "run `python -m claims pin` (with the same overlays) to create it"
+        )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:

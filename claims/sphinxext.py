@@ -40,12 +40,19 @@ REPO_ROOT = PACKAGE_DIR.parent
 
 
 def fingerprint() -> str:
-    """A hash of everything a claim's value can depend on: code, data, lock."""
+    """A hash of everything a claim's value can depend on: code, data, overlays, locks."""
     digest = hashlib.sha256()
-    for folder in (PACKAGE_DIR, REPO_ROOT / "hwdb"):
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and path.suffix in {".py", ".toml", ".txt", ".json"} and "__pycache__" not in path.parts:
-                digest.update(path.relative_to(REPO_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    files = [
+        path
+        for folder in (PACKAGE_DIR, REPO_ROOT / "hwdb")
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.suffix in {".py", ".toml", ".txt", ".json"} and "__pycache__" not in path.parts
+    ]
+    overlays = hwdb.overlays_from_env()
+    files += [*overlays, lock.lock_path(overlays)]
+    for path in files:
+        content = path.read_bytes() if path.exists() else b"<missing>"
+        digest.update(hwdb.display_path(path).encode() + b"\0" + content)
     return digest.hexdigest()
 
 
@@ -71,9 +78,10 @@ def evaluate_for_build(app: Sphinx) -> None:
     state = _state(app)
     state.failures.clear()
     try:
-        state.db = hwdb.load_from(hwdb.DATA_DIR)
+        overlays = hwdb.overlays_from_env()
+        state.db = hwdb.load_from(hwdb.DATA_DIR, overlays)
         state.evaluations = evaluate_all(state.db)
-        drifts = lock.check(state.evaluations, lock.read())
+        drifts = lock.check(state.evaluations, lock.read(lock.lock_path(overlays)))
         state.failures += [f"claim drifted from the lock: {d}" for d in drifts]
     except (hwdb.HwdbError, ClaimError, lock.LockError, KeyError, ValueError) as exc:
         state.failures.append(str(exc))

@@ -7,16 +7,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
+from pathlib import Path
 
 from .errors import HwdbError, Problem
 from .loader import DATA_DIR, display_path
 from .loader import load as load_from
 from .model import Database, Field, Record, Source
+from .overlay import ENV_VAR, overlays_from_env
 from .units import Quantity, ureg
 
 __all__ = [
     "DATA_DIR",
+    "ENV_VAR",
     "Database",
     "Field",
     "HwdbError",
@@ -27,11 +31,17 @@ __all__ = [
     "display_path",
     "load",
     "load_from",
+    "overlays_from_env",
     "ureg",
 ]
 
 
+def load(overlays: Sequence[Path] | None = None) -> Database:
+    """The packaged database plus overlays (default: those named in $HWDB_OVERLAY)."""
+    paths = tuple(overlays_from_env() if overlays is None else (Path(p).resolve() for p in overlays))
+    return _load_cached(paths)
+
+
 @cache
-def load() -> Database:
-    """The packaged database, loaded once per process."""
-    return load_from(DATA_DIR)
+def _load_cached(overlays: tuple[Path, ...]) -> Database:
+    return load_from(DATA_DIR, overlays)

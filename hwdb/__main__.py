@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
-from . import Database, HwdbError, Record, load_from
+from . import ENV_VAR, Database, HwdbError, Record, load_from, overlays_from_env
 from .loader import DATA_DIR
 
 
@@ -55,6 +56,13 @@ def export(db: Database) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hwdb", description=__doc__)
+    parser.add_argument(
+        "--hwdb-overlay",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help=f"extra or overriding records (repeatable; default: ${ENV_VAR})",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="every record: id, kind, name")
     show = sub.add_parser("show", help="one record with its fields and sources")
@@ -64,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     exp.add_argument("--format", choices=["json"], default="json")
     args = parser.parse_args(argv)
     try:
-        db = load_from(DATA_DIR)
+        overlays = [Path(p).resolve() for p in args.hwdb_overlay] if args.hwdb_overlay else overlays_from_env()
+        db = load_from(DATA_DIR, overlays)
     except HwdbError as exc:
         print(exc, file=sys.stderr)
         return 1

@@ -11,6 +11,8 @@ import hashlib
 import math
 import re
 import tomllib
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ import pint
 
 from .errors import HwdbError, Problem
 from .model import Database, Field, Record, Source
+from .overlay import read_overlay
 from .schema import CONVENTIONS, FIELDS, KINDS
 from .units import UNITS_FILE, Quantity, parse_unit
 
@@ -50,11 +53,7 @@ def _read_toml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
     return None
 
 
-def _load_sources(path: Path, problems: list[Problem]) -> dict[str, Source]:
-    data = _read_toml(path, problems)
-    if data is None:
-        return {}
-    file = display_path(path)
+def _parse_sources(data: dict[str, Any], file: str, problems: list[Problem]) -> dict[str, Source]:
     sources: dict[str, Source] = {}
     for sid, entry in data.items():
         if not ID_PATTERN.match(sid):
@@ -74,7 +73,7 @@ def _load_sources(path: Path, problems: list[Problem]) -> dict[str, Source]:
         if not isinstance(retrieved, dt.date) or isinstance(retrieved, dt.datetime):
             problems.append(Problem(file, "'retrieved' must be a TOML date (YYYY-MM-DD)", sid))
             continue
-        sources[sid] = Source(sid, entry["title"], entry["publisher"], entry["url"], retrieved, entry.get("note"))
+        sources[sid] = Source(sid, entry["title"], entry["publisher"], entry["url"], retrieved, entry.get("note"), file)
     return sources
 
 
@@ -91,6 +90,7 @@ def _load_field(
     sources: dict[str, Source],
     allows_range: bool,
     problem: Any,
+    file: str,
 ) -> Field | None:
     spec = FIELDS.get(name)
     if spec is None:
@@ -138,7 +138,7 @@ def _load_field(
         return None
     source = sources.get(str(source_id))
     if source is None:
-        problem(f"source '{source_id}' is not in hwdb/data/{SOURCES_FILE}", name)
+        problem(f"source '{source_id}' is not in hwdb/data/{SOURCES_FILE} or an overlay's [sources]", name)
         return None
     divisor = 1
     convention = None
@@ -188,17 +188,17 @@ def _load_field(
         source=source,
         convention=convention,
         per_chips=per_chips,
+        file=file,
         note=raw.get("note"),
         low=bounds.get("low"),
         high=bounds.get("high"),
     )
 
 
-def _load_record(path: Path, sources: dict[str, Source], problems: list[Problem]) -> Record | None:
-    data = _read_toml(path, problems)
-    if data is None:
-        return None
-    file = display_path(path)
+def _build_record(
+    data: dict[str, Any], file: str, sources: dict[str, Source], problems: list[Problem], stem: str | None
+) -> Record | None:
+    """Validate one record table; ``stem`` is the file name it must match (None in overlays)."""
     rid = data.get("id")
     before = len(problems)
 
@@ -208,7 +208,7 @@ def _load_record(path: Path, sources: dict[str, Source], problems: list[Problem]
     if not isinstance(rid, str) or not ID_PATTERN.match(rid):
         problem(f"'id' must be a lowercase slug such as 'h100-sxm', got {rid!r}")
         return None
-    if path.stem != rid:
+    if stem is not None and stem != rid:
         problem(f"file name must be '{rid}.toml'")
     unknown = set(data) - RECORD_KEYS
     if unknown:
@@ -231,7 +231,7 @@ def _load_record(path: Path, sources: dict[str, Source], problems: list[Problem]
         if name in FIELDS and name not in spec.allowed:
             problem(f"not a field of a {kind} record", name)
             continue
-        loaded = _load_field(name, raw, data, sources, spec.allows_range, problem)
+        loaded = _load_field(name, raw, data, sources, spec.allows_range, problem, file)
         if loaded is not None:
             fields[name] = loaded
     meta = data.get("meta", {})
@@ -241,6 +241,52 @@ def _load_record(path: Path, sources: dict[str, Source], problems: list[Problem]
     if len(problems) > before:
         return None
     return Record(rid, str(kind), data["name"], file, fields, meta)
+
+
+def _apply_override(
+    override: dict[str, Any], file: str, records: dict[str, Record], sources: dict[str, Source], problems: list[Problem]
+) -> None:
+    """Replace existing fields of an existing record; anything else is an error."""
+    rid = override.get("id")
+    unknown = set(override) - {"id", "source", "fields"}
+    if unknown:
+        problems.append(Problem(file, f"unknown key(s) {sorted(unknown)} in [[override]]", str(rid)))
+    target = records.get(str(rid))
+    if target is None:
+        problems.append(Problem(file, "[[override]] names no existing record (add it with [[record]])", str(rid)))
+        return
+    raw_fields = override.get("fields")
+    if not isinstance(raw_fields, dict) or not raw_fields:
+        problems.append(Problem(file, "[[override]] needs at least one [override.fields.NAME] table", target.id))
+        return
+    spec = KINDS[target.kind]
+    fields = dict(target.fields)
+
+    def problem(message: str, field: str | None = None) -> None:
+        problems.append(Problem(file, message, target.id, field))
+
+    for name, raw in raw_fields.items():
+        if name not in target.fields:
+            problem(f"overrides a field that record '{target.id}' does not have ({target.file})", name)
+            continue
+        loaded = _load_field(name, raw, override, sources, spec.allows_range, problem, file)
+        if loaded is not None:
+            fields[name] = loaded
+    records[target.id] = replace(target, fields=fields)
+
+
+def _cross_references(records: dict[str, Record]) -> list[Problem]:
+    """A system names the accelerator it is built from; that record must exist."""
+    problems = []
+    for record in records.values():
+        if record.kind != "system":
+            continue
+        target = record.meta.get("accelerator")
+        if not isinstance(target, str) or records.get(target) is None or records[target].kind != "accelerator":
+            problems.append(
+                Problem(record.file, f"meta.accelerator must name an accelerator record, got {target!r}", record.id)
+            )
+    return problems
 
 
 def fingerprint(paths: list[Path]) -> str:
@@ -253,27 +299,50 @@ def fingerprint(paths: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def load(data_dir: Path = DATA_DIR) -> Database:
-    """Load every record under ``data_dir``; raise HwdbError listing all problems."""
+def load(data_dir: Path = DATA_DIR, overlays: Sequence[Path] = ()) -> Database:
+    """Load every record under ``data_dir``, then apply ``overlays`` in order.
+
+    Raises HwdbError listing every problem; on any problem nothing is returned, so a bad
+    overlay changes nothing.
+    """
     problems: list[Problem] = []
     sources_path = data_dir / SOURCES_FILE
     if not sources_path.exists():
         raise HwdbError([Problem(display_path(sources_path), "source registry not found")])
-    sources = _load_sources(sources_path, problems)
+    raw_sources = _read_toml(sources_path, problems)
+    sources = _parse_sources(raw_sources or {}, display_path(sources_path), problems)
     record_paths = sorted(p for p in data_dir.rglob("*.toml") if p != sources_path)
-    records: dict[str, Record] = {}
+    tables: list[tuple[dict[str, Any], str, str | None]] = []
     for path in record_paths:
-        record = _load_record(path, sources, problems)
+        data = _read_toml(path, problems)
+        if data is not None:
+            tables.append((data, display_path(path), path.stem))
+    overrides: list[tuple[dict[str, Any], str]] = []
+    for overlay_path in overlays:
+        overlay = read_overlay(overlay_path, problems)
+        file = display_path(overlay_path)
+        for sid in sorted(set(overlay.sources) & set(sources)):
+            problems.append(Problem(file, f"source id already defined in {sources[sid].file}", sid))
+        sources.update(_parse_sources(overlay.sources, file, problems))
+        tables += [(table, file, None) for table in overlay.records]
+        overrides += [(table, file) for table in overlay.overrides]
+    records: dict[str, Record] = {}
+    for data, file, stem in tables:
+        record = _build_record(data, file, sources, problems, stem)
         if record is None:
             continue
         if record.id in records:
             problems.append(Problem(record.file, f"duplicate record id (also in {records[record.id].file})", record.id))
             continue
         records[record.id] = record
+    for table, file in overrides:
+        _apply_override(table, file, records, sources, problems)
+    problems += _cross_references(records)
     if problems:
         raise HwdbError(problems)
     used = {f.source.id for r in records.values() for f in r.fields.values()}
     unused = sorted(set(sources) - used)
     if unused:
-        raise HwdbError([Problem(display_path(sources_path), "source is cited by no record", sid) for sid in unused])
-    return Database(records, sources, fingerprint([sources_path, UNITS_FILE, *record_paths]))
+        raise HwdbError([Problem(sources[sid].file, "source is cited by no record", sid) for sid in unused])
+    files = [sources_path, UNITS_FILE, *record_paths, *overlays]
+    return Database(records, sources, fingerprint(files))

@@ -20,6 +20,7 @@ class Source:
     url: str
     retrieved: dt.date
     note: str | None = None
+    file: str = ""  # where the source is registered (the registry or an overlay)
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Field:
     source: Source
     convention: str | None = None
     per_chips: int = 1
+    file: str = ""  # the file this value was read from (a record file or an overlay)
     note: str | None = None
     low: pint.Quantity[Any] | None = None
     high: pint.Quantity[Any] | None = None

@@ -83,8 +83,30 @@ FIELDS: Final[dict[str, FieldSpec]] = {
     "cache_read_price": _price("price of an input token read from the prompt cache"),
     "cache_write_5m_price": _price("price of writing a token to a 5-minute cache"),
     "cache_write_1h_price": _price("price of writing a token to a 1-hour cache"),
+    "batch_input_price": _price("input price through the batch (asynchronous) API"),
+    "batch_output_price": _price("output price through the batch (asynchronous) API"),
+    "priority_input_price": _price("input price in a priority (faster or guaranteed) tier"),
+    "priority_output_price": _price("output price in a priority (faster or guaranteed) tier"),
+    "fast_input_price": _price("input price in a fast (low-latency) mode"),
+    "fast_output_price": _price("output price in a fast (low-latency) mode"),
+    "cache_short_duration": FieldSpec("s", "lifetime of the shorter prompt-cache tier"),
+    "cache_long_duration": FieldSpec("s", "lifetime of the longer prompt-cache tier"),
     # serving and lifetime assumptions
     "pretraining_tokens": FieldSpec("token", "pre-training corpus size"),
+    # systems (aggregates are derived from the accelerator, never typed)
+    "chips": _count("accelerator chips in the system or scale-up domain"),
+    # interconnects and NICs
+    "link_bandwidth": FieldSpec("byte/s", "bandwidth of one link", "direction"),
+    "links_per_chip": _count("links per chip"),
+    "bandwidth_per_chip": FieldSpec("byte/s", "total link bandwidth of one chip", "direction"),
+    "port_bandwidth": FieldSpec("byte/s", "line rate of one NIC port", "direction"),
+    "max_domain": _count("largest domain the fabric connects at full bandwidth"),
+    # memory and storage tiers (one device: a stack, a DIMM, a drive)
+    "capacity": FieldSpec("byte", "capacity of one device"),
+    "bandwidth": FieldSpec("byte/s", "sustained bandwidth of one device"),
+    # reported statistics
+    "token_throughput": FieldSpec("token/s", "reported tokens processed per second"),
+    "context_window": FieldSpec("token", "maximum context length"),
 }
 
 
@@ -151,7 +173,35 @@ KINDS: Final[dict[str, KindSpec]] = {
             "cache_read_price",
             "cache_write_5m_price",
             "cache_write_1h_price",
+            "batch_input_price",
+            "batch_output_price",
+            "priority_input_price",
+            "priority_output_price",
+            "fast_input_price",
+            "fast_output_price",
+            "cache_short_duration",
+            "cache_long_duration",
         },
+    ),
+    "system": _kind(
+        "a server, rack or pod built from one accelerator (meta.accelerator names it)",
+        {"chips"},
+        {"power"},
+    ),
+    "interconnect": _kind(
+        "a scale-up fabric (NVLink, ICI, Infinity Fabric) or a scale-out NIC generation",
+        set(),
+        {"link_bandwidth", "links_per_chip", "bandwidth_per_chip", "port_bandwidth", "max_domain"},
+    ),
+    "memory-tier": _kind(
+        "one memory or storage device class (HBM stack, DIMM, SSD, HDD)",
+        {"capacity", "bandwidth"},
+        set(),
+    ),
+    "statistic": _kind(
+        "a figure reported by a vendor or lab (meta.date says when)",
+        set(),
+        {"token_throughput", "context_window"},
     ),
     "assumption": _kind(
         "a figure the lecture assumes rather than derives; its source is the lecture",

@@ -1,0 +1,79 @@
+"""Reading overlay files: a user's own sources, new records and overrides.
+
+An overlay is one TOML file::
+
+    [sources.my-lab]                  # new sources, same keys as hwdb/data/sources.toml
+    title = "..."; publisher = "..."; url = "..."; retrieved = 2026-11-26
+
+    [[record]]                        # a new record, same keys as a record file
+    id = "my-chip"; kind = "accelerator"; name = "..."; source = "my-lab"
+    [record.fields.hbm_capacity]
+    value = 256; unit = "GB"
+
+    [[override]]                      # replace existing fields of an existing record
+    id = "h100-sxm"
+    [override.fields.hbm_bandwidth]
+    value = 3.9; unit = "TB/s"; source = "my-lab"
+
+The loader validates overlay content exactly like the packaged data, and refuses the
+whole load if anything is wrong, so a bad overlay changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import Problem
+
+ENV_VAR = "HWDB_OVERLAY"
+OVERLAY_KEYS = {"sources", "record", "override"}
+
+
+@dataclass
+class Overlay:
+    sources: dict[str, Any] = field(default_factory=dict)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    overrides: list[dict[str, Any]] = field(default_factory=list)
+
+
+def read_overlay(path: Path, problems: list[Problem]) -> Overlay:
+    """Parse one overlay file; structural problems are appended to ``problems``."""
+    from .loader import display_path
+
+    file = display_path(path)
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        problems.append(Problem(file, "overlay file not found"))
+        return Overlay()
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(Problem(file, f"malformed TOML: {exc}"))
+        return Overlay()
+    unknown = set(data) - OVERLAY_KEYS
+    if unknown:
+        problems.append(
+            Problem(file, f"unknown top-level key(s) {sorted(unknown)}; use [sources.*], [[record]], [[override]]")
+        )
+    overlay = Overlay(data.get("sources", {}), data.get("record", []), data.get("override", []))
+    if not isinstance(overlay.sources, dict):
+        problems.append(Problem(file, "[sources] must be a table of tables"))
+        overlay.sources = {}
+    for key in ("records", "overrides"):
+        items = getattr(overlay, key)
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            problems.append(Problem(file, f"'{key[:-1]}' must be an array of tables ([[{key[:-1]}]])"))
+            setattr(overlay, key, [])
+    if not (overlay.sources or overlay.records or overlay.overrides):
+        problems.append(Problem(file, "overlay is empty"))
+    return overlay
+
+
+def overlays_from_env() -> list[Path]:
+    """Overlay paths from $HWDB_OVERLAY (several separated by the OS path separator)."""
+    value = os.environ.get(ENV_VAR, "")
+    return [Path(p).resolve() for p in value.split(os.pathsep) if p.strip()]
