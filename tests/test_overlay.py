@@ -54,7 +54,8 @@ def test_example_adds_a_row_and_overrides_a_field() -> None:
 def test_override_of_a_missing_field_names_file_record_field(tmp_path: Path) -> None:
     path = _overlay(
         tmp_path,
-        '[[override]]\nid = "h100-sxm"\n[override.fields.fp4_flops]\nvalue = 1\nunit = "PFLOP/s"\nsparsity = "dense"\nsource = "mine"\n',
+        '[[override]]\nid = "h100-sxm"\n[override.fields.fp4_flops]\n'
+        'value = 1\nunit = "PFLOP/s"\nsparsity = "dense"\nsource = "mine"\n',
     )
     message = _error(path)
     assert (
@@ -72,7 +73,8 @@ def test_override_of_a_missing_record(tmp_path: Path) -> None:
 
 def test_new_record_may_not_reuse_an_id(tmp_path: Path) -> None:
     body = '[[record]]\nid = "h100-sxm"\nkind = "accelerator"\nname = "Again"\nsource = "mine"\n'
-    body += '[record.fields.hbm_capacity]\nvalue = 1\nunit = "GB"\n[record.fields.hbm_bandwidth]\nvalue = 1\nunit = "TB/s"\n'
+    body += '[record.fields.hbm_capacity]\nvalue = 1\nunit = "GB"\n'
+    body += '[record.fields.hbm_bandwidth]\nvalue = 1\nunit = "TB/s"\n'
     assert "record 'h100-sxm': duplicate record id (also in hwdb/data/accelerators/h100-sxm.toml)" in _error(
         _overlay(tmp_path, body)
     )
