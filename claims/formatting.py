@@ -50,21 +50,21 @@ def _count(value: float, unit_text: str) -> tuple[float, str] | None:
     return None
 
 
-def quantity(value: float, unit_text: str) -> str:
+def quantity(value: float, unit_text: str, significant: int = SIGNIFICANT) -> str:
     """A value with its unit; counts as "200k tokens", ratios as "9×", percentages as "98.4 %"."""
     count = _count(value, unit_text)
     if count is not None:
         plain, name = count
         for scale, suffix in COUNT_SUFFIXES:
             if abs(plain) >= max(scale, 1e5):
-                return f"{number(plain / scale)}{suffix} {name}"
-        return f"{number(plain)} {name}"
+                return f"{number(plain / scale, significant)}{suffix} {name}"
+        return f"{number(plain, significant)} {name}"
     if unit_text == "percent":
-        return f"{number(value)} %"
+        return f"{number(value, significant)} %"
     label = unit(unit_text)
     if not label:
-        return f"{number(value)}×" if value >= 1 else number(value)
-    return f"{number(value)} {label}"
+        return f"{number(value, significant)}×" if value >= 1 else number(value, significant)
+    return f"{number(value, significant)} {label}"
 
 
 def stated(evaluation: Evaluation) -> str:
@@ -76,12 +76,17 @@ def stated(evaluation: Evaluation) -> str:
     return ("at least " if s.wording == "at-least" else "") + text
 
 
-def field_value(field: Field) -> str:
-    """An hwdb field as the source printed its unit, after normalisation."""
+def field_value(field: Field, significant: int = 5) -> str:
+    """An hwdb field in the unit its source printed, after normalisation.
+
+    Data is shown to five significant figures (a datasheet's 2,765 GB/s stays 2,765),
+    and whole counts exactly (a 9,216-chip pod is not a 9,220-chip pod).
+    """
     q = field.quantity
+    magnitude = float(q.magnitude)
     if q.dimensionless:
-        return number(float(q.magnitude))
-    return quantity(float(q.magnitude), str(q.units))
+        return f"{round(magnitude):,}" if magnitude.is_integer() else number(magnitude, significant)
+    return quantity(magnitude, str(q.units), significant)
 
 
 PLACEHOLDER = re.compile(r"\{(value|stated|detail|in)(?::([^}]+))?\}")

@@ -11,7 +11,6 @@ page: nothing is served from a cache that cannot see those inputs.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -32,6 +31,7 @@ from .export import dumps
 from .figures import FIGURES, render_svg
 from .policy import RULES, WORDINGS
 from .registry import all_claims, evaluate_all
+from .sphinxnodes import build_state, paragraph_of, table_of
 
 logger = logging.getLogger(__name__)
 
@@ -56,26 +56,9 @@ def fingerprint() -> str:
     return digest.hexdigest()
 
 
-@dataclass
-class State:
-    """One build's evaluation of the claims, shared by every directive and role."""
-
-    db: hwdb.Database | None = None
-    evaluations: dict[str, Evaluation] = field(default_factory=dict)
-    failures: list[str] = field(default_factory=list)
-
-
-def _state(app: Sphinx) -> State:
-    state = getattr(app, "_claims_state", None)
-    if state is None:
-        state = State()
-        app._claims_state = state  # type: ignore[attr-defined]
-    return state
-
-
 def evaluate_for_build(app: Sphinx) -> None:
     """builder-inited: evaluate every claim and check it against the lock."""
-    state = _state(app)
+    state = build_state(app)
     state.failures.clear()
     try:
         overlays = hwdb.overlays_from_env()
@@ -91,7 +74,7 @@ def evaluate_for_build(app: Sphinx) -> None:
 
 def report_at_finish(app: Sphinx, exception: Exception | None) -> None:
     """build-finished: write claims.json, re-report failures, fail the build."""
-    state = _state(app)
+    state = build_state(app)
     if exception is None and app.builder.format == "html" and state.db is not None and not state.failures:
         out = Path(app.outdir) / "claims.json"
         out.write_text(dumps(state.evaluations, state.db.fingerprint), encoding="utf-8")
@@ -105,7 +88,7 @@ def report_at_finish(app: Sphinx, exception: Exception | None) -> None:
 
 
 def _lookup(directive_or_role: SphinxDirective | SphinxRole, claim_id: str) -> Evaluation | None:
-    state = _state(directive_or_role.env.app)
+    state = build_state(directive_or_role.env.app)
     evaluation = state.evaluations.get(claim_id)
     if evaluation is None:
         if state.failures and not state.evaluations:
@@ -115,29 +98,6 @@ def _lookup(directive_or_role: SphinxDirective | SphinxRole, claim_id: str) -> E
             message = f"unknown claim ID '{claim_id}' (known: {known})"
         logger.error(message, location=directive_or_role.get_location(), type="claims", subtype="unknown")
     return evaluation
-
-
-def _para(*children: nodes.Node | str, classes: list[str] | None = None) -> nodes.paragraph:
-    para = nodes.paragraph(classes=classes or [])
-    for child in children:
-        para += nodes.Text(child) if isinstance(child, str) else child
-    return para
-
-
-def _table(headers: list[str], rows: list[list[nodes.Node | str]], classes: list[str]) -> nodes.table:
-    table = nodes.table(classes=classes)
-    group = nodes.tgroup(cols=len(headers))
-    table += group
-    for _ in headers:
-        group += nodes.colspec(colwidth=1)
-    head = nodes.thead()
-    group += head
-    head += nodes.row("", *[nodes.entry("", _para(h)) for h in headers])
-    body = nodes.tbody()
-    group += body
-    for cells in rows:
-        body += nodes.row("", *[nodes.entry("", c if isinstance(c, nodes.paragraph) else _para(c)) for c in cells])
-    return table
 
 
 def _verdict(verdict_text: str) -> nodes.inline:
@@ -189,8 +149,8 @@ class ClaimDirective(SphinxDirective):
         assert isinstance(domain, StandardDomain)
         domain.note_object("claim", claim_id, node_id, location=box)
         box += self._header(evaluation)
-        box += _para(claim.statement, classes=["claim-statement"])
-        box += _para(
+        box += paragraph_of(claim.statement, classes=["claim-statement"])
+        box += paragraph_of(
             nodes.emphasis("", "Lecture, section " + claim.section + ": "),
             f"“{claim.stated.text}”",
             classes=["claim-lecture"],
@@ -202,12 +162,12 @@ class ClaimDirective(SphinxDirective):
             box += self._rows(evaluation)
         if evaluation.derivation.checks:
             box += self._checks(evaluation)
-        box += _para(nodes.strong("", "Finding. "), formatting.finding(evaluation), classes=["claim-finding"])
+        box += paragraph_of(nodes.strong("", "Finding. "), formatting.finding(evaluation), classes=["claim-finding"])
         return [box]
 
     def _header(self, e: Evaluation) -> nodes.paragraph:
         c = e.claim
-        head = _para(classes=["claim-header"])
+        head = paragraph_of(classes=["claim-header"])
         head += nodes.strong("", c.title)
         head += nodes.Text(" ")
         head += nodes.literal("", c.id, classes=["claim-id"])
@@ -222,9 +182,9 @@ class ClaimDirective(SphinxDirective):
 
     def _derivation(self, e: Evaluation) -> nodes.container:
         box = nodes.container(classes=["claim-derivation"])
-        box += _para(nodes.strong("", "Derivation"))
+        box += paragraph_of(nodes.strong("", "Derivation"))
         for step in e.derivation.steps:
-            box += _para(step.text + ":")
+            box += paragraph_of(step.text + ":")
             latex = sp.latex(step.math)
             box += nodes.math_block(latex, latex, nowrap=False, number=None, docname=self.env.docname)
         return box
@@ -233,20 +193,20 @@ class ClaimDirective(SphinxDirective):
         rows: list[list[nodes.Node | str]] = []
         for item in e.reference.inputs:
             f = item.field
-            where = _para(nodes.literal("", item.key), f" ({item.record.file})")
+            where = paragraph_of(nodes.literal("", item.key), f" ({item.record.file})")
             rows.append(
                 [
-                    _para(nodes.math("", sp.latex(sp.Symbol(item.symbol)))),
+                    paragraph_of(nodes.math("", sp.latex(sp.Symbol(item.symbol)))),
                     item.label,
                     formatting.field_value(f),
                     where,
-                    _para(_source_link(f.source), f", retrieved {f.source.retrieved.isoformat()}"),
+                    paragraph_of(_source_link(f.source), f", retrieved {f.source.retrieved.isoformat()}"),
                 ]
             )
         for const in e.claim.constants:
             rows.append(
                 [
-                    _para(nodes.math("", sp.latex(const.symbol))),
+                    paragraph_of(nodes.math("", sp.latex(const.symbol))),
                     const.why,
                     f"{formatting.number(const.value)} {formatting.unit(const.unit)}".strip(),
                     "constant of the derivation",
@@ -256,9 +216,9 @@ class ClaimDirective(SphinxDirective):
         title = "Inputs" + (
             f" (reference row: {e.reference.record.name})" if e.claim.rows and e.reference.record else ""
         )
-        table = _table(["symbol", "meaning", "value", "hwdb record.field", "source"], rows, ["claim-inputs"])
-        table.insert(0, nodes.title("", title))
-        return table
+        inputs = table_of(["symbol", "meaning", "value", "hwdb record.field", "source"], rows, ["claim-inputs"])
+        inputs.insert(0, nodes.title("", title))
+        return inputs
 
     def _result(self, e: Evaluation) -> nodes.paragraph:
         c = e.claim
@@ -274,11 +234,11 @@ class ClaimDirective(SphinxDirective):
             + (f", holds roughly within {band(rough)}" if rough else "")
             + f" {formatting.unit(c.stated.unit)}. Verdict: "
         )
-        para = _para(text, classes=["claim-result"])
-        para += _verdict(e.verdict.value)
+        result = paragraph_of(text, classes=["claim-result"])
+        result += _verdict(e.verdict.value)
         if c.rows:
-            para += nodes.Text(f" (rule: {RULES[c.rows.rule]}).")
-        return para
+            result += nodes.Text(f" (rule: {RULES[c.rows.rule]}).")
+        return result
 
     def _rows(self, e: Evaluation) -> nodes.table:
         c = e.claim
@@ -295,23 +255,23 @@ class ClaimDirective(SphinxDirective):
             cells: list[nodes.Node | str] = [
                 name,
                 formatting.quantity(row.value, c.unit),
-                _para(_verdict(row.verdict.value)),
+                paragraph_of(_verdict(row.verdict.value)),
             ]
             cells += [formatting.quantity(row.details[d.name], d.unit) for d in detail_names]
             rows.append(cells)
-        table = _table(["hardware", "value", "verdict"] + [d.label for d in detail_names], rows, ["claim-rows"])
+        listing = table_of(["hardware", "value", "verdict"] + [d.label for d in detail_names], rows, ["claim-rows"])
         caption = f"Per {c.rows.kind}: reference {c.rows.reference} ({c.rows.why_reference})."
         if c.rows.why_scope:
             caption += f" Scope: {c.rows.why_scope}."
         if e.skipped:
             caption += " No row for " + ", ".join(f"{rid} (no {fld})" for rid, fld in e.skipped) + "."
-        table.insert(0, nodes.title("", caption))
-        return table
+        listing.insert(0, nodes.title("", caption))
+        return listing
 
     def _checks(self, e: Evaluation) -> nodes.bullet_list:
         items = nodes.bullet_list(classes=["claim-checks"])
         for name, value in e.derivation.checks:
-            items += nodes.list_item("", _para(f"Check — {name}: {value:.6g}"))
+            items += nodes.list_item("", paragraph_of(f"Check — {name}: {value:.6g}"))
         return items
 
 
@@ -371,7 +331,7 @@ class HwdbRole(SphinxRole):
     """``{hwdb}`record.field``: one database value, as normalised, linked to its source."""
 
     def run(self) -> tuple[list[nodes.Node], list[nodes.system_message]]:
-        db = _state(self.env.app).db
+        db = build_state(self.env.app).db
         record_id, _, field_name = self.text.strip().partition(".")
         if db is None or record_id not in db.records or not db.records[record_id].has(field_name):
             logger.error(
@@ -401,7 +361,7 @@ class ClaimIndexDirective(SphinxDirective):
     option_spec: ClassVar[dict[str, Any]] = {"verdict": directives.unchanged}
 
     def run(self) -> list[nodes.Node]:
-        state = _state(self.env.app)
+        state = build_state(self.env.app)
         wanted = self.options.get("verdict")
         rows: list[list[nodes.Node | str]] = []
         for claim in all_claims():
@@ -410,15 +370,15 @@ class ClaimIndexDirective(SphinxDirective):
                 continue
             rows.append(
                 [
-                    _para(_claim_xref(claim.id, nodes.literal("", claim.id))),
+                    paragraph_of(_claim_xref(claim.id, nodes.literal("", claim.id))),
                     claim.title,
                     claim.kind,
                     formatting.quantity(e.value, claim.unit),
                     formatting.stated(e),
-                    _para(_verdict(e.verdict.value)),
+                    paragraph_of(_verdict(e.verdict.value)),
                 ]
             )
-        return [_table(["claim", "title", "kind", "derived", "lecture", "verdict"], rows, ["claim-index"])]
+        return [table_of(["claim", "title", "kind", "derived", "lecture", "verdict"], rows, ["claim-index"])]
 
 
 class ClaimFigureDirective(SphinxDirective):
@@ -431,7 +391,7 @@ class ClaimFigureDirective(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         name = self.arguments[0]
         spec = FIGURES.get(name)
-        state = _state(self.env.app)
+        state = build_state(self.env.app)
         if spec is None:
             logger.error(f"unknown figure '{name}' (known: {', '.join(sorted(FIGURES))})", location=self.get_location())
             return []
@@ -457,13 +417,13 @@ class SourcesDirective(SphinxDirective):
     """``.. hwdb-sources::`` — every source with the record fields that cite it."""
 
     def run(self) -> list[nodes.Node]:
-        db = _state(self.env.app).db
+        db = build_state(self.env.app).db
         if db is None:
             return []
         out = nodes.container(classes=["hwdb-sources"])
         for source in sorted(db.sources.values(), key=lambda s: (s.publisher, s.title)):
             section = nodes.container(ids=[f"source-{source.id}"], classes=["hwdb-source"])
-            section += _para(
+            section += paragraph_of(
                 nodes.strong("", source.title),
                 " — ",
                 source.publisher,
@@ -472,11 +432,11 @@ class SourcesDirective(SphinxDirective):
                 f" (retrieved {source.retrieved.isoformat()}).",
             )
             if source.note:
-                section += _para(source.note, classes=["hwdb-source-note"])
+                section += paragraph_of(source.note, classes=["hwdb-source-note"])
             users = nodes.bullet_list()
             for record, f in db.users_of(source.id):
                 text = f"{record.id}.{f.name} = {formatting.field_value(f)}" + (f" — {f.note}" if f.note else "")
-                users += nodes.list_item("", _para(nodes.literal("", f"{record.file}"), " ", text))
+                users += nodes.list_item("", paragraph_of(nodes.literal("", f"{record.file}"), " ", text))
             section += users
             out += section
         return [out]
@@ -499,8 +459,8 @@ class TolerancePolicyDirective(SphinxDirective):
                 rough = f"floor ÷ {formatting.number(w.roughly_factor or 1)}"
             else:
                 holds = f"×/÷ {formatting.number(w.holds_factor)}"
-            rows.append([_para(nodes.literal("", w.key)), w.meaning, holds, rough])
-        return [_table(["wording", "used for", "holds", "holds roughly"], rows, ["tolerance-policy"])]
+            rows.append([paragraph_of(nodes.literal("", w.key)), w.meaning, holds, rough])
+        return [table_of(["wording", "used for", "holds", "holds roughly"], rows, ["tolerance-policy"])]
 
 
 class VerdictRulesDirective(SphinxDirective):
@@ -509,7 +469,7 @@ class VerdictRulesDirective(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         items = nodes.bullet_list()
         for key, meaning in RULES.items():
-            items += nodes.list_item("", _para(nodes.literal("", key), f": {meaning}."))
+            items += nodes.list_item("", paragraph_of(nodes.literal("", key), f": {meaning}."))
         return [items]
 
 
@@ -517,14 +477,16 @@ def check_every_claim_placed(app: Sphinx, env: Any) -> None:
     """env-check-consistency: every claim must have a box somewhere in the book."""
     domain = env.get_domain("std")
     placed = {name for (objtype, name) in domain.objects if objtype == "claim"}
-    for claim_id in sorted(set(_state(app).evaluations) - placed):
+    for claim_id in sorted(set(build_state(app).evaluations) - placed):
         logger.error(
             f"claim '{claim_id}' has no box in the book "
-            f"(add a claim directive for it to {_state(app).evaluations[claim_id].claim.page}.md)"
+            f"(add a claim directive for it to {build_state(app).evaluations[claim_id].claim.page}.md)"
         )
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
+    from .hwdb_tables import HwdbTableDirective, OverlayDemoDirective, SystemsDirective
+
     app.add_config_value("claims_fingerprint", "", rebuild="env", types=[str])
     app.add_object_type("claim", "claim", objname="claim", indextemplate="pair: %s; claim")
     app.add_directive_to_domain("std", "claim", ClaimDirective, override=True)
@@ -532,6 +494,9 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("claim-figure", ClaimFigureDirective)
     app.add_directive("hwdb-sources", SourcesDirective)
     app.add_directive("tolerance-policy", TolerancePolicyDirective)
+    app.add_directive("hwdb-table", HwdbTableDirective)
+    app.add_directive("hwdb-systems", SystemsDirective)
+    app.add_directive("overlay-demo", OverlayDemoDirective)
     app.add_directive("verdict-rules", VerdictRulesDirective)
     app.add_role("claim-value", ClaimValueRole())
     app.add_role("claim-stated", ClaimStatedRole())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -10,6 +11,13 @@ from typing import Any
 
 from . import ENV_VAR, Database, HwdbError, Record, load_from, overlays_from_env
 from .loader import DATA_DIR
+
+
+def _json_default(value: object) -> str:
+    """TOML dates and times in meta tables become ISO strings."""
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    raise TypeError(f"cannot export {type(value).__name__}")
 
 
 def record_json(record: Record) -> dict[str, Any]:
@@ -96,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "check":
         print(f"ok: {len(db.records)} records, {len(db.sources)} sources, every number with a unit and a source")
     else:
-        json.dump(export(db), sys.stdout, indent=2, ensure_ascii=False)
+        json.dump(export(db), sys.stdout, indent=2, ensure_ascii=False, default=_json_default)
         sys.stdout.write("\n")
     return 0
 

@@ -81,7 +81,14 @@ OPTIMAL_BATCH = Claim(
         Input(E_lecture, "experts_per_token", "lecture-deepseek-reading", "experts per token, as the lecture read it"),
     ),
     constants=(FLOP_PER_PARAM_TOKEN,),
-    rows=Rows("accelerator", "h100-sxm", "most", "the lecture's '300' is quoted for Hopper-class GPUs"),
+    rows=Rows(
+        "accelerator",
+        "h100-sxm",
+        "reference",
+        "the worked example is DeepSeek served on Hopper-class GPUs, for which the lecture quotes its '300'; "
+        "the rows show how the balanced batch moves with the hardware, and whether the ratio itself is ~300 "
+        "across chips is a claim of its own",
+    ),
     finding=(
         "On the reference hardware the ratio F·b/(c·W) is {detail:hardware_ratio}. DeepSeek-V3's config routes "
         "each token to {in:E_chosen} of {in:E_routed} experts (the lecture said {in:E_chosen^lecture}), and "

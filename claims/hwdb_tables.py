@@ -1,0 +1,194 @@
+"""Sphinx directives that render hwdb itself: record tables, systems, overlay demo.
+
+Every cell is read from a record (and links to its source) or derived from records by
+:mod:`hwdb.derived`; nothing in these tables is typed into a page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from itertools import groupby
+from pathlib import Path
+from typing import Any, ClassVar, TypeAlias
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+import hwdb
+from hwdb import derived
+from hwdb.schema import FIELDS, KINDS
+
+from . import formatting, lock
+from .registry import all_claims, evaluate_all
+from .sphinxnodes import build_state, table_of
+
+logger = logging.getLogger(__name__)
+
+Cell: TypeAlias = "nodes.Node | str"
+
+
+def _field_cell(record: hwdb.Record, name: str) -> Cell:
+    if not record.has(name):
+        return "—"
+    f = record[name]
+    text = formatting.field_value(f)
+    title = f"{f.source.title}; printed {f.printed_value:g} {f.printed_unit}"
+    if f.convention:
+        title += f" ({f.convention})"
+    if f.per_chips != 1:
+        title += f" for {f.per_chips} chips"
+    cell = nodes.paragraph()
+    cell += nodes.reference("", text, refuri=f.source.url, reftitle=title)
+    return cell
+
+
+def _quantity_cell(value: Any, unit: str) -> str:
+    return "—" if value is None else formatting.quantity(float(value.to(unit).magnitude), unit)
+
+
+DERIVED: dict[str, tuple[str, Callable[[hwdb.Database, hwdb.Record], str]]] = {
+    "drain-time": ("capacity ÷ bandwidth", lambda db, r: _quantity_cell(derived.drain_time(r), _drain_unit(r))),
+    "kv-bf16": (
+        "KV per token, BF16",
+        lambda db, r: _quantity_cell(derived.kv_bytes_per_token(r, db["bf16"]), "KiB/token"),
+    ),
+    "kv-fp8": (
+        "KV per token, FP8",
+        lambda db, r: _quantity_cell(derived.kv_bytes_per_token(r, db["fp8"]), "KiB/token"),
+    ),
+}
+
+
+def _drain_unit(record: hwdb.Record) -> str:
+    time = derived.drain_time(record)
+    if time is None:
+        return "s"
+    seconds = float(time.to("s").magnitude)
+    return "ms" if seconds < 1 else "s" if seconds < 120 else "min" if seconds < 7200 else "h"
+
+
+class HwdbTableDirective(SphinxDirective):
+    """``.. hwdb-table:: KIND`` with ``:fields:``, optional ``:group:`` and ``:derived:``."""
+
+    required_arguments = 1
+    option_spec: ClassVar[dict[str, Any]] = {
+        "fields": directives.unchanged_required,
+        "group": directives.unchanged,
+        "derived": directives.unchanged,
+    }
+
+    def run(self) -> list[nodes.Node]:
+        db = build_state(self.env.app).db
+        kind = self.arguments[0]
+        if kind not in KINDS:
+            logger.error(
+                f"unknown record kind '{kind}' (known: {', '.join(sorted(KINDS))})", location=self.get_location()
+            )
+            return []
+        names = self.options.get("fields", "").split()
+        bad = [n for n in names if n not in FIELDS or n not in KINDS[kind].allowed]
+        extra = self.options.get("derived", "").split()
+        bad += [d for d in extra if d not in DERIVED]
+        if bad:
+            logger.error(f"hwdb-table {kind}: unknown field or derived column(s) {bad}", location=self.get_location())
+            return []
+        if db is None:
+            return []
+        group = self.options.get("group")
+        records = sorted(
+            db.of_kind(kind),
+            key=lambda r: (str(r.meta.get(group, "")) if group else "", str(r.meta.get("year", "")), r.id),
+        )
+        headers = ["record", *(FIELDS[n].description for n in names), *(DERIVED[d][0] for d in extra)]
+        out: list[nodes.Node] = []
+        for key, members in groupby(records, key=lambda r: str(r.meta.get(group, "")) if group else ""):
+            rows: list[list[Cell]] = []
+            for record in members:
+                label = nodes.paragraph()
+                label += nodes.strong("", record.name)
+                label += nodes.Text(" ")
+                label += nodes.literal("", record.id)
+                rows.append(
+                    [label, *(_field_cell(record, n) for n in names), *(DERIVED[d][1](db, record) for d in extra)]
+                )
+            if key:
+                out.append(nodes.rubric("", key))
+            out.append(table_of(headers, rows, ["hwdb-table"]))
+        return out
+
+
+class SystemsDirective(SphinxDirective):
+    """``.. hwdb-systems::`` — each system's chip count and the aggregates derived from it."""
+
+    def run(self) -> list[nodes.Node]:
+        db = build_state(self.env.app).db
+        if db is None:
+            return []
+        columns = [
+            ("hbm_capacity", "TB", "HBM in total"),
+            ("hbm_bandwidth", "TB/s", "HBM bandwidth in total"),
+            ("scaleup_bandwidth", "TB/s", "scale-up bandwidth in total, per direction"),
+            ("bf16_flops", "PFLOP/s", "dense BF16 in total"),
+        ]
+        rows: list[list[Cell]] = []
+        for system in sorted(db.of_kind("system"), key=lambda r: (str(r.meta.get("year", "")), r.id)):
+            totals = derived.system_totals(db, system)
+            label = nodes.paragraph()
+            label += nodes.strong("", system.name)
+            label += nodes.Text(" ")
+            label += nodes.literal("", system.id)
+            rows.append(
+                [
+                    label,
+                    str(system.meta["accelerator"]),
+                    _field_cell(system, "chips"),
+                    *(_quantity_cell(totals.get(name), unit) for name, unit, _ in columns),
+                ]
+            )
+        headers = ["system", "accelerator", "chips", *(title for _, _, title in columns)]
+        return [table_of(headers, rows, ["hwdb-systems"])]
+
+
+class OverlayDemoDirective(SphinxDirective):
+    """``.. overlay-demo:: PATH`` — every claim re-derived with an overlay, beside the book's value."""
+
+    required_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        state = build_state(self.env.app)
+        path = (Path(self.env.srcdir) / self.arguments[0]).resolve()
+        overlays = [p for p in hwdb.overlays_from_env() if p != path] + [path]
+        try:
+            db = hwdb.load_from(hwdb.DATA_DIR, overlays)
+            with_overlay = evaluate_all(db)
+        except hwdb.HwdbError as exc:
+            logger.error(str(exc), location=self.get_location())
+            return []
+        self.env.note_dependency(str(path))
+        new_ids = {r.id for r in db if r.file == hwdb.display_path(path)}
+        rows: list[list[Cell]] = []
+        for claim in all_claims():
+            base, mine = state.evaluations.get(claim.id), with_overlay[claim.id]
+            if base is None:
+                continue
+            new_rows = [r for r in mine.rows if r.record is not None and r.record.id in new_ids]
+            rows.append(
+                [
+                    nodes.literal("", claim.id),
+                    f"{formatting.quantity(base.value, claim.unit)} ({base.verdict.value})",
+                    f"{formatting.quantity(mine.value, claim.unit)} ({mine.verdict.value})",
+                    "; ".join(
+                        f"{r.record.id}: {formatting.quantity(r.value, claim.unit)} ({r.verdict.value})"
+                        for r in new_rows
+                        if r.record
+                    )
+                    or "—",
+                ]
+            )
+        headers = ["claim", "in the book", "with the overlay", "rows of the overlay's own records"]
+        caption = f"Re-derived with {hwdb.display_path(path)}; its lock is {hwdb.display_path(lock.lock_path([path]))}."
+        demo = table_of(headers, rows, ["overlay-demo"])
+        demo.insert(0, nodes.title("", caption))
+        return [demo]

@@ -1,0 +1,54 @@
+"""Docutils building blocks and per-build state shared by the Sphinx directives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from docutils import nodes
+from sphinx.application import Sphinx
+
+import hwdb
+
+from .engine import Evaluation
+
+
+@dataclass
+class State:
+    """One build's evaluation of the claims, shared by every directive and role."""
+
+    db: hwdb.Database | None = None
+    evaluations: dict[str, Evaluation] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+
+def build_state(app: Sphinx) -> State:
+    state = getattr(app, "_claims_state", None)
+    if state is None:
+        state = State()
+        app._claims_state = state  # type: ignore[attr-defined]
+    return state
+
+
+def paragraph_of(*children: nodes.Node | str, classes: list[str] | None = None) -> nodes.paragraph:
+    para = nodes.paragraph(classes=classes or [])
+    for child in children:
+        para += nodes.Text(child) if isinstance(child, str) else child
+    return para
+
+
+def table_of(headers: list[str], rows: list[list[nodes.Node | str]], classes: list[str]) -> nodes.table:
+    table = nodes.table(classes=classes)
+    group = nodes.tgroup(cols=len(headers))
+    table += group
+    for _ in headers:
+        group += nodes.colspec(colwidth=1)
+    head = nodes.thead()
+    group += head
+    head += nodes.row("", *[nodes.entry("", paragraph_of(h)) for h in headers])
+    body = nodes.tbody()
+    group += body
+    for cells in rows:
+        body += nodes.row(
+            "", *[nodes.entry("", c if isinstance(c, nodes.paragraph) else paragraph_of(c)) for c in cells]
+        )
+    return table
