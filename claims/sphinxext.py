@@ -332,7 +332,7 @@ class HwdbRole(SphinxRole):
 
     def run(self) -> tuple[list[nodes.Node], list[nodes.system_message]]:
         db = build_state(self.env.app).db
-        record_id, _, field_name = self.text.strip().partition(".")
+        record_id, _, field_name = self.text.strip().rpartition(".")  # IDs may hold dots, fields never
         if db is None or record_id not in db.records or not db.records[record_id].has(field_name):
             logger.error(
                 f"unknown hwdb value '{self.text}' (write record.field, e.g. h100-sxm.hbm_bandwidth)",

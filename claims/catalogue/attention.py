@@ -88,7 +88,7 @@ SPARSE_SQRT = Claim(
     unit="1",
     stated=Stated(0.5, "1", "exact", "sparse attention puts a square root on the KV term"),
     build=derive_sqrt_gain,
-    inputs=(Input(L, "long_context_threshold", "gemini-3-1-pro", "a context length to evaluate the gain at"),),
+    inputs=(Input(L, "long_context_threshold", "gemini-3.1-pro", "a context length to evaluate the gain at"),),
     constants=(SUMMARY_SIZE,),
     finding=(
         "The exponent is exactly one half for any number of selected blocks m; at the reference context "

@@ -56,7 +56,7 @@ KV_BYTES = Claim(
         Input(F, "fp8_flops", None, "dense FP8 FLOP/s"),
         Input(W, "hbm_bandwidth", None, "HBM bandwidth"),
         Input(N_act, "active_params", "lecture-frontier-model", "assumed active parameters"),
-        Input(L, "long_context_threshold", "gemini-3-1-pro", "long-context price threshold"),
+        Input(L, "long_context_threshold", "gemini-3.1-pro", "long-context price threshold"),
     ),
     constants=(FLOP_PER_PARAM_TOKEN, TOKENS_PER_STEP),
     rows=Rows(
