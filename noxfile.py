@@ -54,6 +54,13 @@ def lint(session: nox.Session) -> None:
     session.run("mypy")
 
 
+@nox.session(python=PYTHON)
+def mutate(session: nox.Session) -> None:
+    """Raise each hwdb input a claim uses by 10 % and check that verification names it."""
+    install(session)
+    session.run("python", "-m", "claims.mutate", "--json", "_build/mutate.json", *session.posargs)
+
+
 EXAMPLE_OVERLAY = "book/examples/my-accelerator.toml"
 
 

@@ -117,3 +117,38 @@ def test_malformed_hwdb_fails_the_build_naming_file_record_field(repo_copy: Path
     result = build(repo_copy)
     assert result.returncode != 0
     assert "hwdb/data/accelerators/tpu-v7.toml: record 'tpu-v7': field 'hbm_bandwidth': unit 'GB'" in result.stderr
+
+
+BAD_PAGES = {
+    "unknown figure": (
+        "```{claim-figure} no-such-figure\n:alt: x\n\ncaption\n```\n",
+        "unknown figure 'no-such-figure'",
+    ),
+    "figure without alt text": (
+        "```{claim-figure} drain-time\n\ncaption\n```\n",
+        "figure 'drain-time' needs an :alt: text",
+    ),
+    "unknown hwdb value": ("{hwdb}`h100-sxm.warp_speed`\n", "unknown hwdb value 'h100-sxm.warp_speed'"),
+    "unknown row": (
+        "{claim-value}`serving.train-interval@h900`\n",
+        "claim 'serving.train-interval' has no row or detail 'h900'",
+    ),
+    "unknown detail": ("{claim-value}`batch.optimal-size#nope`\n", "has no row or detail 'nope'"),
+    "unknown verdict role id": ("{claim-verdict}`kv.nope`\n", "unknown claim ID 'kv.nope'"),
+    "unknown hwdb-table field": (
+        "```{hwdb-table} accelerator\n:fields: warp_speed\n```\n",
+        "unknown field or derived column(s) ['warp_speed']",
+    ),
+    "unknown hwdb-table kind": ("```{hwdb-table} spaceship\n:fields: chips\n```\n", "unknown record kind 'spaceship'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_PAGES))
+def test_bad_page_content_fails_the_build_with_its_location(repo_copy: Path, case: str) -> None:
+    text, expected = BAD_PAGES[case]
+    with open(repo_copy / "book/train.md", "a") as handle:
+        handle.write("\n" + text)
+    result = build(repo_copy)
+    assert result.returncode != 0
+    assert "train.md" in result.stderr
+    assert expected in result.stderr

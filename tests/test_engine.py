@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
 
 import pytest
@@ -149,3 +150,21 @@ def test_derivation_formula_is_the_one_evaluated() -> None:
         *(values[s] for s in sorted(last.rhs.free_symbols, key=str))
     )
     assert direct.to("token").magnitude == pytest.approx(e.value, rel=1e-12)
+
+
+def test_duplicate_claim_ids_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    import claims.catalogue
+
+    first = claims.catalogue.CLAIMS[0]
+    monkeypatch.setattr(claims.catalogue, "CLAIMS", (*claims.catalogue.CLAIMS, first))
+    with pytest.raises(ValueError, match=re.escape(f"duplicate claim ID '{first.id}'")):
+        all_claims()
+
+
+def test_badly_formed_claim_ids_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    import claims.catalogue
+
+    odd = replace(claims.catalogue.CLAIMS[0], id="Batch.Optimal Size")
+    monkeypatch.setattr(claims.catalogue, "CLAIMS", (odd,))
+    with pytest.raises(ValueError, match="is not of the form <chapter>.<slug>"):
+        all_claims()
