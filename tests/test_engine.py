@@ -166,5 +166,5 @@ def test_badly_formed_claim_ids_are_refused(monkeypatch: pytest.MonkeyPatch) -> 
 
     odd = replace(claims.catalogue.CLAIMS[0], id="Batch.Optimal Size")
     monkeypatch.setattr(claims.catalogue, "CLAIMS", (odd,))
-    with pytest.raises(ValueError, match="is not of the form <chapter>.<slug>"):
+    with pytest.raises(ValueError, match=r"is not of the form <chapter>\.<slug>"):
         all_claims()
