@@ -11,12 +11,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
+from claims import release as book_release  # noqa: E402
 from claims.sphinxext import fingerprint  # noqa: E402
 
-project = "The lecture, verified"
-author = "The claims-book authors"
-copyright = "2026, the claims-book authors"
-release = "0.1.0"
+project = book_release.TITLE
+author = book_release.PUBLISHER
+copyright = f"{book_release.DATE[:4]}, {book_release.PUBLISHER}"
+release = version = book_release.VERSION
 
 # sphinx-mathjax-offline copies a bundled MathJax 3 into _static: pages make no CDN request.
 extensions = ["myst_nb", "sphinx-mathjax-offline", "claims.sphinxext"]

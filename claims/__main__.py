@@ -10,7 +10,7 @@ import sympy as sp
 
 import hwdb
 
-from . import formatting, lock
+from . import citation, formatting, lock
 from .engine import ClaimError, Evaluation, evaluate
 from .export import dumps
 from .registry import UnknownClaimError, all_claims, evaluate_all, get_claim
@@ -63,7 +63,7 @@ def _show(e: Evaluation) -> None:
             print(f"    {row.record.id:16} {formatting.quantity(row.value, c.unit):>16}  {row.verdict.value}{mark}")
     for name, value in e.derivation.checks:
         print(f"  Check: {name} = {value:g}")
-    print(f"\n  {formatting.finding(e)}\n  Book: {c.url}")
+    print(f"\n  {formatting.finding(e)}\n  Book: {citation.url(e)}  (content version {citation.content_version(e)})")
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -86,6 +86,23 @@ def cmd_export(args: argparse.Namespace) -> int:
     db = _load(args)
     sys.stdout.write(dumps(evaluate_all(db), db.fingerprint))
     return 0
+
+
+def cmd_cite(args: argparse.Namespace) -> int:
+    sys.stdout.write(citation.cite(evaluate(get_claim(args.id), _load(args)), args.format))
+    return 0
+
+
+def cmd_ids(args: argparse.Namespace) -> int:
+    if args.register:
+        added = citation.register_new(all_claims())
+        print(f"registered {len(added)} new ID(s): {', '.join(added) or '-'}")
+    problems = citation.registry_problems(all_claims(), citation.read_registry())
+    for problem in problems:
+        print(f"ID problem: {problem}", file=sys.stderr)
+    registry = citation.read_registry()
+    print(f"{len(registry.ids)} published IDs, {len(registry.aliases)} aliases, {len(problems)} problem(s)")
+    return 1 if problems else 0
 
 
 def cmd_pin(args: argparse.Namespace) -> int:
@@ -116,6 +133,13 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--format", choices=["json"], default="json")
     export.set_defaults(run=cmd_export)
     sub.add_parser("pin", help="rewrite the lock file from the current evaluation").set_defaults(run=cmd_pin)
+    cite = sub.add_parser("cite", help="a citation of one claim, pinned to its content version")
+    cite.add_argument("id")
+    cite.add_argument("--format", choices=citation.FORMATS, default="md")
+    cite.set_defaults(run=cmd_cite)
+    ids = sub.add_parser("ids", help="check the registry of published IDs (claims/ids.toml)")
+    ids.add_argument("--register", action="store_true", help="add claims that are not yet registered")
+    ids.set_defaults(run=cmd_ids)
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))

@@ -10,7 +10,8 @@ import sympy as sp
 
 from hwdb import Field, Source
 
-from . import formatting
+from . import formatting, release
+from .citation import content_version, read_registry
 from .engine import Evaluation, InputValue, Row
 from .policy import RULES, WORDINGS
 
@@ -80,6 +81,8 @@ def claim_json(evaluation: Evaluation) -> dict[str, Any]:
     derivation = evaluation.derivation
     return {
         "id": claim.id,
+        "aliases": sorted(old for old, new in read_registry().aliases.items() if new == claim.id),
+        "version": content_version(evaluation),
         "title": claim.title,
         "statement": claim.statement,
         "kind": claim.kind,
@@ -138,6 +141,8 @@ def claim_json(evaluation: Evaluation) -> dict[str, Any]:
 def document(evaluations: dict[str, Evaluation], hwdb_fingerprint: str) -> dict[str, Any]:
     return {
         "version": EXPORT_VERSION,
+        "release": {"version": release.VERSION, "date": release.DATE, "title": release.TITLE},
+        "base_url": release.base_url(),
         "hwdb_fingerprint": hwdb_fingerprint,
         "claims": [claim_json(e) for e in evaluations.values()],
     }

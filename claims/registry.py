@@ -33,6 +33,10 @@ def all_claims() -> tuple[Claim, ...]:
 
 
 def get_claim(claim_id: str) -> Claim:
+    """The claim with this ID, or the claim a retired ID is an alias of."""
+    from .citation import read_registry
+
+    claim_id = read_registry().aliases.get(claim_id, claim_id)
     for claim in all_claims():
         if claim.id == claim_id:
             return claim

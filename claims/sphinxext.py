@@ -11,6 +11,7 @@ page: nothing is served from a cache that cannot see those inputs.
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -25,7 +26,7 @@ from sphinx.util.docutils import SphinxDirective, SphinxRole
 
 import hwdb
 
-from . import formatting, lock
+from . import citation, formatting, lock, release
 from .engine import ClaimError, Evaluation, anchor
 from .export import dumps
 from .figures import FIGURES, render_svg
@@ -36,6 +37,7 @@ from .sphinxnodes import build_state, paragraph_of, table_of
 logger = logging.getLogger(__name__)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+SCHEMA_FILE = PACKAGE_DIR / "claims.schema.json"
 REPO_ROOT = PACKAGE_DIR.parent
 
 
@@ -66,6 +68,7 @@ def evaluate_for_build(app: Sphinx) -> None:
         state.evaluations = evaluate_all(state.db)
         drifts = lock.check(state.evaluations, lock.read(lock.lock_path(overlays)))
         state.failures += [f"claim drifted from the lock: {d}" for d in drifts]
+        state.failures += citation.registry_problems(all_claims(), citation.read_registry())
     except (hwdb.HwdbError, ClaimError, lock.LockError, KeyError, ValueError) as exc:
         state.failures.append(str(exc))
     for failure in state.failures:
@@ -76,8 +79,12 @@ def report_at_finish(app: Sphinx, exception: Exception | None) -> None:
     """build-finished: write claims.json, re-report failures, fail the build."""
     state = build_state(app)
     if exception is None and app.builder.format == "html" and state.db is not None and not state.failures:
-        out = Path(app.outdir) / "claims.json"
-        out.write_text(dumps(state.evaluations, state.db.fingerprint), encoding="utf-8")
+        out = Path(app.outdir)
+        (out / "claims.json").write_text(dumps(state.evaluations, state.db.fingerprint), encoding="utf-8")
+        (out / "claims.schema.json").write_bytes(SCHEMA_FILE.read_bytes())
+        (out / "claims.bib").write_text("\n".join(citation.bibtex(e) for e in state.evaluations.values()), "utf-8")
+        csl = [citation.csl_json(e) for e in state.evaluations.values()]
+        (out / "claims.csl.json").write_text(json.dumps(csl, indent=2, ensure_ascii=False) + "\n", "utf-8")
     if state.failures:
         for failure in state.failures:
             logger.error(f"(repeated at the end of the build) {failure}", type="claims", subtype="drift")
@@ -163,7 +170,25 @@ class ClaimDirective(SphinxDirective):
         if evaluation.derivation.checks:
             box += self._checks(evaluation)
         box += paragraph_of(nodes.strong("", "Finding. "), formatting.finding(evaluation), classes=["claim-finding"])
+        box += self._cite(evaluation)
+        for old, new in citation.read_registry().aliases.items():
+            if new == claim_id:  # a retired ID still resolves, here and through intersphinx
+                box["ids"].append(anchor(old))
+                domain.note_object("claim", old, anchor(old), location=box)
         return [box]
+
+    def _cite(self, e: Evaluation) -> nodes.container:
+        cite = nodes.container(classes=["claim-cite"])
+        cite += paragraph_of(
+            nodes.strong("", "Cite this. "),
+            nodes.literal("", e.claim.id),
+            f", content version {citation.content_version(e)}, release {release.VERSION}. Markdown: ",
+            nodes.literal("", f"[`{e.claim.id}`]({citation.url(e)})"),
+            ". BibTeX:",
+        )
+        bib = citation.bibtex(e)
+        cite += nodes.literal_block(bib, bib, language="bibtex")
+        return cite
 
     def _header(self, e: Evaluation) -> nodes.paragraph:
         c = e.claim
@@ -473,6 +498,24 @@ class VerdictRulesDirective(SphinxDirective):
         return [items]
 
 
+class CiteExampleDirective(SphinxDirective):
+    """``.. cite-example:: ID`` — the claim's citation in every format, generated now."""
+
+    required_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        evaluation = _lookup(self, self.arguments[0])
+        if evaluation is None:
+            return []
+        out: list[nodes.Node] = []
+        languages = {"md": "markdown", "rst": "rst", "bibtex": "bibtex", "json": "json"}
+        for form in citation.FORMATS:
+            out.append(paragraph_of(nodes.literal("", f"python -m claims cite {evaluation.claim.id} --format {form}")))
+            text = citation.cite(evaluation, form)
+            out.append(nodes.literal_block(text, text, language=languages[form]))
+        return out
+
+
 def check_every_claim_placed(app: Sphinx, env: Any) -> None:
     """env-check-consistency: every claim must have a box somewhere in the book."""
     domain = env.get_domain("std")
@@ -498,6 +541,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("hwdb-systems", SystemsDirective)
     app.add_directive("overlay-demo", OverlayDemoDirective)
     app.add_directive("verdict-rules", VerdictRulesDirective)
+    app.add_directive("cite-example", CiteExampleDirective)
     app.add_role("claim-value", ClaimValueRole())
     app.add_role("claim-stated", ClaimStatedRole())
     app.add_role("claim-verdict", ClaimVerdictRole())

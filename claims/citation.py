@@ -1,0 +1,173 @@
+"""Citing claims: the ID registry, content versions, and citation formats.
+
+A citation pins three things: the ID (never reused; renames leave aliases), the
+claim's *content version* (a hash of its derivation, inputs and results, which
+changes whenever what the reader cited changes), and the book's release.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sympy as sp
+
+from hwdb.units import parse_unit
+
+from . import formatting, release
+from .engine import Claim, Evaluation
+
+IDS_FILE = Path(__file__).resolve().parent / "ids.toml"
+FORMATS = ("md", "rst", "bibtex", "json")
+
+
+@dataclass(frozen=True)
+class IdRegistry:
+    ids: dict[str, dict[str, str]]
+    aliases: dict[str, str]
+
+
+def read_registry(path: Path | None = None) -> IdRegistry:
+    with (path or IDS_FILE).open("rb") as handle:
+        data = tomllib.load(handle)
+    return IdRegistry(dict(data.get("ids", {})), dict(data.get("aliases", {})))
+
+
+def identity(claim: Claim) -> dict[str, str]:
+    """What an ID stands for: its lecture section and the dimension of its value."""
+    return {"section": claim.section, "dimension": str(parse_unit(claim.unit).dimensionality)}
+
+
+def registry_problems(claims: tuple[Claim, ...], registry: IdRegistry) -> list[str]:
+    """Every way the code and the registry of published IDs disagree."""
+    by_id = {c.id: c for c in claims}
+    problems = []
+    for cid, entry in registry.ids.items():
+        claim = by_id.get(cid)
+        if claim is None:
+            target = next((new for old, new in registry.aliases.items() if old == cid), None)
+            if target is None or target not in by_id:
+                problems.append(f"published ID '{cid}' no longer names a claim and has no alias")
+            continue
+        now = identity(claim)
+        for key in ("section", "dimension"):
+            if entry.get(key) != now[key]:
+                problems.append(
+                    f"ID '{cid}' is reused for a different claim: {key} was '{entry.get(key)}', is '{now[key]}'"
+                )
+    for cid in sorted(set(by_id) - set(registry.ids)):
+        problems.append(f"claim '{cid}' is not in claims/ids.toml; run `python -m claims ids --register`")
+    for old, new in registry.aliases.items():
+        if new not in by_id:
+            problems.append(f"alias '{old}' points to '{new}', which is not a claim")
+        if old in by_id:
+            problems.append(f"alias '{old}' is also a live claim ID")
+    return problems
+
+
+def register_new(claims: tuple[Claim, ...], path: Path | None = None) -> list[str]:
+    """Append unregistered claims to the registry file; return their IDs."""
+    path = path or IDS_FILE
+    registry = read_registry(path)
+    new = [c for c in claims if c.id not in registry.ids]
+    if new:
+        text = path.read_text(encoding="utf-8")
+        head, _, tail = text.partition("# Renamed IDs")
+        for claim in new:
+            ident = identity(claim)
+            head += (
+                f'[ids."{claim.id}"]\nsection = "{ident["section"]}"\n'
+                f'dimension = "{ident["dimension"]}"\nsince = "{release.VERSION}"\n\n'
+            )
+        path.write_text(head + "# Renamed IDs" + tail, encoding="utf-8")
+    return [c.id for c in new]
+
+
+def content_version(evaluation: Evaluation) -> str:
+    """A short hash of what a reader cites: derivation, inputs, value, verdict, rows."""
+    d = evaluation.derivation
+    body = {
+        "id": evaluation.claim.id,
+        "steps": [sp.srepr(s.math) for s in d.steps],
+        "result": sp.srepr(d.result),
+        "inputs": sorted((i.key, i.field.si) for i in evaluation.inputs()),
+        "constants": sorted((str(c.symbol), c.value, c.unit) for c in evaluation.claim.constants),
+        "stated": [evaluation.claim.stated.value, evaluation.claim.stated.wording],
+        "value": repr(evaluation.value),
+        "unit": evaluation.claim.unit,
+        "verdict": evaluation.verdict.value,
+        "rows": sorted((r.record.id, repr(r.value), r.verdict.value) for r in evaluation.rows if r.record),
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def url(evaluation: Evaluation) -> str:
+    return release.base_url() + evaluation.claim.url
+
+
+def summary(evaluation: Evaluation) -> str:
+    claim = evaluation.claim
+    return (
+        f"{claim.title}: derived {formatting.quantity(evaluation.value, claim.unit)} against the lecture's "
+        f"{formatting.stated(evaluation)} ({evaluation.verdict.value})"
+    )
+
+
+def csl_json(evaluation: Evaluation) -> dict[str, Any]:
+    """A CSL-JSON item (the format Zotero, Pandoc and citeproc read)."""
+    year, month, day = (int(part) for part in release.DATE.split("-"))
+    return {
+        "id": f"claim:{evaluation.claim.id}",
+        "type": "dataset",
+        "title": f"{evaluation.claim.id}: {evaluation.claim.title}",
+        "container-title": release.TITLE,
+        "publisher": release.PUBLISHER,
+        "version": f"{release.VERSION}+{content_version(evaluation)}",
+        "issued": {"date-parts": [[year, month, day]]},
+        "URL": url(evaluation),
+        "note": summary(evaluation),
+    }
+
+
+def _bibtex_escape(text: str) -> str:
+    return "".join("\\" + ch if ch in "&%$#_{}" else ch for ch in text)
+
+
+def bibtex(evaluation: Evaluation) -> str:
+    c = evaluation.claim
+    year = release.DATE.split("-")[0]
+    fields = {
+        "title": f"{c.id}: {c.title}",
+        "howpublished": f"\\url{{{url(evaluation)}}}",
+        "organization": release.PUBLISHER,
+        "booktitle": release.TITLE,
+        "year": year,
+        "version": f"{release.VERSION}+{content_version(evaluation)}",
+        "note": summary(evaluation),
+    }
+    body = ",\n".join(
+        f"  {key} = {{{value if key == 'howpublished' else _bibtex_escape(value)}}}" for key, value in fields.items()
+    )
+    return f"@misc{{claim:{c.id},\n{body}\n}}\n"
+
+
+def cite(evaluation: Evaluation, form: str) -> str:
+    """One citation of a claim in ``md``, ``rst``, ``bibtex`` or ``json`` (CSL-JSON)."""
+    c = evaluation.claim
+    version = f"{release.VERSION}+{content_version(evaluation)}"
+    if form == "md":
+        return f"[`{c.id}`]({url(evaluation)}) ({release.TITLE} {version}): {summary(evaluation)}\n"
+    if form == "rst":
+        return (
+            f":external+book:claim:`{c.id}` ({release.TITLE} {version}): {summary(evaluation)}\n\n"
+            f"Without intersphinx: `{c.id} <{url(evaluation)}>`__\n"
+        )
+    if form == "bibtex":
+        return bibtex(evaluation)
+    if form == "json":
+        return json.dumps(csl_json(evaluation), indent=2, ensure_ascii=False) + "\n"
+    raise ValueError(f"unknown citation format {form!r} (known: {', '.join(FORMATS)})")
