@@ -33,7 +33,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     db = _load(args)
     for claim in all_claims():
         e = evaluate(claim, db)
-        print(f"{claim.id:34} {e.verdict.value:14} {formatting.quantity(e.value, claim.unit):>16}  {claim.title}")
+        print(f"{claim.id:34} {e.verdict.value:14} {formatting.claim_quantity(claim, e.value):>16}  {claim.title}")
     return 0
 
 
@@ -52,7 +52,7 @@ def _show(e: Evaluation) -> None:
         )
     for const in c.constants:
         print(f"    {const.symbol!s:12} {const.value:>12g} {const.unit}  (constant: {const.why})")
-    print(f"\n  Value:   {formatting.quantity(e.value, c.unit)}")
+    print(f"\n  Value:   {formatting.claim_quantity(c, e.value)}")
     print(f"  Stated:  {formatting.stated(e)} ({c.stated.wording})")
     print(f"  Verdict: {e.verdict.value}")
     if c.rows:
@@ -60,7 +60,7 @@ def _show(e: Evaluation) -> None:
         for row in e.rows:
             assert row.record is not None
             mark = "" if row.counts else "  (outside scope)"
-            print(f"    {row.record.id:16} {formatting.quantity(row.value, c.unit):>16}  {row.verdict.value}{mark}")
+            print(f"    {row.record.id:16} {formatting.claim_quantity(c, row.value):>16}  {row.verdict.value}{mark}")
     for name, value in e.derivation.checks:
         print(f"  Check: {name} = {value:g}")
     print(f"\n  {formatting.finding(e)}\n  Book: {citation.url(e)}  (content version {citation.content_version(e)})")

@@ -101,6 +101,7 @@ def content_version(evaluation: Evaluation) -> str:
         "unit": evaluation.claim.unit,
         "verdict": evaluation.verdict.value,
         "rows": sorted((r.record.id, repr(r.value), r.verdict.value) for r in evaluation.rows if r.record),
+        "sensitivity": [(s.input.key, repr(s.low), repr(s.high)) for s in evaluation.sensitivity],
     }
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
 
@@ -112,7 +113,7 @@ def url(evaluation: Evaluation) -> str:
 def summary(evaluation: Evaluation) -> str:
     claim = evaluation.claim
     return (
-        f"{claim.title}: derived {formatting.quantity(evaluation.value, claim.unit)} against the lecture's "
+        f"{claim.title}: derived {formatting.claim_quantity(claim, evaluation.value)} against the lecture's "
         f"{formatting.stated(evaluation)} ({evaluation.verdict.value})"
     )
 

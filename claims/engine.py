@@ -24,6 +24,7 @@ from .policy import RULES, Stated, Verdict, combine
 KINDS = {
     "derived": "computed from hwdb inputs through the derivation",
     "structural": "a symbolic result proved with SymPy, checked numerically",
+    "reported": "a figure that cannot be derived, recorded with its sources and checked against them",
 }
 
 
@@ -115,6 +116,7 @@ class Claim:
     constants: tuple[Constant, ...] = ()
     rows: Rows | None = None
     finding: str = ""
+    noun: str = ""  # what a dimensionless count counts ("GPUs", "hops"), for display
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -164,6 +166,17 @@ class Row:
 
 
 @dataclass(frozen=True)
+class Sensitivity:
+    """How the value and verdict move when one assumed input spans its plausible range."""
+
+    input: InputValue
+    low: float
+    high: float
+    verdict_low: Verdict
+    verdict_high: Verdict
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """Everything the adapters show: value, verdict, inputs, rows, derivation."""
 
@@ -173,6 +186,7 @@ class Evaluation:
     verdict: Verdict
     derivation: Derivation
     skipped: tuple[tuple[str, str], ...] = field(default=())  # (record id, missing field)
+    sensitivity: tuple[Sensitivity, ...] = field(default=())
 
     @property
     def value(self) -> float:
@@ -189,7 +203,9 @@ class Evaluation:
 
 def _magnitude(quantity: Any, unit: str, what: str) -> float:
     if not isinstance(quantity, pint.Quantity):
-        quantity = Quantity(float(quantity), "")
+        # A closed form with no inputs (a symbolic result such as an exponent or a zero
+        # derivative) is a pure number expressed in the claim's unit.
+        quantity = Quantity(float(quantity), parse_unit(unit))
     try:
         value = float(quantity.to(parse_unit(unit)).magnitude)
     except pint.DimensionalityError as exc:
@@ -236,8 +252,13 @@ def _compute(expr: sp.Expr, values: Mapping[sp.Symbol, Any], unit: str, what: st
     return _magnitude(result, unit, what)
 
 
-def _row(claim: Claim, derivation: Derivation, db: Database, record: Record | None) -> Row:
+def _row(
+    claim: Claim, derivation: Derivation, db: Database, record: Record | None, override: tuple[str, Any] | None = None
+) -> Row:
     values, used = _bind(claim, db, record)
+    if override is not None:
+        symbol = next(i.symbol for i in claim.inputs if str(i.symbol) == override[0])
+        values[symbol] = override[1]
     where = f"claim {claim.id}" + (f" on {record.id}" if record else "")
     value = _compute(derivation.result, values, claim.unit, where)
     stated = _magnitude(Quantity(value, parse_unit(claim.unit)), claim.stated.unit, where)
@@ -259,12 +280,26 @@ def row_records(claim: Claim, db: Database) -> tuple[list[Record], list[tuple[st
     return chosen, skipped
 
 
+def _sensitivity(claim: Claim, derivation: Derivation, db: Database, reference: Row) -> tuple[Sensitivity, ...]:
+    """Re-evaluate the reference row with each ranged (assumed) input at its low and high end."""
+    out = []
+    for item in reference.inputs:
+        f = item.field
+        if f.low is None or f.high is None:
+            continue
+        ends = [_row(claim, derivation, db, reference.record, (item.symbol, bound)) for bound in (f.low, f.high)]
+        out.append(Sensitivity(item, ends[0].value, ends[1].value, ends[0].verdict, ends[1].verdict))
+    return tuple(out)
+
+
 def evaluate(claim: Claim, db: Database) -> Evaluation:
     """Evaluate a claim on hwdb: the value, per-row values and the derived verdict."""
     derivation = claim.derivation
     if claim.rows is None:
         row = _row(claim, derivation, db, None)
-        return Evaluation(claim, row, (row,), row.verdict, derivation)
+        return Evaluation(
+            claim, row, (row,), row.verdict, derivation, sensitivity=_sensitivity(claim, derivation, db, row)
+        )
     records, skipped = row_records(claim, db)
     rows = tuple(replace(_row(claim, derivation, db, r), counts=claim.rows.in_scope(r)) for r in records)
     reference = next((r for r in rows if r.record and r.record.id == claim.rows.reference), None)
@@ -274,4 +309,5 @@ def evaluate(claim: Claim, db: Database) -> Evaluation:
             f"(rows: {', '.join(r.record.id for r in rows if r.record) or 'none'})"
         )
     verdict = combine(claim.rows.rule, reference.verdict, [r.verdict for r in rows if r.counts])
-    return Evaluation(claim, reference, rows, verdict, derivation, tuple(skipped))
+    sensitivity = _sensitivity(claim, derivation, db, reference)
+    return Evaluation(claim, reference, rows, verdict, derivation, tuple(skipped), sensitivity)

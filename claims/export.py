@@ -89,7 +89,7 @@ def claim_json(evaluation: Evaluation) -> dict[str, Any]:
         "source": {"lecture": LECTURE, "section": claim.section},
         "value": evaluation.value,
         "unit": claim.unit,
-        "display": formatting.quantity(evaluation.value, claim.unit),
+        "display": formatting.claim_quantity(claim, evaluation.value),
         "stated": {
             "value": stated.value,
             "unit": stated.unit,
@@ -131,6 +131,19 @@ def claim_json(evaluation: Evaluation) -> dict[str, Any]:
             for d in derivation.details
         ],
         "checks": [{"name": name, "value": value} for name, value in derivation.checks],
+        "sensitivity": [
+            {
+                "input": s.input.key,
+                "low": float(s.input.field.low.magnitude) if s.input.field.low is not None else None,
+                "high": float(s.input.field.high.magnitude) if s.input.field.high is not None else None,
+                "unit": str(s.input.field.quantity.units),
+                "value_low": s.low,
+                "value_high": s.high,
+                "verdict_low": s.verdict_low.value,
+                "verdict_high": s.verdict_high.value,
+            }
+            for s in evaluation.sensitivity
+        ],
         "derivation": {
             "steps": [{"text": s.text, "latex": sp.latex(s.math)} for s in derivation.steps],
             "result": sp.latex(derivation.result),

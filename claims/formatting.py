@@ -8,7 +8,7 @@ import re
 from hwdb import Field
 from hwdb.units import parse_unit
 
-from .engine import Evaluation
+from .engine import Claim, Evaluation
 
 SIGNIFICANT = 3
 
@@ -67,9 +67,16 @@ def quantity(value: float, unit_text: str, significant: int = SIGNIFICANT) -> st
     return f"{number(value, significant)} {label}"
 
 
+def claim_quantity(claim: Claim, value: float) -> str:
+    """A claim's value as the book writes it: counts with their noun, the rest by unit."""
+    if claim.noun:
+        return f"{number(value)} {claim.noun}"
+    return quantity(value, claim.unit)
+
+
 def stated(evaluation: Evaluation) -> str:
     s = evaluation.claim.stated
-    text = quantity(s.value, s.unit)
+    text = claim_quantity(evaluation.claim, s.value) if s.unit == evaluation.claim.unit else quantity(s.value, s.unit)
     if s.low is not None and s.high is not None:
         label = text.split(" ", 1)[1] if " " in text else ""
         text = f"{number(s.low)}–{number(s.high)} {label}".strip()
@@ -102,7 +109,7 @@ def finding(evaluation: Evaluation) -> str:
     def fill(match: re.Match[str]) -> str:
         kind, key = match.group(1), match.group(2)
         if kind == "value":
-            return quantity(row.value, claim.unit)
+            return claim_quantity(claim, row.value)
         if kind == "stated":
             return stated(evaluation)
         if kind == "detail":

@@ -177,10 +177,10 @@ class OverlayDemoDirective(SphinxDirective):
             rows.append(
                 [
                     nodes.literal("", claim.id),
-                    f"{formatting.quantity(base.value, claim.unit)} ({base.verdict.value})",
-                    f"{formatting.quantity(mine.value, claim.unit)} ({mine.verdict.value})",
+                    f"{formatting.claim_quantity(claim, base.value)} ({base.verdict.value})",
+                    f"{formatting.claim_quantity(claim, mine.value)} ({mine.verdict.value})",
                     "; ".join(
-                        f"{r.record.id}: {formatting.quantity(r.value, claim.unit)} ({r.verdict.value})"
+                        f"{r.record.id}: {formatting.claim_quantity(claim, r.value)} ({r.verdict.value})"
                         for r in new_rows
                         if r.record
                     )

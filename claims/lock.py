@@ -52,6 +52,7 @@ def snapshot(evaluation: Evaluation) -> dict[str, Any]:
             if row.record is not None
         },
         "details": dict(evaluation.reference.details),
+        "sensitivity": {s.input.key: [s.low, s.high] for s in evaluation.sensitivity},
         "inputs": {item.key: item.field.si for item in sorted(evaluation.inputs(), key=lambda i: i.key)},
     }
 
@@ -145,6 +146,10 @@ def compare(evaluation: Evaluation, pinned: dict[str, Any] | None) -> list[Drift
             for name in sorted(set(o.get("details", {})) | set(n["details"])):
                 if moved(o.get("details", {}).get(name, math.nan), n["details"].get(name, math.nan)):
                     problems.append(f"row {rid} detail {name} moved")
+    for key in sorted(set(pinned.get("sensitivity", {})) | set(fresh["sensitivity"])):
+        old_ends, new_ends = pinned.get("sensitivity", {}).get(key), fresh["sensitivity"].get(key)
+        if old_ends is None or new_ends is None or any(moved(o, n) for o, n in zip(old_ends, new_ends, strict=True)):
+            problems.append(f"range of {key} gives {new_ends!r}, pinned {old_ends!r}")
     for name in sorted(set(pinned.get("details", {})) | set(fresh["details"])):
         if moved(pinned.get("details", {}).get(name, math.nan), fresh["details"].get(name, math.nan)):
             problems.append(

@@ -93,6 +93,7 @@ RULES: dict[str, str] = {
     "reference": "the verdict of the reference row (the hardware the lecture speaks of)",
     "most": "the best verdict that at least half of the rows reach",
     "all": "the worst verdict of any row",
+    "any": "the best verdict of any row (for figures that some published case should reach)",
 }
 
 
@@ -102,6 +103,8 @@ def combine(rule: str, reference: Verdict, rows: list[Verdict]) -> Verdict:
         return reference
     if rule == "all":
         return min(rows, key=lambda v: v.rank)
+    if rule == "any":
+        return max(rows, key=lambda v: v.rank)
     if rule == "most":
         for candidate in (Verdict.HOLDS, Verdict.ROUGHLY):
             if 2 * sum(v.rank >= candidate.rank for v in rows) >= len(rows):

@@ -167,6 +167,8 @@ class ClaimDirective(SphinxDirective):
         box += self._result(evaluation)
         if claim.rows:
             box += self._rows(evaluation)
+        if evaluation.sensitivity:
+            box += self._sensitivity(evaluation)
         if evaluation.derivation.checks:
             box += self._checks(evaluation)
         box += paragraph_of(nodes.strong("", "Finding. "), formatting.finding(evaluation), classes=["claim-finding"])
@@ -254,7 +256,7 @@ class ClaimDirective(SphinxDirective):
             return f"[{formatting.number(b[0])}, {hi}]"
 
         text = (
-            f"Derived {formatting.quantity(e.value, c.unit)} against the lecture's {formatting.stated(e)}. "
+            f"Derived {formatting.claim_quantity(c, e.value)} against the lecture's {formatting.stated(e)}. "
             f"Tolerance ({c.stated.wording}: {WORDINGS[c.stated.wording].meaning}): holds within {band(holds)}"
             + (f", holds roughly within {band(rough)}" if rough else "")
             + f" {formatting.unit(c.stated.unit)}. Verdict: "
@@ -279,7 +281,7 @@ class ClaimDirective(SphinxDirective):
             )
             cells: list[nodes.Node | str] = [
                 name,
-                formatting.quantity(row.value, c.unit),
+                formatting.claim_quantity(c, row.value),
                 paragraph_of(_verdict(row.verdict.value)),
             ]
             cells += [formatting.quantity(row.details[d.name], d.unit) for d in detail_names]
@@ -291,6 +293,27 @@ class ClaimDirective(SphinxDirective):
         if e.skipped:
             caption += " No row for " + ", ".join(f"{rid} (no {fld})" for rid, fld in e.skipped) + "."
         listing.insert(0, nodes.title("", caption))
+        return listing
+
+    def _sensitivity(self, e: Evaluation) -> nodes.table:
+        rows: list[list[nodes.Node | str]] = []
+        for s in e.sensitivity:
+            f = s.input.field
+            assert f.low is not None and f.high is not None
+            span = formatting.quantity(float(f.low.magnitude), str(f.low.units), 5)
+            span += " to " + formatting.quantity(float(f.high.magnitude), str(f.high.units), 5)
+            rows.append(
+                [
+                    paragraph_of(nodes.literal("", s.input.key)),
+                    span,
+                    paragraph_of(formatting.claim_quantity(e.claim, s.low) + " ", _verdict(s.verdict_low.value)),
+                    paragraph_of(formatting.claim_quantity(e.claim, s.high) + " ", _verdict(s.verdict_high.value)),
+                ]
+            )
+        listing = table_of(
+            ["assumed input", "plausible range", "value at the low end", "at the high end"], rows, ["claim-sensitivity"]
+        )
+        listing.insert(0, nodes.title("", "How the lecture's assumptions move the value (one at a time)"))
         return listing
 
     def _checks(self, e: Evaluation) -> nodes.bullet_list:
@@ -329,7 +352,7 @@ class ClaimValueRole(SphinxRole):
         if detail:
             spec = {d.name: d for d in e.derivation.details}.get(detail)
             return None if spec is None else formatting.quantity(row.details[detail], spec.unit)
-        return formatting.quantity(row.value, e.claim.unit)
+        return formatting.claim_quantity(e.claim, row.value)
 
 
 class ClaimStatedRole(SphinxRole):
@@ -398,7 +421,7 @@ class ClaimIndexDirective(SphinxDirective):
                     paragraph_of(_claim_xref(claim.id, nodes.literal("", claim.id))),
                     claim.title,
                     claim.kind,
-                    formatting.quantity(e.value, claim.unit),
+                    formatting.claim_quantity(claim, e.value),
                     formatting.stated(e),
                     paragraph_of(_verdict(e.verdict.value)),
                 ]

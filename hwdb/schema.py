@@ -107,6 +107,16 @@ FIELDS: Final[dict[str, FieldSpec]] = {
     # reported statistics
     "token_throughput": FieldSpec("token/s", "reported tokens processed per second"),
     "context_window": FieldSpec("token", "maximum context length"),
+    "rental_price": FieldSpec("USD/h", "price of renting one accelerator for an hour"),
+    "share": FieldSpec("percent", "a reported share of a total"),
+    "decline": FieldSpec("percent", "a reported fall, as a positive percentage"),
+    "speedup": FieldSpec("1", "a reported speed-up factor"),
+    "dense_equivalent_params": FieldSpec("parameter", "size of the dense model of equal quality"),
+    "decode_efficiency": FieldSpec("1", "decode throughput efficiency relative to prefill"),
+    "deployment_life": FieldSpec("s", "how long one model serves before it is replaced"),
+    "models_per_family": FieldSpec("1", "models a lab serves at once"),
+    "pipeline_stages": FieldSpec("1", "pipeline stages"),
+    "layers_per_stage": FieldSpec("1", "layers held by one pipeline stage"),
 }
 
 
@@ -161,6 +171,7 @@ KINDS: Final[dict[str, KindSpec]] = {
             "intermediate_size",
             "vocab_size",
             "index_topk",
+            "dense_equivalent_params",
         },
     ),
     "price-sheet": _kind(
@@ -201,7 +212,7 @@ KINDS: Final[dict[str, KindSpec]] = {
     "statistic": _kind(
         "a figure reported by a vendor or lab (meta.date says when)",
         set(),
-        {"token_throughput", "context_window"},
+        {"token_throughput", "context_window", "rental_price", "share", "decline", "speedup"},
     ),
     "assumption": _kind(
         "a figure the lecture assumes rather than derives; its source is the lecture",

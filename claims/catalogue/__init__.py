@@ -3,7 +3,41 @@
 from __future__ import annotations
 
 from ..engine import Claim
-from . import attention, batch, kv, network, pricing, reversible, serving, training
+from . import (
+    attention,
+    batch,
+    context,
+    kv,
+    memory,
+    moe,
+    network,
+    pipeline,
+    pricing,
+    rack,
+    reported,
+    reversible,
+    rooflines,
+    serving,
+    training,
+)
 
-MODULES = (batch, serving, network, training, kv, pricing, attention, reversible)
-CLAIMS: tuple[Claim, ...] = tuple(c for m in MODULES for c in m.CLAIMS)
+#: Book order: each chapter's claims in the order its page shows them.
+CLAIMS: tuple[Claim, ...] = (
+    *rooflines.CLAIMS,
+    *batch.CLAIMS,
+    *reported.CLAIMS,
+    *serving.CLAIMS,
+    *moe.CLAIMS,
+    *rack.CLAIMS,
+    *network.CLAIMS,
+    *pipeline.CLAIMS,
+    *memory.CLAIMS,
+    *reported.MEMORY_WALL_REPORTED,
+    *training.CLAIMS,
+    *kv.CLAIMS,
+    *pricing.CLAIMS,
+    *context.CLAIMS,
+    *context.ATTENTION_CLAIMS,
+    *attention.CLAIMS,
+    *reversible.CLAIMS,
+)

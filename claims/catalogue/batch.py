@@ -97,4 +97,108 @@ OPTIMAL_BATCH = Claim(
     ),
 )
 
-CLAIMS = (OPTIMAL_BATCH,)
+
+k = sp.Symbol("k", positive=True)  # a common scale factor on the model's size
+n_one = sp.Symbol("n_1", positive=True)
+UNBATCHED = Constant(n_one, 1, "token", "an unbatched step processes one token")
+
+
+def derive_scale_independence() -> Derivation:
+    """Scale total and active parameters together: the balanced batch does not move."""
+    base = F * b * N_tot / (c * W * N_act)
+    scaled = base.subs({N_tot: k * N_tot, N_act: k * N_act})
+    change = sp.simplify(sp.diff(scaled, k))
+    if change != 0:
+        raise AssertionError("the balanced batch depends on model scale")
+    return Derivation(
+        steps=(
+            Step("Balanced batch", sp.Eq(B_star, base)),
+            Step("Scale both parameter counts by k", sp.Eq(B_star, scaled)),
+            Step("Its derivative with respect to k", sp.Eq(sp.Derivative(B_star, k), change)),
+        ),
+        result=change,
+    )
+
+
+SCALE_INDEPENDENT = Claim(
+    id="batch.scale-independent",
+    title="The optimal batch does not depend on model size",
+    statement="Scaling a model up at fixed sparsity leaves the balanced batch unchanged.",
+    section="1. Rooflines, batch size, Fast and Slow mode",
+    kind="structural",
+    page=PAGE,
+    unit="token",
+    stated=Stated(0, "token", "exact", "B ≳ 300 × sparsity, 'independent of model scale'"),
+    build=derive_scale_independence,
+    finding="Differentiating the balanced batch by a common scale on both parameter counts gives exactly zero.",
+)
+
+
+def derive_unbatched_penalty() -> Derivation:
+    """Below the balanced batch the step costs the weight fetch whatever the batch."""
+    per_token_one = (N_tot * b / W) / n_one
+    per_token_best = c * N_act / F
+    penalty = sp.simplify(per_token_one / per_token_best)
+    return Derivation(
+        steps=(
+            Step("Time per token at batch one: the whole weight fetch", sp.Eq(sp.Symbol("t_1"), per_token_one)),
+            Step("Time per token at the balanced batch: compute only", sp.Eq(sp.Symbol("t^*"), per_token_best)),
+            Step("Penalty for not batching, which equals the balanced batch in tokens", sp.Eq(sp.Symbol("P"), penalty)),
+        ),
+        result=penalty,
+    )
+
+
+UNBATCHED_PENALTY = Claim(
+    id="batch.unbatched-penalty",
+    title="Without batching, cost per token is ~1,000× worse",
+    statement="Serving one token per step costs as many times more per token as the balanced batch is large.",
+    section="1. Rooflines, batch size, Fast and Slow mode",
+    kind="derived",
+    page=PAGE,
+    unit="1",
+    stated=Stated(1000, "1", "order", "without batching, cost per token is about 1,000× worse"),
+    build=derive_unbatched_penalty,
+    inputs=OPTIMAL_BATCH.inputs[:5],
+    constants=(FLOP_PER_PARAM_TOKEN, UNBATCHED),
+    rows=Rows("accelerator", "h100-sxm", "reference", "as for the balanced batch: DeepSeek-V3 on Hopper"),
+    finding="For DeepSeek-V3 on the reference GPU the penalty is {value}.",
+)
+
+
+def derive_plateau() -> Derivation:
+    """Past the balanced batch, cost per token is compute alone and stops falling."""
+    per_token = sp.Max(B * c * N_act / F, N_tot * b / W) / B
+    beyond = sp.simplify((B * c * N_act / F) / B)
+    slope = sp.diff(beyond, B)
+    return Derivation(
+        steps=(
+            Step("Time per token at batch B", sp.Eq(sp.Symbol("t"), per_token)),
+            Step("Beyond the balanced batch the compute term is the larger", sp.Eq(sp.Symbol("t"), beyond)),
+            Step(
+                "so doubling the batch again saves nothing: the slope is",
+                sp.Eq(sp.Derivative(sp.Symbol("t"), B), slope),
+            ),
+        ),
+        result=slope,
+    )
+
+
+SLOW_MODE = Claim(
+    id="batch.slow-mode-plateau",
+    title="A 'slow mode' would save little",
+    statement=(
+        "Past the balanced batch, cost per token sits on a floor set by compute (and KV reads, which no batch "
+        "shares), so running bigger batches more slowly buys almost nothing."
+    ),
+    section="1. Rooflines, batch size, Fast and Slow mode",
+    kind="structural",
+    page=PAGE,
+    unit="s/token**2",
+    stated=Stated(0, "s/token**2", "exact", "past the optimal batch, cost per token plateaus"),
+    build=derive_plateau,
+    constants=(FLOP_PER_PARAM_TOKEN,),
+    finding="Beyond the balanced batch the derivative of time per token with respect to the batch is zero.",
+)
+
+CLAIMS = (OPTIMAL_BATCH, SCALE_INDEPENDENT, UNBATCHED_PENALTY, SLOW_MODE)

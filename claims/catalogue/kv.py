@@ -7,6 +7,7 @@ import sympy as sp
 from ..engine import Claim, Constant, Derivation, Detail, Input, Rows, Step
 from ..policy import Stated
 from .batch import FLOP_PER_PARAM_TOKEN, c
+from .common import one_step
 
 PAGE = "prices"
 
@@ -68,4 +69,35 @@ KV_BYTES = Claim(
     ),
 )
 
-CLAIMS = (KV_BYTES,)
+
+layers, heads, d_head, b_kv = sp.symbols("n_layers n_KV d_head b", positive=True)
+e_val = sp.Symbol("e", positive=True)
+
+KV_SANITY = Claim(
+    id="kv.sanity-check",
+    title="One shared layer × 8 KV heads × 128 dims ≈ 2 KB per token",
+    statement=(
+        "A model whose KV cache is shared across layers, with 8 KV heads of dimension 128 in FP8, stores "
+        "2 × 128 × 8 bytes per token: close to the price-derived figure."
+    ),
+    section="7. API prices leak the architecture",
+    kind="derived",
+    page=PAGE,
+    unit="B/token",
+    stated=Stated(
+        2048, "B/token", "exact", "unique layers × 2 (K and V) × d_head × KV heads = 2,048 with one layer, 128, 8"
+    ),
+    build=one_step(
+        "kappa", 2 * layers * heads * d_head * b_kv * e_val / n, "K and V per unique layer, per head, per dimension"
+    ),
+    inputs=(
+        Input(layers, "layers", "lecture-examples", "unique attention layers"),
+        Input(heads, "kv_heads", "lecture-examples", "KV heads"),
+        Input(d_head, "head_dim", "lecture-examples", "head dimension"),
+        Input(b_kv, "storage_per_parameter", "fp8", "bytes per FP8 value"),
+    ),
+    constants=(TOKENS_PER_STEP, Constant(e_val, 1, "param", "a cached value is stored like one FP8 weight")),
+    finding="The arithmetic gives {value}. Published models cache far more per token (see the models table): every layer keeps its own KV unless it shares it.",
+)
+
+CLAIMS = (KV_BYTES, KV_SANITY)

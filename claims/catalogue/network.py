@@ -52,4 +52,37 @@ SCALE_OUT_GAP = Claim(
     ),
 )
 
-CLAIMS = (SCALE_OUT_GAP,)
+
+R = sp.Symbol("R", positive=True)
+
+
+def derive_half_leaves() -> Derivation:
+    """With experts spread evenly over R racks and uniform routing, a token stays home 1/R of the time."""
+    leaving = 1 - 1 / R
+    return Derivation(
+        steps=(
+            Step(
+                "Share of token-expert trips that leave the token's rack, with R racks", sp.Eq(sp.Symbol("f"), leaving)
+            ),
+            Step("For two racks", sp.Eq(sp.Symbol("f"), leaving.subs(R, 2))),
+        ),
+        result=leaving.subs(R, 2),
+    )
+
+
+HALF_LEAVES = Claim(
+    id="network.half-leaves-rack",
+    title="Split across two racks, half the tokens leave",
+    statement="If an expert layer spans two racks, half of the tokens' expert traffic must cross the slower network.",
+    section="3. Mixture of experts and the rack",
+    kind="structural",
+    page=PAGE,
+    unit="1",
+    stated=Stated(
+        0.5, "1", "exact", "split an expert layer across two racks and half of the tokens must leave the rack"
+    ),
+    build=derive_half_leaves,
+    finding="Under uniform routing the share is exactly {value}.",
+)
+
+CLAIMS = (SCALE_OUT_GAP, HALF_LEAVES)

@@ -6,6 +6,8 @@ import sympy as sp
 
 from ..engine import Claim, Derivation, Input, Rows, Step
 from ..policy import Stated
+from .batch import FLOP_PER_PARAM_TOKEN
+from .common import one_step
 
 PAGE = "train"
 
@@ -47,4 +49,114 @@ TRAIN_INTERVAL = Claim(
     ),
 )
 
-CLAIMS = (TRAIN_INTERVAL,)
+
+W_lecture = sp.Symbol("W_lecture", positive=True)
+T_wait, T_step, B_star, R_rep, G_tok = sp.symbols("T_wait T_step B^* R_replica G", positive=True)
+F, b, N_tot, N_act = sp.symbols("F b N_total N_active", positive=True)
+c = FLOP_PER_PARAM_TOKEN.symbol
+
+RUBIN_INTERVAL = Claim(
+    id="serving.rubin-interval",
+    title="Rubin's train interval ≈ 15 ms",
+    statement="Rubin's announced HBM capacity over its bandwidth gives a step of about 15 ms.",
+    section="2. The 20 ms train",
+    kind="derived",
+    page=PAGE,
+    unit="ms",
+    stated=Stated(15, "ms", "about", "Rubin: 288 GB at ~20 TB/s ≈ 15 ms"),
+    build=one_step("T_Rubin", M / W, "Rubin's HBM read once"),
+    inputs=(
+        Input(M, "hbm_capacity", "rubin", "Rubin HBM capacity"),
+        Input(W, "hbm_bandwidth", "rubin", "Rubin HBM bandwidth"),
+    ),
+    finding="With NVIDIA's announced {in:W} (the lecture used ~20 TB/s) the interval is {value}.",
+)
+
+WORST_WAIT = Claim(
+    id="serving.worst-case-wait",
+    title="Worst-case queueing ≈ 40 ms",
+    statement="A request that just misses a departure waits one interval, then rides one: two intervals at worst.",
+    section="2. The 20 ms train",
+    kind="derived",
+    page=PAGE,
+    unit="ms",
+    stated=Stated(40, "ms", "about", "worst-case queueing latency ≈ 40 ms"),
+    build=one_step("T_wait", 2 * M / W, "Wait for the next train, then ride it"),
+    inputs=TRAIN_INTERVAL.inputs,
+    rows=Rows("accelerator", "h100-sxm", "most", "as for the train interval"),
+    finding="On the reference GPU the worst case is {value}.",
+)
+
+
+def derive_replica_throughput() -> Derivation:
+    step = M / W
+    batch = F * b * N_tot / (c * W * N_act)
+    rate = sp.simplify(batch / step)
+    return Derivation(
+        steps=(
+            Step("One train per HBM read", sp.Eq(T_step, step)),
+            Step("Carrying the balanced batch", sp.Eq(B_star, batch)),
+            Step("Tokens per second for one replica", sp.Eq(R_rep, rate)),
+        ),
+        result=rate,
+    )
+
+
+REPLICA_INPUTS = (
+    Input(M, "hbm_capacity", None, "HBM capacity"),
+    Input(W, "hbm_bandwidth", None, "HBM bandwidth"),
+    Input(F, "bf16_flops", None, "dense BF16 FLOP/s"),
+    Input(b, "storage_per_parameter", "bf16", "bytes per BF16 weight"),
+    Input(N_tot, "total_params", "deepseek-v3", "total parameters"),
+    Input(N_act, "active_params", "deepseek-v3", "active parameters"),
+)
+
+REPLICA_THROUGHPUT = Claim(
+    id="serving.replica-throughput",
+    title="One replica serves ~128,000 tokens/s",
+    statement="A replica that carries the balanced batch on every train serves on the order of 10⁵ tokens per second.",
+    section="2. The 20 ms train",
+    kind="derived",
+    page=PAGE,
+    unit="token/s",
+    stated=Stated(128000, "token/s", "about", "≈ 2,000 tokens × ~64 steps per second ≈ 128,000 tokens/s"),
+    build=derive_replica_throughput,
+    inputs=REPLICA_INPUTS,
+    constants=(FLOP_PER_PARAM_TOKEN,),
+    rows=Rows("accelerator", "h100-sxm", "reference", "DeepSeek-V3 on Hopper, as for the balanced batch"),
+    finding="DeepSeek-V3's balanced batch on the reference GPU, one train per HBM read, gives {value}.",
+)
+
+
+def derive_gemini_share() -> Derivation:
+    rate = sp.simplify((F * b * N_tot / (c * W * N_act)) / (M / W))
+    share = rate / G_tok
+    return Derivation(
+        steps=(
+            Step("One replica's rate", sp.Eq(R_rep, rate)),
+            Step("As a share of Google's reported token rate", sp.Eq(sp.Symbol("s"), share)),
+        ),
+        result=share,
+    )
+
+
+GEMINI_SHARE = Claim(
+    id="serving.gemini-share",
+    title="A replica is ~1/1000 of Gemini's traffic",
+    statement="One replica's throughput is about a thousandth of the tokens Google reports processing.",
+    section="2. The 20 ms train",
+    kind="derived",
+    page=PAGE,
+    unit="1",
+    stated=Stated(0.001, "1", "about", "about 1/1000 of Gemini's reported 'hundreds of millions of tokens per second'"),
+    build=derive_gemini_share,
+    inputs=(
+        *REPLICA_INPUTS,
+        Input(G_tok, "token_throughput", "google-tokens-2025-10", "Google's reported tokens per month"),
+    ),
+    constants=(FLOP_PER_PARAM_TOKEN,),
+    rows=Rows("accelerator", "h100-sxm", "reference", "DeepSeek-V3 on Hopper, as for the balanced batch"),
+    finding="Against Google's {in:G} (the last figure before the lecture) one replica is {value} of the traffic.",
+)
+
+CLAIMS = (TRAIN_INTERVAL, RUBIN_INTERVAL, WORST_WAIT, REPLICA_THROUGHPUT, GEMINI_SHARE)

@@ -1,0 +1,103 @@
+"""Rooflines: what a step costs and how the hardware ratio behaves (lecture section 1)."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ..engine import Claim, Derivation, Input, Rows, Step
+from ..policy import Stated
+from .batch import FLOP_PER_PARAM_TOKEN, c
+from .common import one_step, positive
+
+PAGE = "rooflines"
+
+F, W, b, B, N_act, N_tot = positive("F W b B N_active N_total")
+F_old, W_old, F_new, W_new = positive("F_A100 W_A100 F_B200 W_B200")
+
+
+def derive_linear_compute() -> Derivation:
+    """Differentiate log step times by log batch: compute scales with B, weights do not."""
+    compute = B * c * N_act / F
+    weights = N_tot * b / W
+    slope_compute = sp.simplify(sp.diff(sp.log(compute), B) * B)
+    slope_weights = sp.simplify(sp.diff(sp.log(weights), B) * B)
+    if slope_weights != 0:
+        raise AssertionError("weight-fetch time depends on the batch")
+    p, q = sp.symbols("p_compute p_weights")
+    return Derivation(
+        steps=(
+            Step("Compute time of a step", sp.Eq(sp.Symbol("T_compute"), compute)),
+            Step("Weight-fetch time of a step", sp.Eq(sp.Symbol("T_weights"), weights)),
+            Step("Elasticity of weight-fetch time to the batch", sp.Eq(q, slope_weights)),
+            Step("Elasticity of compute time to the batch", sp.Eq(p, slope_compute)),
+        ),
+        result=slope_compute,
+    )
+
+
+COMPUTE_LINEAR = Claim(
+    id="rooflines.compute-linear-in-batch",
+    title="Compute grows with the batch, weight traffic does not",
+    statement=(
+        "A forward step takes at least the larger of its compute time and its memory time; the compute time "
+        "is proportional to the batch while the weight traffic is a fixed cost per step."
+    ),
+    section="1. Rooflines, batch size, Fast and Slow mode",
+    kind="structural",
+    page=PAGE,
+    unit="1",
+    stated=Stated(1, "1", "exact", "compute ≈ B·N_active/FLOP/s; weight time ≈ N_total·bytes/bandwidth"),
+    build=derive_linear_compute,
+    constants=(FLOP_PER_PARAM_TOKEN,),
+    finding="The elasticity of compute time to the batch is {value}, that of weight-fetch time zero.",
+)
+
+HARDWARE_RATIO = Claim(
+    id="rooflines.hardware-ratio",
+    title="FLOP/s ÷ bandwidth ≈ 300 on most accelerators",
+    statement=(
+        "Counted in multiply-adds per weight byte, an accelerator's arithmetic rate over its memory bandwidth "
+        "comes to about 300 on most GPUs."
+    ),
+    section="1. Rooflines, batch size, Fast and Slow mode",
+    kind="derived",
+    page=PAGE,
+    unit="token",
+    stated=Stated(300, "token", "about", "FLOP/s ÷ memory bandwidth ≈ 300 'on most GPUs'"),
+    build=one_step(
+        "R",
+        F * b / (c * W),
+        "Batch that balances a dense model (sparsity 1): FLOP/s times bytes per weight over FLOP per weight-token times bandwidth",
+    ),
+    inputs=(
+        Input(F, "bf16_flops", None, "dense BF16 FLOP/s"),
+        Input(W, "hbm_bandwidth", None, "HBM bandwidth"),
+        Input(b, "storage_per_parameter", "bf16", "bytes per BF16 weight"),
+    ),
+    constants=(FLOP_PER_PARAM_TOKEN,),
+    rows=Rows(
+        "accelerator", "h100-sxm", "most", "the lecture's statement is about GPUs in general; H100 is the reference"
+    ),
+    finding="The reference GPU gives {value}; the rows show the spread across chips.",
+)
+
+RATIO_STABLE = Claim(
+    id="rooflines.ratio-stable",
+    title="The hardware ratio has stayed roughly stable",
+    statement="From A100 through Hopper to Blackwell, the FLOP/s-to-bandwidth ratio changed little.",
+    section="1. Rooflines, batch size, Fast and Slow mode",
+    kind="derived",
+    page=PAGE,
+    unit="1",
+    stated=Stated(1, "1", "about", "'roughly stable' from A100 through H100 and B100"),
+    build=one_step("G", (F_new / W_new) / (F_old / W_old), "Growth of the ratio from A100 to B200"),
+    inputs=(
+        Input(F_old, "bf16_flops", "a100-sxm", "A100 dense BF16 FLOP/s"),
+        Input(W_old, "hbm_bandwidth", "a100-sxm", "A100 HBM bandwidth"),
+        Input(F_new, "bf16_flops", "b200", "B200 dense BF16 FLOP/s"),
+        Input(W_new, "hbm_bandwidth", "b200", "B200 HBM bandwidth"),
+    ),
+    finding="The ratio grew {value} from A100 to B200 (the shipping successor of the B100 the lecture names).",
+)
+
+CLAIMS = (COMPUTE_LINEAR, HARDWARE_RATIO, RATIO_STABLE)
