@@ -259,7 +259,8 @@ class ClaimDirective(SphinxDirective):
             f"Derived {formatting.claim_quantity(c, e.value)} against the lecture's {formatting.stated(e)}. "
             f"Tolerance ({c.stated.wording}: {WORDINGS[c.stated.wording].meaning}): holds within {band(holds)}"
             + (f", holds roughly within {band(rough)}" if rough else "")
-            + f" {formatting.unit(c.stated.unit)}. Verdict: "
+            + f" {formatting.unit(c.stated.unit)}".rstrip()
+            + ". Verdict: "
         )
         result = paragraph_of(text, classes=["claim-result"])
         result += _verdict(e.verdict.value)
