@@ -32,7 +32,8 @@ def verify(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Unit, property and drift tests of hwdb, the engine and the Sphinx extension."""
     install(session, "test", "book")
-    session.run("python", "-m", "pytest", "tests", "--ignore=tests/verify", "-q", *session.posargs)
+    # Many tests build the book in a scratch copy; spread them over the machine's cores.
+    session.run("python", "-m", "pytest", "tests", "--ignore=tests/verify", "-q", "-n", "auto", *session.posargs)
 
 
 @nox.session(python=PYTHON)
