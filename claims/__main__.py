@@ -9,6 +9,7 @@ from pathlib import Path
 import sympy as sp
 
 import hwdb
+from hwdb.overlay import add_overlay_argument, overlays_from_args
 
 from . import citation, formatting, lock
 from .engine import ClaimError, Evaluation, evaluate
@@ -16,17 +17,12 @@ from .export import dumps
 from .registry import UnknownClaimError, all_claims, evaluate_all, get_claim
 
 
-def _overlays(args: argparse.Namespace) -> list[Path]:
-    """--hwdb-overlay paths if given, else those in $HWDB_OVERLAY."""
-    return [Path(p).resolve() for p in args.hwdb_overlay] if args.hwdb_overlay else hwdb.overlays_from_env()
-
-
 def _load(args: argparse.Namespace) -> hwdb.Database:
-    return hwdb.load(_overlays(args))
+    return hwdb.load(overlays_from_args(args))
 
 
 def _lock_path(args: argparse.Namespace) -> Path:
-    return Path(args.lock).resolve() if args.lock else lock.lock_path(_overlays(args))
+    return Path(args.lock).resolve() if args.lock else lock.lock_path(overlays_from_args(args))
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -115,13 +111,7 @@ def cmd_pin(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m claims", description=__doc__)
-    parser.add_argument(
-        "--hwdb-overlay",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help=f"extra or overriding hwdb records (repeatable; default: ${hwdb.ENV_VAR})",
-    )
+    add_overlay_argument(parser)
     parser.add_argument("--lock", metavar="PATH", help="lock file to verify against or pin into")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="every claim with its value and verdict").set_defaults(run=cmd_list)

@@ -6,11 +6,11 @@ import argparse
 import datetime as dt
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
-from . import ENV_VAR, Database, HwdbError, Record, load_from, overlays_from_env
+from . import Database, HwdbError, Record, load_from
 from .loader import DATA_DIR
+from .overlay import add_overlay_argument, overlays_from_args
 
 
 def _json_default(value: object) -> str:
@@ -64,13 +64,7 @@ def export(db: Database) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hwdb", description=__doc__)
-    parser.add_argument(
-        "--hwdb-overlay",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help=f"extra or overriding records (repeatable; default: ${ENV_VAR})",
-    )
+    add_overlay_argument(parser)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="every record: id, kind, name")
     show = sub.add_parser("show", help="one record with its fields and sources")
@@ -80,8 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     exp.add_argument("--format", choices=["json"], default="json")
     args = parser.parse_args(argv)
     try:
-        overlays = [Path(p).resolve() for p in args.hwdb_overlay] if args.hwdb_overlay else overlays_from_env()
-        db = load_from(DATA_DIR, overlays)
+        db = load_from(DATA_DIR, overlays_from_args(args))
     except HwdbError as exc:
         print(exc, file=sys.stderr)
         return 1

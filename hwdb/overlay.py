@@ -21,6 +21,7 @@ whole load if anything is wrong, so a bad overlay changes nothing.
 
 from __future__ import annotations
 
+import argparse
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -71,6 +72,23 @@ def read_overlay(path: Path, problems: list[Problem]) -> Overlay:
     if not (overlay.sources or overlay.records or overlay.overrides):
         problems.append(Problem(file, "overlay is empty"))
     return overlay
+
+
+def add_overlay_argument(parser: argparse.ArgumentParser) -> None:
+    """The --hwdb-overlay option both command lines share."""
+    parser.add_argument(
+        "--hwdb-overlay",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help=f"extra or overriding hwdb records (repeatable; default: ${ENV_VAR})",
+    )
+
+
+def overlays_from_args(args: argparse.Namespace) -> list[Path]:
+    """--hwdb-overlay paths if any were given, else those named in $HWDB_OVERLAY."""
+    given = [Path(p).resolve() for p in args.hwdb_overlay]
+    return given or overlays_from_env()
 
 
 def overlays_from_env() -> list[Path]:

@@ -56,80 +56,81 @@ DECODE_PREMIUM = Claim(
 )
 
 
-p_fast, p_std, p_read, p_write, p_long, p_short = sp.symbols(
-    "p_fast p_standard p_read p_write p_long p_short", positive=True
+def price_ratio(
+    cid: str,
+    title: str,
+    statement: str,
+    section: str,
+    stated: Stated,
+    over: tuple[str, str],
+    under: tuple[str, str],
+    rows: Rows,
+    finding: str,
+) -> Claim:
+    """A claim that one price-sheet field is a stated multiple of another, per sheet."""
+    top, bottom = sp.symbols(f"p_{over[0]} p_{under[0]}", positive=True)
+    return Claim(
+        id=cid,
+        title=title,
+        statement=statement,
+        section=section,
+        kind="derived",
+        page=PAGE,
+        unit="1",
+        stated=stated,
+        build=one_step("x", top / bottom, f"{over[1]} over {under[1]}"),
+        inputs=(Input(top, over[0], None, over[1]), Input(bottom, under[0], None, under[1])),
+        rows=rows,
+        finding=finding,
+    )
+
+
+FAST_MODE = price_ratio(
+    "pricing.fast-mode-premium",
+    "Fast mode costs ~6× the price",
+    "A fast (low-latency) mode of the same model is priced at about six times the standard rate.",
+    "1. Rooflines, batch size, Fast and Slow mode",
+    Stated(6, "1", "about", "Fast mode costs ~6× the price for ~2.5× the decode speed"),
+    ("fast_output_price", "fast-mode output price"),
+    ("output_price", "standard output price"),
+    Rows("price-sheet", "claude-opus-4-6", "reference", "Claude Opus 4.6 is the model with a published fast mode"),
+    "Claude Opus 4.6's fast mode costs {value} the standard output price.",
 )
 
-FAST_MODE = Claim(
-    id="pricing.fast-mode-premium",
-    title="Fast mode costs ~6× the price",
-    statement="A fast (low-latency) mode of the same model is priced at about six times the standard rate.",
-    section="1. Rooflines, batch size, Fast and Slow mode",
-    kind="derived",
-    page=PAGE,
-    unit="1",
-    stated=Stated(6, "1", "about", "Fast mode costs ~6× the price for ~2.5× the decode speed"),
-    build=one_step("x", p_fast / p_std, "Fast-mode output price over the standard output price"),
-    inputs=(
-        Input(p_fast, "fast_output_price", None, "fast-mode output price"),
-        Input(p_std, "output_price", None, "standard output price"),
-    ),
-    rows=Rows("price-sheet", "claude-opus-4-6", "reference", "Claude Opus 4.6 is the model with a published fast mode"),
-    finding="Claude Opus 4.6's fast mode costs {value} the standard output price.",
+CACHE_HIT = price_ratio(
+    "pricing.cache-hit-discount",
+    "A cache hit costs ~1/10 of a miss",
+    "Reading a prompt from the cache costs about a tenth of processing it afresh.",
+    "7. API prices leak the architecture",
+    Stated(0.1, "1", "about", "cache hits cost ~1/10 of a cache miss"),
+    ("cache_read_price", "cache-read price"),
+    ("input_price", "uncached input price"),
+    Rows("price-sheet", "claude-opus-4-5", "most", "the lecture's cache example is Claude Opus 4.5"),
+    "The reference sheet charges {value} of the input price for a cache hit.",
 )
 
-CACHE_HIT = Claim(
-    id="pricing.cache-hit-discount",
-    title="A cache hit costs ~1/10 of a miss",
-    statement="Reading a prompt from the cache costs about a tenth of processing it afresh.",
-    section="7. API prices leak the architecture",
-    kind="derived",
-    page=PAGE,
-    unit="1",
-    stated=Stated(0.1, "1", "about", "cache hits cost ~1/10 of a cache miss"),
-    build=one_step("h", p_read / p_in, "Cache-read price over the uncached input price"),
-    inputs=(
-        Input(p_read, "cache_read_price", None, "cache-read price"),
-        Input(p_in, "input_price", None, "input price"),
-    ),
-    rows=Rows("price-sheet", "claude-opus-4-5", "most", "the lecture's cache example is Claude Opus 4.5"),
-    finding="The reference sheet charges {value} of the input price for a cache hit.",
+CACHE_WRITE = price_ratio(
+    "pricing.cache-write-premium",
+    "Writing the 5-minute cache costs 1.25× input",
+    "Writing a prompt into the five-minute cache costs extra: $6.25 against a $5 base input price.",
+    "7. API prices leak the architecture",
+    Stated(1.25, "1", "exact", "base input $5/M tokens, 5-minute cache write $6.25/M"),
+    ("cache_write_5m_price", "5-minute cache-write price"),
+    ("input_price", "input price"),
+    Rows("price-sheet", "claude-opus-4-5", "reference", "the lecture quotes Claude Opus 4.5's prices"),
+    "Claude Opus 4.5 charges {value} the input price to write the five-minute cache.",
 )
 
-CACHE_WRITE = Claim(
-    id="pricing.cache-write-premium",
-    title="Writing the 5-minute cache costs 1.25× input",
-    statement="Writing a prompt into the five-minute cache costs extra: $6.25 against a $5 base input price.",
-    section="7. API prices leak the architecture",
-    kind="derived",
-    page=PAGE,
-    unit="1",
-    stated=Stated(1.25, "1", "exact", "base input $5/M tokens, 5-minute cache write $6.25/M"),
-    build=one_step("w", p_write / p_in, "Five-minute cache-write price over the input price"),
-    inputs=(
-        Input(p_write, "cache_write_5m_price", None, "5-minute cache-write price"),
-        Input(p_in, "input_price", None, "input price"),
-    ),
-    rows=Rows("price-sheet", "claude-opus-4-5", "reference", "the lecture quotes Claude Opus 4.5's prices"),
-    finding="Claude Opus 4.5 charges {value} the input price to write the five-minute cache.",
-)
-
-LONG_CONTEXT = Claim(
-    id="pricing.long-context-premium",
-    title="Gemini charges 50% more above 200k tokens",
-    statement="Gemini 3.1 Pro charges half as much again for prompts longer than 200k tokens.",
-    section="7. API prices leak the architecture",
-    kind="derived",
-    page=PAGE,
-    unit="1",
-    stated=Stated(1.5, "1", "about", "Gemini 3.1 Pro charges 50% more above 200k tokens of context"),
-    build=one_step("x", p_long / p_short, "Input price above the threshold over the price below it"),
-    inputs=(
-        Input(p_long, "input_price_long", None, "input price above the threshold"),
-        Input(p_short, "input_price", None, "input price below it"),
-    ),
-    rows=Rows("price-sheet", "gemini-3.1-pro", "reference", "the lecture names Gemini 3.1 Pro"),
-    finding="Above the threshold Gemini 3.1 Pro's input costs {value} as much; its output price rises by half.",
+LONG_CONTEXT = price_ratio(
+    "pricing.long-context-premium",
+    "Gemini charges 50% more above 200k tokens",
+    "Gemini 3.1 Pro charges half as much again for prompts longer than 200k tokens.",
+    "7. API prices leak the architecture",
+    Stated(1.5, "1", "about", "Gemini 3.1 Pro charges 50% more above 200k tokens of context"),
+    ("input_price_long", "input price above the threshold"),
+    ("input_price", "input price below it"),
+    Rows("price-sheet", "gemini-3.1-pro", "reference", "the lecture names Gemini 3.1 Pro"),
+    "Above the threshold Gemini 3.1 Pro's input costs {value} as much (the lecture's 50 % matches its output price step).",
 )
 
 CLAIMS = (DECODE_PREMIUM, FAST_MODE, CACHE_HIT, CACHE_WRITE, LONG_CONTEXT)
