@@ -130,7 +130,7 @@ LONG_CONTEXT = price_ratio(
     ("input_price_long", "input price above the threshold"),
     ("input_price", "input price below it"),
     Rows("price-sheet", "gemini-3.1-pro", "reference", "the lecture names Gemini 3.1 Pro"),
-    "Above the threshold Gemini 3.1 Pro's input costs {value} as much (the lecture's 50 % matches its output price step).",
+    "Above the threshold Gemini 3.1 Pro's input costs {value} as much as below it; the price sheets page shows the output step too.",
 )
 
 CLAIMS = (DECODE_PREMIUM, FAST_MODE, CACHE_HIT, CACHE_WRITE, LONG_CONTEXT)
