@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import sympy as sp
 
@@ -15,6 +17,7 @@ from . import citation, formatting, lock
 from .engine import ClaimError, Evaluation, evaluate
 from .export import dumps
 from .registry import UnknownClaimError, all_claims, evaluate_all, get_claim
+from .sensitivity import analyse
 
 
 def _load(args: argparse.Namespace) -> hwdb.Database:
@@ -40,6 +43,16 @@ def _show(e: Evaluation) -> None:
     print("  Derivation:")
     for step in e.derivation.steps:
         print(f"    {step.text}:\n      {sp.pretty(step.math, use_unicode=True).replace(chr(10), chr(10) + '      ')}")
+    values = {sp.Symbol(i.symbol, positive=True): i for i in e.reference.inputs}
+    shown = {
+        s: sp.Symbol(f"({formatting.field_value(values[s].field)})")
+        for s in e.derivation.result.free_symbols
+        if s in values
+    }
+    shown |= {c.symbol: sp.Symbol(f"({formatting.number(c.value)} {formatting.unit(c.unit)})") for c in c.constants}
+    if shown:
+        pretty = sp.pretty(e.derivation.result.subs(shown), use_unicode=True).replace(chr(10), chr(10) + "      ")
+        print(f"    With the numbers of the reference row:\n      {pretty}")
     print("\n  Inputs (reference row):")
     for item in e.reference.inputs:
         print(
@@ -59,11 +72,41 @@ def _show(e: Evaluation) -> None:
             print(f"    {row.record.id:16} {formatting.claim_quantity(c, row.value):>16}  {row.verdict.value}{mark}")
     for name, value in e.derivation.checks:
         print(f"  Check: {name} = {value:g}")
+    for a in analyse(e):
+        flip = "no flip within ×/÷1,000"
+        if a.flip_factor is not None and a.flips_to is not None:
+            flip = f"{formatting.factor(a.flip_factor)} flips it to '{a.flips_to.value}'"
+        print(f"  Elasticity to {a.input.key}: {formatting.number(a.elasticity)}; {flip}")
     print(f"\n  {formatting.finding(e)}\n  Book: {citation.url(e)}  (content version {citation.content_version(e)})")
 
 
+def _what_if(db: hwdb.Database, assignments: list[str]) -> hwdb.Database:
+    """Apply --set RECORD.FIELD=VALUE (a value with a unit, or a bare number in the field's unit)."""
+    for assignment in assignments:
+        key, sep, text = assignment.partition("=")
+        record_id, _, field_name = key.strip().rpartition(".")
+        if not sep or not record_id:
+            raise ValueError(f"--set {assignment!r}: write RECORD.FIELD=VALUE, e.g. h100-sxm.hbm_bandwidth='4 TB/s'")
+        if record_id not in db.records or not db.records[record_id].has(field_name):
+            raise ValueError(f"--set {assignment!r}: hwdb has no field {record_id}.{field_name}")
+        current = db.records[record_id][field_name].quantity
+        try:
+            quantity: Any = hwdb.ureg.Quantity(text.strip())
+        except Exception as exc:  # pint raises several unrelated types for bad text
+            raise ValueError(f"--set {assignment!r}: cannot read {text!r} as a quantity ({exc})") from exc
+        if not isinstance(quantity, hwdb.Quantity) or (quantity.dimensionless and not current.dimensionless):
+            quantity = hwdb.Quantity(float(quantity), current.units)
+        db = db.with_value(record_id, field_name, quantity, note=f"what-if: --set {assignment}")
+    return db
+
+
 def cmd_show(args: argparse.Namespace) -> int:
-    _show(evaluate(get_claim(args.id), _load(args)))
+    claim = get_claim(args.id)
+    if args.hw:
+        if claim.rows is None:
+            raise ValueError(f"claim {claim.id} is not evaluated per hardware; --hw does not apply")
+        claim = replace(claim, rows=replace(claim.rows, reference=args.hw))
+    _show(evaluate(claim, _what_if(_load(args), args.set)))
     return 0
 
 
@@ -115,8 +158,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lock", metavar="PATH", help="lock file to verify against or pin into")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="every claim with its value and verdict").set_defaults(run=cmd_list)
-    show = sub.add_parser("show", help="one claim: derivation, inputs, rows, verdict")
+    show = sub.add_parser("show", help="one claim: derivation, inputs, rows, verdict, sensitivity")
     show.add_argument("id")
+    show.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="RECORD.FIELD=VALUE",
+        help="what-if: replace one hwdb value, e.g. --set 'h100-sxm.hbm_bandwidth=4 TB/s' (repeatable)",
+    )
+    show.add_argument("--hw", metavar="RECORD", help="what-if: use this record as the reference row")
     show.set_defaults(run=cmd_show)
     sub.add_parser("verify", help="compare every claim with the lock; exit 1 on drift").set_defaults(run=cmd_verify)
     export = sub.add_parser("export", help="every claim as JSON")
@@ -133,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
-    except (hwdb.HwdbError, ClaimError, UnknownClaimError, lock.LockError) as exc:
+    except (hwdb.HwdbError, ClaimError, UnknownClaimError, lock.LockError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -14,6 +14,7 @@ from . import formatting, release
 from .citation import content_version, read_registry
 from .engine import Evaluation, InputValue, Row
 from .policy import RULES, WORDINGS
+from .sensitivity import analyse
 
 EXPORT_VERSION = 1
 LECTURE = {
@@ -131,6 +132,15 @@ def claim_json(evaluation: Evaluation) -> dict[str, Any]:
             for d in derivation.details
         ],
         "checks": [{"name": name, "value": value} for name, value in derivation.checks],
+        "elasticities": [
+            {
+                "input": a.input.key,
+                "elasticity": a.elasticity,
+                "flip_factor": a.flip_factor,
+                "flips_to": a.flips_to.value if a.flips_to else None,
+            }
+            for a in analyse(evaluation)
+        ],
         "sensitivity": [
             {
                 "input": s.input.key,

@@ -67,6 +67,13 @@ def quantity(value: float, unit_text: str, significant: int = SIGNIFICANT) -> st
     return f"{number(value, significant)} {label}"
 
 
+def factor(k: float) -> str:
+    """A multiplicative change: ×1.25 or ÷1.5; any change at all for exact statements."""
+    if abs(math.log(k)) < 1e-6:
+        return "any change"
+    return f"×{number(k)}" if k >= 1 else f"÷{number(1 / k)}"
+
+
 def claim_quantity(claim: Claim, value: float) -> str:
     """A claim's value as the book writes it: counts with their noun, the rest by unit."""
     if claim.noun:

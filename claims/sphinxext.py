@@ -32,6 +32,7 @@ from .export import dumps
 from .figures import FIGURES, render_svg
 from .policy import RULES, WORDINGS
 from .registry import all_claims, evaluate_all
+from .sensitivity import Elasticity, analyse
 from .sphinxnodes import build_state, paragraph_of, table_of
 
 logger = logging.getLogger(__name__)
@@ -167,6 +168,9 @@ class ClaimDirective(SphinxDirective):
         box += self._result(evaluation)
         if claim.rows:
             box += self._rows(evaluation)
+        elasticities = analyse(evaluation)
+        if elasticities:
+            box += self._elasticities(evaluation, elasticities)
         if evaluation.sensitivity:
             box += self._sensitivity(evaluation)
         if evaluation.derivation.checks:
@@ -294,6 +298,21 @@ class ClaimDirective(SphinxDirective):
         if e.skipped:
             caption += " No row for " + ", ".join(f"{rid} (no {fld})" for rid, fld in e.skipped) + "."
         listing.insert(0, nodes.title("", caption))
+        return listing
+
+    def _elasticities(self, e: Evaluation, elasticities: list[Elasticity]) -> nodes.table:
+        rows: list[list[nodes.Node | str]] = []
+        for a in elasticities:
+            flip: nodes.Node | str = "no flip within ×/÷1,000"
+            if a.flip_factor is not None and a.flips_to is not None:
+                flip = paragraph_of(formatting.factor(a.flip_factor) + " → ", _verdict(a.flips_to.value))
+            rows.append([paragraph_of(nodes.literal("", a.input.key)), formatting.number(a.elasticity), flip])
+        listing = table_of(
+            ["input", "elasticity d ln value / d ln input", "change that flips the verdict"],
+            rows,
+            ["claim-elasticities"],
+        )
+        listing.insert(0, nodes.title("", "What the value depends on (reference row, one input at a time)"))
         return listing
 
     def _sensitivity(self, e: Evaluation) -> nodes.table:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pint
@@ -90,6 +90,19 @@ class Database:
 
     def of_kind(self, kind: str) -> list[Record]:
         return [r for r in self.records.values() if r.kind == kind]
+
+    def with_value(self, record_id: str, field_name: str, quantity: pint.Quantity[Any], note: str) -> Database:
+        """A copy with one field replaced (what-if evaluation); units must keep their dimension."""
+        record = self[record_id]
+        old = record[field_name]
+        if quantity.dimensionality != old.quantity.dimensionality:
+            raise ValueError(
+                f"{record_id}.{field_name}: {quantity.units} has dimension {quantity.dimensionality}, "
+                f"the field has {old.quantity.dimensionality}"
+            )
+        changed = replace(old, quantity=quantity.to(old.quantity.units), note=note, file="(what-if)")
+        new_record = replace(record, fields={**record.fields, field_name: changed})
+        return replace(self, records={**self.records, record_id: new_record})
 
     def users_of(self, source_id: str) -> list[tuple[Record, Field]]:
         """The record fields that cite a source (for the sources page)."""

@@ -1,0 +1,89 @@
+"""Which input a claim's value depends on, and how far each would have to move to flip its verdict.
+
+The elasticity of the value to an input is d ln(value) / d ln(input), taken from the
+SymPy closed form and evaluated at the reference row. The flip factor is the smallest
+multiplicative change of that one input (all others fixed) that changes the verdict,
+found by scanning and bisecting on the lambdified closed form in SI magnitudes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from hwdb import Quantity
+from hwdb.units import parse_unit
+
+from .engine import Evaluation, InputValue
+from .policy import Verdict
+
+SCAN = np.geomspace(1.0, 1000.0, 241)[1:]  # factors up to 1000× in each direction
+BISECTIONS = 40
+
+
+@dataclass(frozen=True)
+class Elasticity:
+    input: InputValue
+    elasticity: float
+    flip_factor: float | None  # multiply the input by this to change the verdict; None if no flip within 1000×
+    flips_to: Verdict | None
+
+
+def _si(value: float, unit: str) -> float:
+    return float(Quantity(value, parse_unit(unit)).to_base_units().magnitude)
+
+
+def analyse(evaluation: Evaluation) -> list[Elasticity]:
+    claim = evaluation.claim
+    result = evaluation.derivation.result
+    symbols = sorted(result.free_symbols, key=str)
+    if not symbols:
+        return []
+    values: dict[sp.Symbol, float] = {c.symbol: _si(c.value, c.unit) for c in claim.constants}
+    by_name = {i.symbol: i for i in evaluation.reference.inputs}
+    for item in claim.inputs:
+        if str(item.symbol) in by_name:
+            values[item.symbol] = by_name[str(item.symbol)].field.si
+    function = sp.lambdify(symbols, result, modules="math")
+    base = float(function(*(values[s] for s in symbols)))
+    if base == 0 or not math.isfinite(base):
+        return []
+    to_stated = (
+        evaluation.value / base * float(Quantity(1, parse_unit(claim.unit)).to(parse_unit(claim.stated.unit)).magnitude)
+    )
+    verdict_now = claim.stated.verdict(base * to_stated)
+    out = []
+    for item in claim.inputs:
+        symbol = item.symbol
+        if symbol not in result.free_symbols or str(symbol) not in by_name:
+            continue
+        elasticity_expr = sp.simplify(sp.diff(result, symbol) * symbol / result)
+        elasticity = float(sp.lambdify(symbols, elasticity_expr, modules="math")(*(values[s] for s in symbols)))
+
+        def verdict_at(factor: float, symbol: sp.Symbol = symbol) -> Verdict:
+            args = [values[s] * factor if s == symbol else values[s] for s in symbols]
+            return claim.stated.verdict(float(function(*args)) * to_stated)
+
+        best: tuple[float, Verdict] | None = None
+        for direction in (1, -1):
+            previous = 1.0
+            for step in SCAN:
+                factor = float(step) ** direction
+                verdict = verdict_at(factor)
+                if verdict is not verdict_now:
+                    low, high = previous, factor
+                    for _ in range(BISECTIONS):
+                        middle = math.sqrt(low * high)
+                        if verdict_at(middle) is verdict_now:
+                            low = middle
+                        else:
+                            high = middle
+                    if best is None or abs(math.log(high)) < abs(math.log(best[0])):
+                        best = (high, verdict_at(high))
+                    break
+                previous = factor
+        out.append(Elasticity(by_name[str(symbol)], elasticity, best[0] if best else None, best[1] if best else None))
+    return out

@@ -1,0 +1,74 @@
+"""Elasticities, verdict flips and the what-if command line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO
+
+import hwdb
+from claims import evaluate, get_claim
+from claims.policy import Verdict
+from claims.sensitivity import analyse
+
+
+def test_elasticities_of_a_ratio_are_plus_and_minus_one() -> None:
+    e = evaluate(get_claim("serving.train-interval"), hwdb.load([]))
+    by_key = {a.input.key: a for a in analyse(e)}
+    assert by_key["h100-sxm.hbm_capacity"].elasticity == pytest.approx(1)
+    assert by_key["h100-sxm.hbm_bandwidth"].elasticity == pytest.approx(-1)
+
+
+def test_flip_factor_lands_on_the_band_edge() -> None:
+    """train interval: the reference holds within ×1.25 of 20 ms, so capacity must grow by 25 ms / value."""
+    db = hwdb.load([])
+    e = evaluate(get_claim("serving.train-interval"), db)
+    capacity = next(a for a in analyse(e) if a.input.key == "h100-sxm.hbm_capacity")
+    assert capacity.flips_to is Verdict.ROUGHLY
+    assert capacity.flip_factor == pytest.approx(25 / e.value, rel=1e-6)
+    moved = db.with_value(
+        "h100-sxm", "hbm_capacity", db["h100-sxm"]["hbm_capacity"].quantity * capacity.flip_factor * 1.001, "test"
+    )
+    assert evaluate(get_claim("serving.train-interval"), moved).reference.verdict is Verdict.ROUGHLY
+
+
+def test_nonlinear_elasticity_comes_from_the_closed_form() -> None:
+    e = evaluate(get_claim("reversible.feistel-invertible"), hwdb.load([]))
+    (layers,) = analyse(e)
+    n = layers.input.field.quantity.magnitude
+    assert layers.elasticity == pytest.approx(1 / (n - 1))  # d ln(1 - 1/n) / d ln n
+
+
+def _show(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "claims", "show", *args], cwd=REPO, capture_output=True, text=True)
+
+
+def test_what_if_set_rederives_with_numbers_substituted() -> None:
+    run = _show("serving.train-interval", "--set", "h100-sxm.hbm_bandwidth=4 TB/s")
+    assert run.returncode == 0, run.stderr
+    assert "(4 TB/s)" in run.stdout
+    assert "Value:   20 ms" in run.stdout
+
+
+def test_what_if_hw_changes_the_reference_row() -> None:
+    run = _show("batch.optimal-size", "--hw", "tpu-v7")
+    assert run.returncode == 0, run.stderr
+    assert "tpu-v7 is the reference" in run.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("batch.optimal-size", "--set", "h100-sxm.hbm_bandwidth=4 TB"), "the field has [information] / [time]"),
+        (("batch.optimal-size", "--set", "h100-sxm.warp=1"), "hwdb has no field h100-sxm.warp"),
+        (("batch.optimal-size", "--set", "nonsense"), "write RECORD.FIELD=VALUE"),
+        (("training.overtraining", "--hw", "h100-sxm"), "is not evaluated per hardware"),
+        (("batch.optimal-size", "--hw", "h900"), "reference record 'h900' is not among its rows"),
+    ],
+)
+def test_what_if_errors_are_precise(args: tuple[str, ...], message: str) -> None:
+    run = _show(*args)
+    assert run.returncode == 2
+    assert message in run.stderr
