@@ -33,7 +33,18 @@ def tests(session: nox.Session) -> None:
     """Unit, property and drift tests of hwdb, the engine and the Sphinx extension."""
     install(session, "test", "book")
     # Many tests build the book in a scratch copy; spread them over the machine's cores.
-    session.run("python", "-m", "pytest", "tests", "--ignore=tests/verify", "-q", "-n", "auto", *session.posargs)
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "tests",
+        "--ignore=tests/verify",
+        "--ignore=tests/browser",
+        "-q",
+        "-n",
+        "auto",
+        *session.posargs,
+    )
 
 
 @nox.session(python=PYTHON)
@@ -47,9 +58,17 @@ def book(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def browser(session: nox.Session) -> None:
+    """Every page of the built book in headless Chromium (Debian's chromium package, or $CHROMIUM)."""
+    install(session, "test", "book", "browser")
+    session.run("sphinx-build", "-W", "--keep-going", "-q", "-b", "html", "-c", ".", "book", "_build/html")
+    session.run("python", "-m", "pytest", "tests/browser", "-q", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff (lint and format check) and mypy (strict)."""
-    install(session, "lint", "test", "book")
+    install(session, "lint", "test", "book", "browser")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")

@@ -26,7 +26,7 @@ from sphinx.util.docutils import SphinxDirective, SphinxRole
 
 import hwdb
 
-from . import citation, formatting, lock, release
+from . import calculator, citation, formatting, lock, release
 from .engine import ClaimError, Evaluation, anchor
 from .export import dumps
 from .figures import FIGURES, render_svg
@@ -165,6 +165,9 @@ class ClaimDirective(SphinxDirective):
         )
         box += self._derivation(evaluation)
         box += self._inputs(evaluation)
+        calculator_html = calculator.html(evaluation)
+        if calculator_html is not None:
+            box += nodes.raw("", calculator_html, format="html")
         box += self._result(evaluation)
         if claim.rows:
             box += self._rows(evaluation)
@@ -590,6 +593,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_role("claim-verdict", ClaimVerdictRole())
     app.add_role("hwdb", HwdbRole())
     app.add_css_file("claims.css")
+    app.add_js_file("calculator.js")
     app.connect("builder-inited", evaluate_for_build)
     app.connect("env-check-consistency", check_every_claim_placed)
     app.connect("build-finished", report_at_finish)
