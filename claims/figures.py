@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from hwdb import Database, Record
+from hwdb import Database, Record, derived
 
 from .engine import Evaluation
 
@@ -123,12 +123,170 @@ def cost_per_token(db: Database, evaluations: Evaluations) -> Figure:
     return fig
 
 
+def roofline(db: Database, evaluations: Evaluations) -> Figure:
+    """Attainable dense BF16 FLOP/s against arithmetic intensity, with decode and prefill marked."""
+    batch = evaluations["batch.optimal-size"]
+    chosen = [r.record for r in batch.rows if r.record is not None and r.record.id in ROOFLINE_CHIPS]
+    fig, ax = plt.subplots(figsize=(7, 4.6))
+    intensity = np.geomspace(1, 1e4, 400)
+    for rec in chosen:
+        peak = rec["bf16_flops"].quantity.to("TFLOP/s").magnitude
+        bandwidth = rec["hbm_bandwidth"].quantity.to("TB/s").magnitude
+        ax.plot(intensity, np.minimum(peak, bandwidth * intensity), color=_colour(rec), label=rec.name)
+    # A BF16 step over B tokens of a model with sparsity S does 2·B·N_active FLOP per 2·N_total
+    # weight bytes: intensity B/S. Batch one of a dense model sits at 1; DeepSeek-V3 at its
+    # balanced batch sits at the reference chip's ridge.
+    decode = 1.0
+    balanced = float(batch.value) / batch.reference.details["sparsity"]
+    ax.axvline(decode, ls=":", color="#444444")
+    ax.text(decode * 1.15, 3, "decode at batch 1 (dense model)", fontsize=8, rotation=90)
+    ax.axvline(balanced, ls="--", color="#888888")
+    ax.text(balanced * 1.1, 3, "DeepSeek-V3 at its balanced batch", fontsize=8, rotation=90)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("arithmetic intensity (FLOP per byte of weights read)")
+    ax.set_ylabel("attainable dense BF16 throughput (TFLOP/s)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+ROOFLINE_CHIPS = ("a100-sxm", "h100-sxm", "b200", "tpu-v7", "mi355x")
+
+
+def ratio_by_year(db: Database, evaluations: Evaluations) -> Figure:
+    """The hardware ratio of each accelerator against its year, with the lecture's 300."""
+    ratio = evaluations["rooflines.hardware-ratio"]
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for rec, value in _rows(ratio):
+        year = int(str(rec.meta.get("year")))
+        ax.scatter(year, value, color=_colour(rec), s=36, zorder=3)
+        ax.annotate(rec.id, (year, value), textcoords="offset points", xytext=(5, 2), fontsize=8)
+    ax.axhline(ratio.claim.stated.value, ls="--", color="#888888", label="lecture: ~300")
+    ax.set_xlabel("year of release")
+    ax.set_ylabel("FLOP/s × bytes per weight ÷ (2 × bandwidth)")
+    ax.set_ylim(bottom=0)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def scale_up_domains(db: Database, evaluations: Evaluations) -> Figure:
+    """NVIDIA scale-up domains: GPUs and aggregate HBM bandwidth, derived from the system records."""
+    systems = [s for s in db.of_kind("system") if str(db[str(s.meta["accelerator"])].meta.get("vendor")) == "NVIDIA"]
+    systems.sort(key=lambda s: (int(str(db[str(s.meta["accelerator"])].meta.get("year"))), s.id))
+    names = [s.id for s in systems]
+    chips = [s["chips"].quantity.magnitude for s in systems]
+    totals = [derived.system_totals(db, s)["hbm_bandwidth"].to("TB/s").magnitude for s in systems]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.8))
+    left.bar(range(len(systems)), chips, color="#4c8c2b")
+    left.set_ylabel("GPUs in the scale-up domain")
+    right.bar(range(len(systems)), totals, color="#3367d6")
+    right.set_ylabel("aggregate HBM bandwidth (TB/s)")
+    for ax in (left, right):
+        ax.set_xticks(range(len(systems)), names, rotation=30, ha="right", fontsize=7)
+        ax.grid(True, axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def tier_drain(db: Database, evaluations: Evaluations) -> Figure:
+    """Drain time of each memory tier on a log scale, with the prompt-cache lifetimes."""
+    tiers = sorted(db.of_kind("memory-tier"), key=lambda r: float(derived.drain_time(r).to("s").magnitude))  # type: ignore[union-attr]
+    seconds = [float(derived.drain_time(r).to("s").magnitude) for r in tiers]  # type: ignore[union-attr]
+    sheet = db["claude-opus-4-5"]
+    fig, ax = plt.subplots(figsize=(7, 4.4))
+    ax.barh(range(len(tiers)), seconds, color="#7a5195")
+    ax.set_yticks(range(len(tiers)), [r.id for r in tiers], fontsize=8)
+    ax.set_xscale("log")
+    for row, (name, label) in enumerate(
+        (("cache_short_duration", "short cache"), ("cache_long_duration", "long cache"))
+    ):
+        value = sheet[name].quantity.to("s").magnitude
+        ax.axvline(value, ls="--", color="#c0392b")
+        ax.text(value * 1.1, 0.5 + 1.2 * row, label, fontsize=8, color="#c0392b")
+    ax.set_xlabel("capacity ÷ bandwidth (s)")
+    ax.grid(True, axis="x", which="both", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def kv_against_compute(db: Database, evaluations: Evaluations) -> Figure:
+    """KV-read time over compute time per decoded token as the context grows."""
+    kv = evaluations["kv.bytes-per-token"]
+    threshold = db["gemini-3.1-pro"]["long_context_threshold"].quantity.to("token").magnitude
+    contexts = np.geomspace(1e3, 1e8, 200)
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    ax.plot(contexts, contexts / threshold, color="#3367d6", label="dense attention")
+    ax.plot(contexts, np.sqrt(contexts / threshold), color="#c0392b", label="square-root sparse attention")
+    ax.axhline(1, ls=":", color="#444444")
+    ax.axvline(threshold, ls="--", color="#888888", label="Gemini's long-context threshold")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("context length (tokens)")
+    ax.set_ylabel("KV-read time ÷ compute time per token")
+    ax.set_title(f"KV cache of {kv.value:,.0f} B/token, balanced at the threshold", fontsize=9)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def sparse_attention_cost(db: Database, evaluations: Evaluations) -> Figure:
+    """Tokens read per query: dense against the optimised two-level sparse scheme."""
+    from .catalogue.attention import best_integer_cost
+
+    contexts = np.unique(np.geomspace(1e2, 1e6, 25).astype(int))
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    ax.plot(contexts, contexts, color="#3367d6", label="dense: every cached token")
+    for blocks in (1, 16):
+        costs = [best_integer_cost(int(c), blocks) for c in contexts]
+        ax.plot(contexts, costs, label=f"sparse, {blocks} selected block(s), best block size")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("context length (tokens)")
+    ax.set_ylabel("tokens read per query")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def reversible_memory(db: Database, evaluations: Evaluations) -> Figure:
+    """Activation memory per token, stored against reversible, as the stack deepens."""
+    rev = evaluations["reversible.feistel-invertible"]
+    per_layer = rev.reference.details["reversible_per_token"]
+    depth_now = rev.reference.inputs[0].field.quantity.magnitude
+    depths = np.arange(1, 129)
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    ax.plot(depths, depths * per_layer, color="#3367d6", label="every layer's input stored")
+    ax.plot(
+        depths, np.full_like(depths, per_layer, dtype=float), color="#c0392b", label="reversible: recomputed backwards"
+    )
+    ax.axvline(depth_now, ls="--", color="#888888", label="DeepSeek-V3's depth")
+    ax.set_xlabel("layers")
+    ax.set_ylabel("residual-stream activations per token (KiB, BF16)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 FIGURES: dict[str, FigureSpec] = {
     spec.name: spec
     for spec in (
         FigureSpec("hardware-ratio", ("batch.optimal-size",), hardware_ratio),
         FigureSpec("drain-time", ("serving.train-interval",), drain_time),
         FigureSpec("cost-per-token", ("batch.optimal-size",), cost_per_token),
+        FigureSpec("roofline", ("batch.optimal-size",), roofline),
+        FigureSpec("ratio-by-year", ("rooflines.hardware-ratio",), ratio_by_year),
+        FigureSpec("scale-up-domains", ("rack.aggregate-bandwidth-growth",), scale_up_domains),
+        FigureSpec("tier-drain", ("memory.flash-drain",), tier_drain),
+        FigureSpec("kv-against-compute", ("kv.bytes-per-token",), kv_against_compute),
+        FigureSpec("sparse-attention", ("attention.sparse-sqrt-gain",), sparse_attention_cost),
+        FigureSpec("reversible-memory", ("reversible.feistel-invertible",), reversible_memory),
     )
 }
 

@@ -152,3 +152,20 @@ def test_bad_page_content_fails_the_build_with_its_location(repo_copy: Path, cas
     assert result.returncode != 0
     assert "train.md" in result.stderr
     assert expected in result.stderr
+
+
+def test_every_figure_is_generated_with_alt_text_and_names_a_claim(built: Path) -> None:
+    from claims.figures import FIGURES
+
+    pages = {p.name: p.read_text() for p in (built / "_build/html").glob("*.html")}
+    found = {}
+    for name in FIGURES:
+        holders = [page for page, text in pages.items() if f'id="figure-{name}"' in text]
+        assert holders, f"figure {name} is on no page"
+        text = pages[holders[0]]
+        block = text[text.index(f'id="figure-{name}"') :].split("</figure>")[0]
+        assert 'role="img" aria-label="' in block and "<svg" in block
+        assert "#claim-" in block.split("<figcaption")[1], f"caption of {name} names no claim"
+        found[name] = holders[0]
+    assert len(found) >= 10
+    assert not list((built / "book").rglob("*.png")), "figures must be generated, not committed images"
