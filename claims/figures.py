@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from hwdb import Database, Record, derived
 
+from . import formatting
 from .engine import Evaluation
 
 Evaluations = dict[str, Evaluation]
@@ -69,22 +70,27 @@ def hardware_ratio(db: Database, evaluations: Evaluations) -> Figure:
     return fig
 
 
-def drain_time(db: Database, evaluations: Evaluations) -> Figure:
-    """HBM capacity / bandwidth by release year, with the lecture's 20 ms."""
-    train = evaluations["serving.train-interval"]
+def _by_year(evaluation: Evaluation, ylabel: str) -> Figure:
+    """Each row's value against its record's release year, with the lecture's figure as a line."""
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    for rec, value in _rows(train):
+    for rec, value in _rows(evaluation):
         year = int(str(rec.meta.get("year")))
         ax.scatter(year, value, color=_colour(rec), s=36, zorder=3)
         ax.annotate(rec.id, (year, value), textcoords="offset points", xytext=(5, 2), fontsize=8)
-    ax.axhline(train.claim.stated.value, ls="--", color="#888888", label="lecture: ~20 ms")
+    label = f"lecture: {formatting.stated(evaluation)}"
+    ax.axhline(evaluation.claim.stated.value, ls="--", color="#888888", label=label)
     ax.set_xlabel("year of release")
-    ax.set_ylabel("HBM capacity ÷ bandwidth (ms)")
+    ax.set_ylabel(ylabel)
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def drain_time(db: Database, evaluations: Evaluations) -> Figure:
+    """HBM capacity / bandwidth by release year, with the lecture's figure."""
+    return _by_year(evaluations["serving.train-interval"], "HBM capacity ÷ bandwidth (ms)")
 
 
 def cost_per_token(db: Database, evaluations: Evaluations) -> Figure:
@@ -156,21 +162,8 @@ ROOFLINE_CHIPS = ("a100-sxm", "h100-sxm", "b200", "tpu-v7", "mi355x")
 
 
 def ratio_by_year(db: Database, evaluations: Evaluations) -> Figure:
-    """The hardware ratio of each accelerator against its year, with the lecture's 300."""
-    ratio = evaluations["rooflines.hardware-ratio"]
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    for rec, value in _rows(ratio):
-        year = int(str(rec.meta.get("year")))
-        ax.scatter(year, value, color=_colour(rec), s=36, zorder=3)
-        ax.annotate(rec.id, (year, value), textcoords="offset points", xytext=(5, 2), fontsize=8)
-    ax.axhline(ratio.claim.stated.value, ls="--", color="#888888", label="lecture: ~300")
-    ax.set_xlabel("year of release")
-    ax.set_ylabel("FLOP/s × bytes per weight ÷ (2 × bandwidth)")
-    ax.set_ylim(bottom=0)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    """The hardware ratio of each accelerator against its year, with the lecture's figure."""
+    return _by_year(evaluations["rooflines.hardware-ratio"], "FLOP/s × bytes per weight ÷ (2 × bandwidth)")
 
 
 def scale_up_domains(db: Database, evaluations: Evaluations) -> Figure:
