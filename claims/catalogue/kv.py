@@ -64,8 +64,8 @@ KV_BYTES = Claim(
         "accelerator", "tpu-v7", "most", "Google serves Gemini on its own TPUs; Ironwood is its current inference chip"
     ),
     finding=(
-        "With FP8 arithmetic (one byte per weight, so the ratio matches the lecture's '300' counted in "
-        "multiply-adds) the reference hardware gives {value}."
+        "With FP8 arithmetic (one byte per weight, the convention under which the lecture counts its "
+        "ratio in multiply-adds) the reference hardware gives {value}; its ratio is {detail:hardware_ratio}."
     ),
 )
 
