@@ -11,6 +11,7 @@ import hashlib
 import json
 import tomllib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +33,15 @@ class IdRegistry:
 
 
 def read_registry(path: Path | None = None) -> IdRegistry:
-    with (path or IDS_FILE).open("rb") as handle:
-        data = tomllib.load(handle)
-    return IdRegistry(dict(data.get("ids", {})), dict(data.get("aliases", {})))
+    """The registry as the file says now (parsed once per file content, copied per call)."""
+    path = path or IDS_FILE
+    data = _parse_registry(path, path.read_bytes())
+    return IdRegistry({k: dict(v) for k, v in data.get("ids", {}).items()}, dict(data.get("aliases", {})))
+
+
+@lru_cache(maxsize=8)
+def _parse_registry(path: Path, content: bytes) -> dict[str, Any]:
+    return tomllib.loads(content.decode("utf-8"))
 
 
 def identity(claim: Claim) -> dict[str, str]:
@@ -88,22 +95,36 @@ def register_new(claims: tuple[Claim, ...], path: Path | None = None) -> list[st
 
 
 def content_version(evaluation: Evaluation) -> str:
-    """A short hash of what a reader cites: derivation, inputs, value, verdict, rows."""
+    """A short hash of what a reader cites: derivation, inputs, value, verdict, rows.
+
+    Numbers enter at 12 significant digits, so a change in the last bits of a float
+    (the order of unit conversions, a platform's libm) does not make a new version.
+    """
     d = evaluation.derivation
     body = {
         "id": evaluation.claim.id,
-        "steps": [sp.srepr(s.math) for s in d.steps],
-        "result": sp.srepr(d.result),
-        "inputs": sorted((i.key, i.field.si) for i in evaluation.inputs()),
+        "steps": [_srepr(s.math) for s in d.steps],
+        "result": _srepr(d.result),
+        "inputs": sorted((i.key, _digits(i.field.si)) for i in evaluation.inputs()),
         "constants": sorted((str(c.symbol), c.value, c.unit) for c in evaluation.claim.constants),
         "stated": [evaluation.claim.stated.value, evaluation.claim.stated.wording],
-        "value": repr(evaluation.value),
+        "value": _digits(evaluation.value),
         "unit": evaluation.claim.unit,
         "verdict": evaluation.verdict.value,
-        "rows": sorted((r.record.id, repr(r.value), r.verdict.value) for r in evaluation.rows if r.record),
-        "sensitivity": [(s.input.key, repr(s.low), repr(s.high)) for s in evaluation.sensitivity],
+        "rows": sorted((r.record.id, _digits(r.value), r.verdict.value) for r in evaluation.rows if r.record),
+        "sensitivity": [(s.input.key, _digits(s.low), _digits(s.high)) for s in evaluation.sensitivity],
     }
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _digits(value: float) -> str:
+    return f"{value:.12g}"
+
+
+@lru_cache(maxsize=4096)
+def _srepr(expr: sp.Basic) -> str:
+    """SymPy's exact printed form; derivations do not change within a process, so print once."""
+    return str(sp.srepr(expr))
 
 
 def url(evaluation: Evaluation) -> str:

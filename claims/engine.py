@@ -7,7 +7,6 @@ knows about Sphinx or pytest: they are thin adapters over :func:`evaluate`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -19,6 +18,7 @@ import sympy as sp
 from hwdb import Database, Field, Quantity, Record
 from hwdb.units import parse_unit
 
+from .compiled import UnitCheckError, base_magnitude, evaluate_expression
 from .policy import RULES, Stated, Verdict, combine
 
 KINDS = {
@@ -50,6 +50,15 @@ class Constant:
     value: float
     unit: str
     why: str
+
+    @cached_property
+    def quantity(self) -> Any:
+        return Quantity(self.value, parse_unit(self.unit))
+
+    @cached_property
+    def si(self) -> float:
+        """The value in SI base units, kept once computed."""
+        return base_magnitude(self.quantity)
 
 
 @dataclass(frozen=True)
@@ -202,21 +211,23 @@ class Evaluation:
 
 
 def _magnitude(quantity: Any, unit: str, what: str) -> float:
-    if not isinstance(quantity, pint.Quantity):
-        # A closed form with no inputs (a symbolic result such as an exponent or a zero
-        # derivative) is a pure number expressed in the claim's unit.
-        quantity = Quantity(float(quantity), parse_unit(unit))
     try:
         value = float(quantity.to(parse_unit(unit)).magnitude)
     except pint.DimensionalityError as exc:
         raise ClaimError(f"{what}: result has units {quantity.units}, expected {unit} ({exc})") from exc
-    if not math.isfinite(value):
-        raise ClaimError(f"{what}: result is not finite ({value})")
     return value
 
 
-def _bind(claim: Claim, db: Database, row_record: Record | None) -> tuple[dict[sp.Symbol, Any], tuple[InputValue, ...]]:
-    values: dict[sp.Symbol, Any] = {c.symbol: Quantity(c.value, parse_unit(c.unit)) for c in claim.constants}
+Bound = tuple[dict[sp.Symbol, Any], dict[sp.Symbol, float], tuple[InputValue, ...]]
+
+
+def _bind(claim: Claim, db: Database, row_record: Record | None) -> Bound:
+    """Each symbol's quantity, the same in SI base units, and the inputs used."""
+    values: dict[sp.Symbol, Any] = {}
+    floats: dict[sp.Symbol, float] = {}
+    for c in claim.constants:
+        values[c.symbol] = c.quantity
+        floats[c.symbol] = c.si
     used: list[InputValue] = []
     for item in claim.inputs:
         if item.record is None:
@@ -235,34 +246,40 @@ def _bind(claim: Claim, db: Database, row_record: Record | None) -> tuple[dict[s
             )
         value = record[item.field]
         values[item.symbol] = value.quantity
+        floats[item.symbol] = value.si
         used.append(InputValue(str(item.symbol), item.label, record, value))
-    return values, tuple(used)
+    return values, floats, tuple(used)
 
 
-def _compute(expr: sp.Expr, values: Mapping[sp.Symbol, Any], unit: str, what: str) -> float:
-    symbols = sorted(expr.free_symbols, key=str)
-    missing = [s for s in symbols if s not in values]
-    if missing:
-        raise ClaimError(f"{what}: no input bound to {', '.join(map(str, missing))}")
-    function = sp.lambdify(symbols, expr, modules="numpy")
+def _compute(
+    expr: sp.Expr, values: Mapping[sp.Symbol, Any], floats: Mapping[sp.Symbol, float], unit: str, what: str
+) -> float:
     try:
-        result = function(*(values[s] for s in symbols))
-    except pint.DimensionalityError as exc:
-        raise ClaimError(f"{what}: inconsistent units in the formula ({exc})") from exc
-    return _magnitude(result, unit, what)
+        return evaluate_expression(expr, values, floats, unit)
+    except KeyError as exc:
+        raise ClaimError(f"{what}: no input bound to {exc.args[0]}") from None
+    except UnitCheckError as exc:
+        raise ClaimError(f"{what}: {exc}") from exc
 
 
 def _row(
     claim: Claim, derivation: Derivation, db: Database, record: Record | None, override: tuple[str, Any] | None = None
 ) -> Row:
-    values, used = _bind(claim, db, record)
+    values, floats, used = _bind(claim, db, record)
     if override is not None:
         symbol = next(i.symbol for i in claim.inputs if str(i.symbol) == override[0])
         values[symbol] = override[1]
+        floats[symbol] = base_magnitude(override[1])
     where = f"claim {claim.id}" + (f" on {record.id}" if record else "")
-    value = _compute(derivation.result, values, claim.unit, where)
-    stated = _magnitude(Quantity(value, parse_unit(claim.unit)), claim.stated.unit, where)
-    details = {d.name: _compute(d.expr, values, d.unit, f"{where}, detail {d.name}") for d in derivation.details}
+    value = _compute(derivation.result, values, floats, claim.unit, where)
+    stated = (
+        value
+        if claim.stated.unit == claim.unit
+        else _magnitude(Quantity(value, parse_unit(claim.unit)), claim.stated.unit, where)
+    )
+    details = {
+        d.name: _compute(d.expr, values, floats, d.unit, f"{where}, detail {d.name}") for d in derivation.details
+    }
     return Row(record, value, claim.stated.verdict(stated), details, used)
 
 

@@ -40,20 +40,33 @@ def lock_path(overlays: Sequence[Path] = ()) -> Path:
     return LOCK_FILE
 
 
+def _pinned(value: float) -> float:
+    """12 significant digits: a pin records the number, not the last bits of one platform's float."""
+    return float(f"{value:.12g}")
+
+
+def _pinned_all(values: dict[str, float]) -> dict[str, float]:
+    return {name: _pinned(v) for name, v in values.items()}
+
+
 def snapshot(evaluation: Evaluation) -> dict[str, Any]:
     """The pinned form of one evaluation."""
     return {
-        "value": evaluation.value,
+        "value": _pinned(evaluation.value),
         "unit": evaluation.claim.unit,
         "verdict": evaluation.verdict.value,
         "rows": {
-            row.record.id: {"value": row.value, "verdict": row.verdict.value, "details": dict(row.details)}
+            row.record.id: {
+                "value": _pinned(row.value),
+                "verdict": row.verdict.value,
+                "details": _pinned_all(dict(row.details)),
+            }
             for row in evaluation.rows
             if row.record is not None
         },
-        "details": dict(evaluation.reference.details),
-        "sensitivity": {s.input.key: [s.low, s.high] for s in evaluation.sensitivity},
-        "inputs": {item.key: item.field.si for item in sorted(evaluation.inputs(), key=lambda i: i.key)},
+        "details": _pinned_all(dict(evaluation.reference.details)),
+        "sensitivity": {s.input.key: [_pinned(s.low), _pinned(s.high)] for s in evaluation.sensitivity},
+        "inputs": {item.key: _pinned(item.field.si) for item in sorted(evaluation.inputs(), key=lambda i: i.key)},
     }
 
 

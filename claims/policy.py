@@ -81,11 +81,22 @@ class Stated:
 
     def verdict(self, value: float) -> Verdict:
         holds, rough = self.bands()
-        if holds[0] <= value <= holds[1]:
+        if _within(value, holds):
             return Verdict.HOLDS
-        if rough is not None and rough[0] <= value <= rough[1]:
+        if rough is not None and _within(value, rough):
             return Verdict.ROUGHLY
         return Verdict.FAILS
+
+
+#: Band edges are inclusive. A value this close to an edge (relative) is on it: only
+#: floating-point rounding makes such a difference (1.3e15 computed through months and
+#: seconds comes out as 1299999999999999.8), and a verdict must not hinge on it.
+EDGE_ROUNDING = 1e-12
+
+
+def _within(value: float, band: tuple[float, float]) -> bool:
+    lo, hi = band
+    return lo - abs(lo) * EDGE_ROUNDING <= value <= hi + abs(hi) * EDGE_ROUNDING
 
 
 #: How per-hardware row verdicts combine into the claim's verdict.

@@ -9,7 +9,9 @@ found by scanning and bisecting on the lambdified closed form in SI magnitudes.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import sympy as sp
@@ -32,11 +34,48 @@ class Elasticity:
     flips_to: Verdict | None
 
 
+@lru_cache(maxsize=1024)
+def _lambdified(result: sp.Expr, symbols: tuple[sp.Symbol, ...]) -> Callable[..., float]:
+    function: Callable[..., float] = sp.lambdify(symbols, result, modules="math", docstring_limit=0)
+    return function
+
+
 def _si(value: float, unit: str) -> float:
     return float(Quantity(value, parse_unit(unit)).to_base_units().magnitude)
 
 
+_analysed: dict[tuple[object, ...], list[Elasticity]] = {}
+
+
 def analyse(evaluation: Evaluation) -> list[Elasticity]:
+    """Elasticity and flip factor of each input of the reference row.
+
+    The result depends only on the claim, its reference row's inputs and its value, so
+    it is kept under that key: the claim box and the JSON export ask for the same one.
+    """
+    key = (
+        evaluation.claim,
+        evaluation.value,
+        tuple((i.key, i.field.si, i.record.id) for i in evaluation.reference.inputs),
+    )
+    if key not in _analysed:
+        _analysed[key] = _analyse(evaluation)
+    return list(_analysed[key])
+
+
+@lru_cache(maxsize=1024)
+def _elasticity(result: sp.Expr, symbol: sp.Symbol, symbols: tuple[sp.Symbol, ...]) -> Callable[..., float]:
+    """d ln(value) / d ln(input) as a function of every symbol, built once per formula.
+
+    Only its value at the reference row is used, so it is not simplified: SymPy's
+    simplify cost more than everything else in the export and changes no number.
+    """
+    expr = sp.diff(result, symbol) * symbol / result
+    function: Callable[..., float] = sp.lambdify(symbols, expr, modules="math", docstring_limit=0)
+    return function
+
+
+def _analyse(evaluation: Evaluation) -> list[Elasticity]:
     claim = evaluation.claim
     result = evaluation.derivation.result
     symbols = sorted(result.free_symbols, key=str)
@@ -47,7 +86,7 @@ def analyse(evaluation: Evaluation) -> list[Elasticity]:
     for item in claim.inputs:
         if str(item.symbol) in by_name:
             values[item.symbol] = by_name[str(item.symbol)].field.si
-    function = sp.lambdify(symbols, result, modules="math")
+    function = _lambdified(result, tuple(symbols))
     base = float(function(*(values[s] for s in symbols)))
     if base == 0 or not math.isfinite(base):
         return []
@@ -60,8 +99,7 @@ def analyse(evaluation: Evaluation) -> list[Elasticity]:
         symbol = item.symbol
         if symbol not in result.free_symbols or str(symbol) not in by_name:
             continue
-        elasticity_expr = sp.simplify(sp.diff(result, symbol) * symbol / result)
-        elasticity = float(sp.lambdify(symbols, elasticity_expr, modules="math")(*(values[s] for s in symbols)))
+        elasticity = float(_elasticity(result, symbol, tuple(symbols))(*(values[s] for s in symbols)))
 
         def verdict_at(factor: float, symbol: sp.Symbol = symbol) -> Verdict:
             args = [values[s] * factor if s == symbol else values[s] for s in symbols]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 import pint
@@ -44,9 +45,9 @@ class Field:
     low: pint.Quantity[Any] | None = None
     high: pint.Quantity[Any] | None = None
 
-    @property
+    @cached_property
     def si(self) -> float:
-        """The value in SI base units (bytes, seconds, FLOP, tokens, parameters, USD)."""
+        """The value in SI base units (bytes, seconds, FLOP, tokens, parameters, USD); kept once read."""
         return float(self.quantity.to_base_units().magnitude)
 
 
