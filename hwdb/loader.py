@@ -276,10 +276,10 @@ def _apply_override(
 
 
 def _cross_references(records: dict[str, Record]) -> list[Problem]:
-    """A system names the accelerator it is built from; that record must exist."""
+    """A system or measurement names its accelerator; that record must exist."""
     problems = []
     for record in records.values():
-        if record.kind != "system":
+        if record.kind not in ("system", "measurement"):
             continue
         target = record.meta.get("accelerator")
         if not isinstance(target, str) or records.get(target) is None or records[target].kind != "accelerator":

@@ -117,6 +117,17 @@ FIELDS: Final[dict[str, FieldSpec]] = {
     "models_per_family": FieldSpec("1", "models a lab serves at once"),
     "pipeline_stages": FieldSpec("1", "pipeline stages"),
     "layers_per_stage": FieldSpec("1", "layers held by one pipeline stage"),
+    "message_latency": FieldSpec("s", "end-to-end (host to host) latency of one small message"),
+    "expert_parallel": _count("GPUs the routed experts of one layer are spread over"),
+    "tensor_parallel": _count("GPUs one layer's matrices are split over (1: none)"),
+    "data_parallel": _count("replicas of the attention (or dense) part"),
+    "gpus": _count("GPUs in one deployment unit"),
+    # measurements on real hardware (measure/roofline.py)
+    "hbm_read_bandwidth": FieldSpec("byte/s", "achieved HBM bandwidth of a read-only (reduction) kernel"),
+    "hbm_copy_bandwidth": FieldSpec("byte/s", "achieved HBM bandwidth of a copy kernel, bytes read plus written"),
+    "bf16_matmul_flops": FieldSpec("flop/s", "achieved dense BF16 matrix-multiply throughput"),
+    "fp8_matmul_flops": FieldSpec("flop/s", "achieved dense FP8 matrix-multiply throughput"),
+    "decode_ridge_batch": FieldSpec("token", "batch at which a decode-shaped matmul turns compute-bound"),
 }
 
 
@@ -202,7 +213,7 @@ KINDS: Final[dict[str, KindSpec]] = {
     "interconnect": _kind(
         "a scale-up fabric (NVLink, ICI, Infinity Fabric) or a scale-out NIC generation",
         set(),
-        {"link_bandwidth", "links_per_chip", "bandwidth_per_chip", "port_bandwidth", "max_domain"},
+        {"link_bandwidth", "links_per_chip", "bandwidth_per_chip", "port_bandwidth", "max_domain", "message_latency"},
     ),
     "memory-tier": _kind(
         "one memory or storage device class (HBM stack, DIMM, SSD, HDD)",
@@ -212,7 +223,28 @@ KINDS: Final[dict[str, KindSpec]] = {
     "statistic": _kind(
         "a figure reported by a vendor or lab (meta.date says when)",
         set(),
-        {"token_throughput", "context_window", "rental_price", "share", "decline", "speedup"},
+        {
+            "token_throughput",
+            "context_window",
+            "rental_price",
+            "share",
+            "decline",
+            "speedup",
+            "routed_experts",
+            "active_params",
+            "dense_equivalent_params",
+            "gpus",
+        },
+    ),
+    "deployment": _kind(
+        "how a lab reports serving one model (meta.model, meta.phase: prefill or decode)",
+        {"gpus"},
+        {"expert_parallel", "tensor_parallel", "data_parallel", "pipeline_stages", "scaleup_domain"},
+    ),
+    "measurement": _kind(
+        "figures measured on one device by measure/roofline.py (meta.accelerator names the datasheet record)",
+        {"hbm_read_bandwidth"},
+        {"hbm_copy_bandwidth", "bf16_matmul_flops", "fp8_matmul_flops", "decode_ridge_batch"},
     ),
     "assumption": _kind(
         "a figure the lecture assumes rather than derives; its source is the lecture",

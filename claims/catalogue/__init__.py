@@ -38,6 +38,7 @@ CLAIMS: tuple[Claim, ...] = (
     *pricing.CLAIMS,
     *context.CLAIMS,
     *context.ATTENTION_CLAIMS,
+    *context.LONG_CONTEXT_CLAIMS,
     *attention.CLAIMS,
     *reversible.CLAIMS,
 )

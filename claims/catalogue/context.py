@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..engine import Claim, Constant, Input, Rows
+from ..engine import Claim, Constant, Detail, Input, Rows
 from ..policy import Stated
 from .batch import FLOP_PER_PARAM_TOKEN, c
 from .common import one_step, positive
@@ -62,3 +62,51 @@ ATTENTION_CROSSOVER = Claim(
 
 CLAIMS = (WINDOW_GROWTH,)
 ATTENTION_CLAIMS = (ATTENTION_CROSSOVER,)
+
+L_ctx, hidden, kv_heads, bytes_value, value_per, per_token, M_gpu = positive("L n_h n_KV b e t M_H100")
+VALUE_PER_ENTRY = Constant(value_per, 1, "param", "a cached key or value entry is stored like one BF16 weight")
+PER_CACHED_TOKEN = Constant(
+    per_token, 1, "token", "the cache holds one K and one V vector per layer and KV head for each token"
+)
+_kv_bytes = L_ctx / per_token * 2 * layers * kv_heads * (hidden / heads) * bytes_value * value_per
+
+HUNDRED_MILLION_KV = Claim(
+    id="context.hundred-million-kv",
+    title="A 100M-token context is out of reach without a memory breakthrough",
+    statement=(
+        "A context of about 100M tokens (an agent that keeps a month of work in view) is out of reach with today's "
+        "dense attention: one user's KV cache alone would fill hundreds of GPUs. The lecture gives no figure; "
+        "Magic, which trained a 100M-token model, quantifies it for Llama 3.1 405B."
+    ),
+    section="8. Context length and sparse attention",
+    kind="derived",
+    page=PAGE,
+    unit="1",
+    noun="H100s",
+    stated=Stated(
+        638, "1", "about", "Magic: 638 H100s per user just to store one 100M-token KV cache of Llama 3.1 405B"
+    ),
+    build=one_step(
+        "G",
+        _kv_bytes / M_gpu,
+        "K and V for every layer and KV head of every cached token, in H100s' worth of HBM",
+        details=(Detail("kv_bytes", "KV cache of one 100M-token sequence", _kv_bytes, "TB"),),
+    ),
+    inputs=(
+        Input(L_ctx, "context_window", "ltm-2-mini-context-window", "Magic LTM-2-mini context window"),
+        Input(layers, "layers", "llama-3.1-405b", "layers"),
+        Input(kv_heads, "kv_heads", "llama-3.1-405b", "KV heads"),
+        Input(hidden, "hidden_size", "llama-3.1-405b", "residual stream width"),
+        Input(heads, "attention_heads", "llama-3.1-405b", "query heads"),
+        Input(bytes_value, "storage_per_parameter", "bf16", "bytes per BF16 value"),
+        Input(M_gpu, "hbm_capacity", "h100-sxm", "H100 HBM"),
+    ),
+    constants=(VALUE_PER_ENTRY, PER_CACHED_TOKEN),
+    finding=(
+        "Llama 3.1 405B's published shape gives a {detail:kv_bytes} KV cache for a context of {in:L}: {value}' worth "
+        "of HBM for one user, against Magic's {stated}. That is more HBM than several GB200 NVL72 racks hold; "
+        "compressing the cache (MLA) or reading little of it (sparse attention) is the way out the lecture names."
+    ),
+)
+
+LONG_CONTEXT_CLAIMS = (HUNDRED_MILLION_KV,)

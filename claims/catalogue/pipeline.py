@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..engine import Claim, Derivation, Input, Rows, Step
+from ..engine import Claim, Constant, Derivation, Detail, Input, Rows, Step
 from ..policy import Stated
 from .common import one_step, positive
 
@@ -84,4 +84,120 @@ KV_CANCELS = Claim(
     finding="The derivative of the per-GPU KV term with respect to the number of stages is {value}.",
 )
 
-CLAIMS = (CROSS_RACK, NAIVE_IDLE, KV_CANCELS)
+T_msg, h, b_act, e_val, T_hop = positive("T_msg h b_act e T_hop")
+VALUE_AS_WEIGHT = Constant(e_val, 1, "param", "an activation value is sent in the format of one BF16 weight")
+
+
+def derive_hop() -> Derivation:
+    hop = T_msg + h * b_act * e_val / S_out
+    return Derivation(
+        steps=(
+            Step(
+                "One token's hidden state crosses to the next rack: the path's latency plus its bytes over the NIC",
+                sp.Eq(T_hop, hop),
+            ),
+        ),
+        result=hop,
+        details=(
+            Detail(
+                "transfer", "time to send one token's hidden state through the NIC", h * b_act * e_val / S_out, "us"
+            ),
+            Detail("four_hops", "latency of all the lecture's stages' hops", P * hop, "us"),
+        ),
+    )
+
+
+HOP_LATENCY = Claim(
+    id="pipeline.hop-latency",
+    title="A rack-to-rack hop adds a few ms per token",
+    statement=(
+        "Sending a token's activations from one pipeline stage to the next rack adds a few milliseconds of latency "
+        "(the lecture allows that this may be ten times off)."
+    ),
+    section="4. Pipelining",
+    kind="derived",
+    page=PAGE,
+    unit="us",
+    stated=Stated(3, "ms", "order", "a rack-to-rack hop adds 'a few ms' per token, maybe 10× off"),
+    build=derive_hop,
+    inputs=(
+        Input(T_msg, "message_latency", None, "end-to-end latency of a 64-byte message on this path"),
+        Input(h, "hidden_size", "deepseek-v3", "DeepSeek-V3 residual stream width"),
+        Input(b_act, "storage_per_parameter", "bf16", "bytes per BF16 value"),
+        Input(S_out, "scaleout_bandwidth", "h100-sxm", "scale-out NIC bandwidth per GPU (400 Gb/s)"),
+        Input(P, "pipeline_stages", "lecture-examples", "the lecture's pipeline stages"),
+    ),
+    constants=(VALUE_AS_WEIGHT,),
+    rows=Rows(
+        "interconnect",
+        "deepseek-ib-cross-leaf-latency",
+        "all",
+        "a hop between racks crosses the spine: DeepSeek's cross-leaf InfiniBand path; every measured path counts",
+    ),
+    finding=(
+        "DeepSeek measures {in:T_msg} end to end across leaf switches; adding {detail:transfer} to move one "
+        "token's hidden state gives {value} per hop and {detail:four_hops} for the lecture's {in:P} stages: "
+        "microseconds, not milliseconds. A hop's cost in a pipeline is "
+        "bandwidth and bubbles, not latency."
+    ),
+)
+
+G, DP, EP, D_up = positive("G DP EP D_up")
+
+DEEPSEEK_NO_TP = Claim(
+    id="pipeline.deepseek-no-tensor-parallel",
+    title="DeepSeek serves without tensor parallelism",
+    statement="DeepSeek's inference deployment uses no tensor parallelism: attention is replicated, not split.",
+    section="4. Pipelining",
+    kind="derived",
+    page=PAGE,
+    unit="1",
+    stated=Stated(1, "1", "exact", "no tensor parallelism"),
+    build=one_step("TP", G / DP, "GPUs in a deployment unit over its attention replicas: the tensor-parallel degree"),
+    inputs=(
+        Input(G, "gpus", None, "GPUs in the deployment unit"),
+        Input(DP, "data_parallel", None, "attention data-parallel degree"),
+    ),
+    rows=Rows(
+        "deployment",
+        "deepseek-v3-online-decode",
+        "reference",
+        "the lecture describes DeepSeek's serving system as published in 2025 (its decode stage); the V3 report's "
+        "earlier layout is shown beside it",
+    ),
+    finding=(
+        "DeepSeek's 2025 serving system replicates attention on every one of its {in:G} decode GPUs: a tensor-parallel "
+        "degree of {value}. The V3 technical report (December 2024) split attention four ways (TP4) in both "
+        "phases, so the statement holds for the current system, not for the first one described."
+    ),
+)
+
+DEEPSEEK_EP = Claim(
+    id="pipeline.deepseek-expert-parallel",
+    title="DeepSeek's expert parallelism stays within the scale-up domain",
+    statement="DeepSeek spreads its experts over at most one scale-up (NVLink) domain.",
+    section="4. Pipelining",
+    kind="derived",
+    page=PAGE,
+    unit="1",
+    noun="NVLink domains",
+    stated=Stated(1, "1", "about", "expert parallelism up to the scale-up domain"),
+    build=one_step("r_EP", EP / D_up, "Expert-parallel degree over the GPUs of one NVLink domain"),
+    inputs=(
+        Input(EP, "expert_parallel", None, "expert-parallel degree"),
+        Input(D_up, "scaleup_domain", None, "GPUs in one NVLink domain (an H800 node)"),
+    ),
+    rows=Rows(
+        "deployment",
+        "deepseek-v3-online-decode",
+        "all",
+        "every published DeepSeek deployment counts; the reference is the 2025 decode stage",
+    ),
+    finding=(
+        "DeepSeek's decode stage spreads experts over {in:EP} GPUs, {value} NVLink domains of {in:D_up}: expert "
+        "parallelism runs across InfiniBand, far beyond the scale-up domain. On H800 nodes the lecture's rule "
+        "(keep the all-to-all inside NVLink) is not what DeepSeek does; it is what a 72-GPU rack makes possible."
+    ),
+)
+
+CLAIMS = (CROSS_RACK, NAIVE_IDLE, KV_CANCELS, HOP_LATENCY, DEEPSEEK_NO_TP, DEEPSEEK_EP)
