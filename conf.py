@@ -20,7 +20,12 @@ copyright = f"{book_release.DATE[:4]}, {book_release.PUBLISHER}"
 release = version = book_release.VERSION
 
 # sphinx-mathjax-offline copies a bundled MathJax 3 into _static: pages make no CDN request.
-extensions = ["myst_nb", "sphinx-mathjax-offline", "claims.sphinxext"]
+extensions = ["myst_nb", "sphinx-mathjax-offline", "sphinxcontrib.bibtex", "claims.sphinxext"]
+
+# References: one BibTeX file, cited from the chapters with {cite:p}`key`, listed in book/bibliography.md.
+bibtex_bibfiles = ["book/references.bib"]  # relative to the configuration directory
+bibtex_reference_style = "author_year"
+bibtex_default_style = "plain"
 
 # Any change to claims/ or hwdb/ changes this value, and rebuild="env" makes Sphinx
 # re-read every page: no page is ever rendered from numbers it did not just compute.

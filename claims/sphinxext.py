@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -26,7 +29,7 @@ from sphinx.util.docutils import SphinxDirective, SphinxRole
 
 import hwdb
 
-from . import calculator, citation, formatting, lock, release
+from . import calculator, citation, formatting, lock, notation, release
 from .engine import ClaimError, Evaluation, anchor
 from .export import dumps
 from .figures import FIGURES, render_svg
@@ -93,6 +96,28 @@ def report_at_finish(app: Sphinx, exception: Exception | None) -> None:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _figure_svg(app: Sphinx, name: str, draw: Callable[[], str]) -> str:
+    """A figure's SVG, drawn again whenever anything it could depend on changed.
+
+    The key is the build's ``claims_fingerprint`` (every file of claims/ and hwdb/,
+    overlays and lock) and matplotlib's version; the cache lives beside the doctrees,
+    so a clean build always draws every figure. A prose edit no longer redraws the
+    figures of the page it touches.
+    """
+    key = hashlib.sha256(f"{name}\0{app.config.claims_fingerprint}\0{version('matplotlib')}".encode()).hexdigest()
+    path = Path(app.doctreedir) / "claim-figures" / f"{name}-{key[:20]}.svg"
+    if path.is_file():
+        return path.read_text(encoding="utf-8")
+    svg = draw()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f"{name}-*.svg"):
+        stale.unlink()
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(svg, encoding="utf-8")
+    tmp.replace(path)
+    return svg
 
 
 def _lookup(directive_or_role: SphinxDirective | SphinxRole, claim_id: str) -> Evaluation | None:
@@ -471,7 +496,8 @@ class ClaimFigureDirective(SphinxDirective):
             return []
         if state.db is None or any(c not in state.evaluations for c in spec.claims):
             return []
-        svg = render_svg(spec.draw(state.db, state.evaluations))
+        db = state.db
+        svg = _figure_svg(self.env.app, name, lambda: render_svg(spec.draw(db, state.evaluations)))
         alt = self.options["alt"].replace('"', "&quot;")
         figure = nodes.figure(ids=[f"figure-{name}"], classes=["claim-figure"])
         figure += nodes.raw(
@@ -544,6 +570,28 @@ class VerdictRulesDirective(SphinxDirective):
         return [items]
 
 
+class NotationDirective(SphinxDirective):
+    """``.. notation-table::`` — every symbol of every derivation, generated from the claims."""
+
+    def run(self) -> list[nodes.Node]:
+        rows: list[list[nodes.Node | str]] = []
+        for entry in notation.entries(all_claims()):
+            links: list[nodes.Node | str] = []
+            for i, claim_id in enumerate(entry.claims):
+                links += [", "] if i else []
+                links.append(_claim_xref(claim_id, nodes.literal("", claim_id)))
+            units = ", ".join((formatting.unit(u) or "dimensionless") for u in entry.units) or "(defined in a step)"
+            rows.append(
+                [
+                    paragraph_of(nodes.math("", entry.symbol)),
+                    "; ".join(entry.meanings),
+                    units,
+                    paragraph_of(*links),
+                ]
+            )
+        return [table_of(["symbol", "meaning", "unit", "claims"], rows, ["notation-table"])]
+
+
 class CiteExampleDirective(SphinxDirective):
     """``.. cite-example:: ID`` — the claim's citation in every format, generated now."""
 
@@ -588,6 +636,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("overlay-demo", OverlayDemoDirective)
     app.add_directive("verdict-rules", VerdictRulesDirective)
     app.add_directive("cite-example", CiteExampleDirective)
+    app.add_directive("notation-table", NotationDirective)
     app.add_role("claim-value", ClaimValueRole())
     app.add_role("claim-stated", ClaimStatedRole())
     app.add_role("claim-verdict", ClaimVerdictRole())
