@@ -1,4 +1,4 @@
-"""Sessions: verify, tests, book, lint, pin. Run ``nox -s NAME``."""
+"""Sessions: verify, tests, book, lint, pin, browser, mutate, bench. Run ``nox -s NAME``."""
 
 from __future__ import annotations
 
@@ -72,6 +72,14 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Time evaluation, verify and book builds (medians, spread); write bench/results.json, README table."""
+    install(session, "book")
+    session.install("nox")  # to time `nox -s verify` itself
+    session.run("python", "-m", "bench", *session.posargs)
 
 
 @nox.session(python=PYTHON)

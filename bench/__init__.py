@@ -1,0 +1,1 @@
+"""Benchmarks of the feedback loop: ``nox -s bench`` (``python -m bench``)."""

@@ -1,0 +1,40 @@
+"""A clean book build timed inside one process, optionally with the claims served from memory.
+
+``python -m bench.served_build SRC OUT [--served]`` imports the extension, and with
+``--served`` evaluates every claim before the clock starts and hands the build those
+evaluations instead of computing them. The difference between the two timings is what
+evaluating the claims costs a build (the extension's own rendering is in both).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+
+def main(argv: list[str]) -> None:
+    src, out = Path(argv[0]), Path(argv[1])
+    served = "--served" in argv
+    sys.path.insert(0, str(src))
+    from sphinx.cmd.build import build_main
+
+    import claims.sphinxext as extension
+    import hwdb
+    from claims.registry import all_claims, evaluate_all
+
+    if served:
+        evaluations = evaluate_all(hwdb.load_from(hwdb.DATA_DIR))
+        assert all(claim.derivation for claim in all_claims())  # built before the clock starts
+        setattr(extension, "evaluate_all", lambda db: evaluations)  # noqa: B010 (patching a module)
+    start = time.perf_counter()
+    status = build_main(["-q", "-W", "--keep-going", "-n", "-b", "html", "-c", str(src), str(src / "book"), str(out)])
+    elapsed = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"book build failed with status {status}")
+    print(json.dumps({"build": elapsed}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
