@@ -643,6 +643,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_role("hwdb", HwdbRole())
     app.add_css_file("claims.css")
     app.add_js_file("calculator.js")
+    app.add_js_file("claim-index.js")
     app.connect("builder-inited", evaluate_for_build)
     app.connect("env-check-consistency", check_every_claim_placed)
     app.connect("build-finished", report_at_finish)

@@ -2,8 +2,9 @@
 
 Serves _build/html on localhost and drives headless Chromium (Debian's package, through
 Playwright): no console errors, no failed or outside requests, math rendered, claim boxes
-and figures visible, internal links resolving, and the in-page calculator agreeing with
-the Python evaluation. Screenshots land in _build/screenshots/.
+and figures visible, internal links resolving, the in-page calculator agreeing with the
+Python evaluation, the claim index's filter and the offline search working. Screenshots
+land in _build/screenshots/.
 """
 
 from __future__ import annotations
@@ -174,6 +175,41 @@ def test_every_calculator_reproduces_the_verified_value(browser: Browser, base_u
             claim_id = box.get_attribute("data-claim") or ""
             shown = float(box.locator("output").get_attribute("data-value") or "nan")
             assert shown == pytest.approx(values[claim_id], rel=1e-9), claim_id
+        assert problems == []
+    finally:
+        page.close()
+
+
+def test_claim_index_filters_by_verdict_and_kind(browser: Browser, base_url: str) -> None:
+    """The filter shows exactly the claims claims.json gives that verdict (and kind)."""
+    claims = json.loads((SITE / "claims.json").read_text())["claims"]
+    page, problems = _open(browser, base_url + "claims.html")
+    try:
+        table = page.locator("table.claim-index").first
+        form = page.locator("form.claim-index-filter").first
+        assert table.locator("tbody tr:visible").count() == len(claims)
+        for verdict in ("holds", "holds roughly", "does not hold"):
+            form.locator('select[name="verdict"]').select_option(verdict)
+            expected = sorted(c["id"] for c in claims if c["verdict"] == verdict)
+            shown = sorted(code.inner_text() for code in table.locator("tbody tr:visible td:first-child code").all())
+            assert shown == expected, verdict
+            assert form.locator("output").inner_text() == f"{len(expected)} of {len(claims)} claims"
+        form.locator('select[name="kind"]').select_option("reported")
+        expected = [c["id"] for c in claims if c["verdict"] == "does not hold" and c["kind"] == "reported"]
+        assert table.locator("tbody tr:visible").count() == len(expected)
+        assert problems == []
+    finally:
+        page.close()
+
+
+def test_search_finds_a_claim(browser: Browser, base_url: str) -> None:
+    """Sphinx's client-side search works offline and finds the chapter that holds a claim."""
+    page, problems = _open(browser, base_url + "search.html?q=roofline")
+    try:
+        results = page.locator("#search-results ul.search li a")
+        results.first.wait_for(timeout=15_000)
+        targets = [a.get_attribute("href") or "" for a in results.all()]
+        assert any(t.startswith("rooflines.html") for t in targets), targets
         assert problems == []
     finally:
         page.close()
