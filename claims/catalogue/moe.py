@@ -20,6 +20,7 @@ ROUTER_FRACTION = Claim(
     kind="derived",
     page=PAGE,
     unit="1",
+    noun="experts",
     stated=Stated(32, "1", "about", "the router picks roughly 1 expert in 32"),
     build=one_step("r", E / k, "Routed experts per expert chosen"),
     inputs=(
@@ -27,7 +28,7 @@ ROUTER_FRACTION = Claim(
         Input(k, "experts_per_token", None, "experts chosen per token"),
     ),
     rows=Rows("model", "deepseek-v3", "most", "DeepSeek-V3 is the lecture's example"),
-    finding="DeepSeek-V3 picks one in {value}; the rows show other published MoE models.",
+    finding="DeepSeek-V3 routes each token to one of every {value}; the rows show other published MoE models.",
 )
 
 EXPERTS_PER_GPU = Claim(

@@ -194,7 +194,7 @@ DEEPSEEK_EP = Claim(
         "every published DeepSeek deployment counts; the reference is the 2025 decode stage",
     ),
     finding=(
-        "DeepSeek's decode stage spreads experts over {in:EP} GPUs, {value} NVLink domains of {in:D_up}: expert "
+        "DeepSeek's decode stage spreads experts over {in:EP} GPUs, {value} of {in:D_up} GPUs each: expert "
         "parallelism runs across InfiniBand, far beyond the scale-up domain. On H800 nodes the lecture's rule "
         "(keep the all-to-all inside NVLink) is not what DeepSeek does; it is what a 72-GPU rack makes possible."
     ),

@@ -97,7 +97,7 @@ DOMAIN_GROWTH = Claim(
     build=one_step("n", n, "GPU packages in NVIDIA's Rubin rack"),
     inputs=(Input(n, "chips", "vera-rubin-nvl144", "GPU packages in Vera Rubin NVL144"),),
     noun="GPU packages",
-    finding="Vera Rubin's rack holds {value} GPU packages; the 576 of 'NVL576' counts dies of the later Rubin Ultra.",
+    finding="Vera Rubin's rack holds {value}; the larger count in the name 'NVL576' is of dies, in the later Rubin Ultra.",
 )
 
 HOPPER_MEMORY = Claim(
