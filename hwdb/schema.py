@@ -113,6 +113,7 @@ FIELDS: Final[dict[str, FieldSpec]] = {
     "speedup": FieldSpec("1", "a reported speed-up factor"),
     "dense_equivalent_params": FieldSpec("parameter", "size of the dense model of equal quality"),
     "decode_efficiency": FieldSpec("1", "decode throughput efficiency relative to prefill"),
+    "rl_flop_per_param_token": FieldSpec("flop/(param*token)", "FLOP per active parameter per RL token, all phases"),
     "deployment_life": FieldSpec("s", "how long one model serves before it is replaced"),
     "models_per_family": FieldSpec("1", "models a lab serves at once"),
     "pipeline_stages": FieldSpec("1", "pipeline stages"),

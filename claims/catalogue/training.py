@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..engine import Claim, Derivation, Detail, Input, Rows, Step
+from ..engine import Claim, Constant, Derivation, Detail, Input, Rows, Step
 from ..policy import Stated
 from .common import one_step
 
@@ -80,6 +80,37 @@ INFERENCE_EQUALS_PRE = Claim(
     finding="With the lecture's decode efficiency the ratio is {value}.",
 )
 
+c_rl, c_pre = sp.symbols("c_RL c_pre", positive=True)
+PRETRAIN_FLOP = Constant(
+    c_pre, 6, "flop/(param*token)", "pre-training: forward and backward pass, 6 FLOP per parameter per token"
+)
+
+RL_CORPUS_RATIO = Claim(
+    id="training.rl-corpus-ratio",
+    title="At the optimum, pre-training tokens ≈ 1.5× RL tokens",
+    statement=(
+        "If RL (a few FLOP per parameter per token, run at decode's low efficiency) costs as much as pre-training "
+        "(6 FLOP per parameter per token), a model pre-trains on about one and a half times as many tokens as it "
+        "sees in RL."
+    ),
+    section="6. Reinforcement learning and over-training",
+    kind="derived",
+    page=PAGE,
+    unit="1",
+    stated=Stated(1.5, "1", "about", "D_pre ≈ 1.5·D_RL ≈ D_inf, taking decode efficiency ≈ 1/3"),
+    build=one_step("D_pre/D_RL", c_rl / (c_pre * eff), "Equal cost: c_pre·N·D_pre = c_RL·N·D_RL / e"),
+    inputs=(
+        Input(c_rl, "rl_flop_per_param_token", "lecture-serving", "RL FLOP per parameter per token"),
+        Input(eff, "decode_efficiency", "lecture-serving", "decode efficiency relative to prefill"),
+    ),
+    constants=(PRETRAIN_FLOP,),
+    finding=(
+        "At the middle of the lecture's RL range, {in:c_RL}, and its decode efficiency {in:e}, pre-training sees "
+        "{value} the RL tokens; the lecture's figure corresponds to the lower part of its own range (see how the "
+        "value moves across it)."
+    ),
+)
+
 LAB_VOLUME = Claim(
     id="training.lab-inference-volume",
     title="A lab serves ~2.6×10¹⁵ tokens in two months",
@@ -143,4 +174,4 @@ CORPUS = Claim(
     finding="Qwen3-235B reports {value}; the rows list every published corpus in hwdb. Closed frontier models publish none.",
 )
 
-CLAIMS = (OVERTRAINING, INFERENCE_EQUALS_PRE, LAB_VOLUME, MODEL_VOLUME, TOKENS_OUT_IN, CORPUS)
+CLAIMS = (OVERTRAINING, INFERENCE_EQUALS_PRE, RL_CORPUS_RATIO, LAB_VOLUME, MODEL_VOLUME, TOKENS_OUT_IN, CORPUS)
