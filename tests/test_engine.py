@@ -168,3 +168,18 @@ def test_badly_formed_claim_ids_are_refused(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(claims.catalogue, "CLAIMS", (odd,))
     with pytest.raises(ValueError, match=r"is not of the form <chapter>\.<slug>"):
         all_claims()
+
+
+FIGURE = re.compile(r"(?<![\w.\-/])\d+(?:[.,]\d+)*")
+
+
+@pytest.mark.parametrize("claim", all_claims(), ids=lambda c: c.id)
+def test_titles_and_statements_carry_no_figure_of_their_own(claim: Claim) -> None:
+    """A claim's title and statement may quote the lecture's figures, never add one.
+
+    Every number in them must appear in the lecture's words the claim quotes
+    (``stated.text``); digits inside names such as GPT-4 or NVL576 are not figures.
+    """
+    for text in (claim.title, claim.statement):
+        extra = [n for n in FIGURE.findall(text) if n not in claim.stated.text]
+        assert not extra, f"{claim.id}: {extra} in {text!r} are not in the lecture's words {claim.stated.text!r}"

@@ -111,7 +111,7 @@ CACHE_HIT = price_ratio(
 
 CACHE_WRITE = price_ratio(
     "pricing.cache-write-premium",
-    "Writing the 5-minute cache costs 1.25× input",
+    "Writing the 5-minute cache costs a quarter more than input",
     "Writing a prompt into the five-minute cache costs extra: $6.25 against a $5 base input price.",
     "7. API prices leak the architecture",
     Stated(1.25, "1", "exact", "base input $5/M tokens, 5-minute cache write $6.25/M"),

@@ -67,7 +67,7 @@ INFERENCE_EQUALS_PRE = Claim(
     id="training.inference-equals-pretraining",
     title="At the optimum, inference tokens ≈ pre-training tokens",
     statement=(
-        "If pre-training (6 FLOP per parameter per token) and inference (2 FLOP, at a third of prefill's "
+        "If pre-training (a forward and a backward pass) and inference (a forward pass, at a third of prefill's "
         "efficiency) cost the same, a model serves about as many tokens as it was trained on."
     ),
     section="6. Reinforcement learning and over-training",
@@ -90,7 +90,7 @@ RL_CORPUS_RATIO = Claim(
     title="At the optimum, pre-training tokens ≈ 1.5× RL tokens",
     statement=(
         "If RL (a few FLOP per parameter per token, run at decode's low efficiency) costs as much as pre-training "
-        "(6 FLOP per parameter per token), a model pre-trains on about one and a half times as many tokens as it "
+        "(a forward and a backward pass), a model pre-trains on about one and a half times as many tokens as it "
         "sees in RL."
     ),
     section="6. Reinforcement learning and over-training",
