@@ -20,6 +20,8 @@ from matplotlib.figure import Figure
 from hwdb import Database, Record, derived
 
 from . import formatting
+from .catalogue.batch import FLOP_PER_PARAM_TOKEN
+from .catalogue.training import PRETRAIN_FLOP
 from .engine import Evaluation
 
 Evaluations = dict[str, Evaluation]
@@ -267,6 +269,82 @@ def reversible_memory(db: Database, evaluations: Evaluations) -> Figure:
     return fig
 
 
+def pipeline_bubble(db: Database, evaluations: Evaluations) -> Figure:
+    """Idle share of a synchronous (GPipe-style) pipeline step against micro-batches, with weight re-reads."""
+    naive = evaluations["pipeline.naive-idle"]
+    stages = int(naive.reference.inputs[0].field.quantity.magnitude)
+    micro = np.arange(1, 65)
+
+    def bubble(p: int) -> np.ndarray:
+        return (p - 1) / (micro + p - 1)
+
+    if not np.isclose(bubble(stages)[0], naive.value, rtol=1e-12):
+        raise ValueError("pipeline bubble figure: one micro-batch must reproduce pipeline.naive-idle")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.8))
+    for p, colour in ((stages // 2, "#9ab8e8"), (stages, "#3367d6"), (stages * 2, "#1a3f8a")):
+        left.plot(micro, bubble(p), color=colour, label=f"{p} stages" + (" (the lecture's)" if p == stages else ""))
+    left.plot([1], [naive.value], "o", color="#c0392b", label="no micro-batching (pipeline.naive-idle)")
+    left.set_xscale("log", base=2)
+    left.set_xlabel("micro-batches per step")
+    left.set_ylabel("share of the step each stage idles")
+    left.grid(True, alpha=0.3)
+    left.legend(fontsize=8)
+    right.plot(micro, micro, color="#555555")
+    right.set_xscale("log", base=2)
+    right.set_yscale("log", base=2)
+    right.set_xlabel("micro-batches per step")
+    right.set_ylabel("reads of each stage's weights per step")
+    right.grid(True, alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def lifetime_cost(db: Database, evaluations: Evaluations) -> Figure:
+    """Lifetime compute against model size at the lecture model's quality, with and without serving.
+
+    Quality is held at the Chinchilla fit's loss for the lecture's assumed model and corpus; for each
+    size the fit gives the tokens needed to reach it. Serving adds the inference tokens of
+    training.model-inference-volume at the lecture's decode efficiency.
+    """
+    law = db["chinchilla-loss-fit"]
+    floor, a, alpha, b, beta = (
+        law[f].si for f in ("loss_floor", "param_coefficient", "param_exponent", "data_coefficient", "data_exponent")
+    )
+    model = db["lecture-frontier-model"]
+    n0, d0 = model["active_params"].si, model["pretraining_tokens"].si
+    efficiency = db["lecture-serving"]["decode_efficiency"].si
+    served = evaluations["training.model-inference-volume"].value
+    c_train, c_serve = PRETRAIN_FLOP.si, FLOP_PER_PARAM_TOKEN.si
+    target = floor + a / n0**alpha + b / d0**beta
+    sizes = np.geomspace(n0 / 16, n0 * 16, 600)
+    gap = target - floor - a / sizes**alpha
+    sizes, gap = sizes[gap > 0], gap[gap > 0]
+    tokens = (b / gap) ** (1 / beta)
+    training = c_train * sizes * tokens
+    lifetime = training + c_serve * sizes * served / efficiency
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for flops, colour, label in (
+        (training, "#3367d6", "pre-training only"),
+        (lifetime, "#c0392b", "pre-training + serving the lecture's inference volume"),
+    ):
+        best = int(np.argmin(flops))
+        ratio = tokens[best] / sizes[best]
+        ax.plot(sizes, flops, color=colour, label=f"{label}: cheapest at {formatting.number(ratio)} tokens/param")
+        ax.plot([sizes[best]], [flops[best]], "o", color=colour)
+    ax.axvline(n0, ls="--", color="#888888", label="the lecture's assumed active parameters")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    # Near the smallest sizes the loss is barely reachable and the token count runs away;
+    # show the region around the two minima.
+    ax.set_ylim(training.min() / 2, lifetime.min() * 30)
+    ax.set_xlabel("active parameters")
+    ax.set_ylabel("lifetime FLOP at the same loss")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 FIGURES: dict[str, FigureSpec] = {
     spec.name: spec
     for spec in (
@@ -280,6 +358,8 @@ FIGURES: dict[str, FigureSpec] = {
         FigureSpec("kv-against-compute", ("kv.bytes-per-token",), kv_against_compute),
         FigureSpec("sparse-attention", ("attention.sparse-sqrt-gain",), sparse_attention_cost),
         FigureSpec("reversible-memory", ("reversible.feistel-invertible",), reversible_memory),
+        FigureSpec("pipeline-bubble", ("pipeline.naive-idle",), pipeline_bubble),
+        FigureSpec("lifetime-cost", ("training.model-inference-volume",), lifetime_cost),
     )
 }
 

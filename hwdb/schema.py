@@ -123,6 +123,11 @@ FIELDS: Final[dict[str, FieldSpec]] = {
     "tensor_parallel": _count("GPUs one layer's matrices are split over (1: none)"),
     "data_parallel": _count("replicas of the attention (or dense) part"),
     "gpus": _count("GPUs in one deployment unit"),
+    "loss_floor": FieldSpec("1", "irreducible loss E of a fitted law L = E + A/N^alpha + B/D^beta (nats/token)"),
+    "param_coefficient": FieldSpec("1", "coefficient A of the parameter term"),
+    "param_exponent": FieldSpec("1", "exponent alpha of the parameter term"),
+    "data_coefficient": FieldSpec("1", "coefficient B of the data term"),
+    "data_exponent": FieldSpec("1", "exponent beta of the data term"),
     # measurements on real hardware (measure/roofline.py)
     "hbm_read_bandwidth": FieldSpec("byte/s", "achieved HBM bandwidth of a read-only (reduction) kernel"),
     "hbm_copy_bandwidth": FieldSpec("byte/s", "achieved HBM bandwidth of a copy kernel, bytes read plus written"),
@@ -241,6 +246,11 @@ KINDS: Final[dict[str, KindSpec]] = {
         "how a lab reports serving one model (meta.model, meta.phase: prefill or decode)",
         {"gpus"},
         {"expert_parallel", "tensor_parallel", "data_parallel", "pipeline_stages", "scaleup_domain"},
+    ),
+    "scaling-law": _kind(
+        "a published fit of loss against parameters N and training tokens D",
+        {"loss_floor", "param_coefficient", "param_exponent", "data_coefficient", "data_exponent"},
+        set(),
     ),
     "measurement": _kind(
         "figures measured on one device by measure/roofline.py (meta.accelerator names the datasheet record)",
