@@ -162,12 +162,12 @@ DEEPSEEK_NO_TP = Claim(
         "deployment",
         "deepseek-v3-online-decode",
         "reference",
-        "the lecture describes DeepSeek's serving system as published in 2025 (its decode stage); the V3 report's "
+        "the lecture describes DeepSeek's production serving system (its decode stage); the V3 report's "
         "earlier layout is shown beside it",
     ),
     finding=(
-        "DeepSeek's 2025 serving system replicates attention on every one of its {in:G} decode GPUs: a tensor-parallel "
-        "degree of {value}. The V3 technical report (December 2024) split attention four ways (TP4) in both "
+        "DeepSeek's production serving system replicates attention on every one of its {in:G} decode GPUs: a tensor-parallel "
+        "degree of {value}. The earlier V3 technical report split attention across GPUs (tensor parallelism) in both "
         "phases, so the statement holds for the current system, not for the first one described."
     ),
 )
@@ -191,7 +191,7 @@ DEEPSEEK_EP = Claim(
         "deployment",
         "deepseek-v3-online-decode",
         "all",
-        "every published DeepSeek deployment counts; the reference is the 2025 decode stage",
+        "every published DeepSeek deployment counts; the reference is the production system's decode stage",
     ),
     finding=(
         "DeepSeek's decode stage spreads experts over {in:EP} GPUs, {value} of {in:D_up} GPUs each: expert "
