@@ -84,6 +84,59 @@ KV_CANCELS = Claim(
     finding="The derivative of the per-GPU KV term with respect to the number of stages is {value}.",
 )
 
+F_mb, W_mb, b_mb, c_mb, N_tot_mb, N_act_mb, B_glob, m_mb = positive("F W b c N_total N_active B_global m")
+
+
+def derive_microbatch_reloads() -> Derivation:
+    """Each micro-batch reloads the stage's weights: the balancing global batch grows with m."""
+    compute = c_mb * N_act_mb * B_glob / F_mb
+    weights = m_mb * N_tot_mb * b_mb / W_mb
+    (balanced,) = sp.solve(sp.Eq(compute, weights), B_glob)
+    single = F_mb * b_mb * N_tot_mb / (c_mb * W_mb * N_act_mb)
+    per_micro_batch = sp.simplify(balanced / (m_mb * single))
+    bubble = (P - 1) / (m_mb + P - 1)
+    if sp.simplify(sp.diff(bubble, m_mb)) == 0 or sp.limit(bubble, m_mb, sp.oo) != 0:
+        raise AssertionError("the bubble should shrink with m and vanish only in the limit")
+    B_g, B_1 = sp.symbols("B_g B^*", positive=True)
+    return Derivation(
+        steps=(
+            Step("Compute time of one step over the whole global batch", sp.Eq(sp.Symbol("T_compute"), compute)),
+            Step(
+                "Weight traffic of one step: each of the m micro-batches reads the stage's weights",
+                sp.Eq(sp.Symbol("T_weights"), weights),
+            ),
+            Step("The global batch at which the two balance", sp.Eq(B_g, balanced)),
+            Step("The balanced batch without micro-batches", sp.Eq(B_1, single)),
+            Step("Global batch per micro-batch, in balanced batches", sp.Eq(B_g / (m_mb * B_1), per_micro_batch)),
+            Step("while the bubble falls only as m grows", sp.Eq(sp.Symbol("idle"), bubble)),
+        ),
+        result=per_micro_batch,
+    )
+
+
+MICROBATCH_RELOADS = Claim(
+    id="pipeline.microbatch-weight-reloads",
+    title="Micro-batching defeats amortising weight loads over the global batch",
+    statement=(
+        "In training, a pipeline must split each step's batch into micro-batches to shrink its bubble, and every "
+        "micro-batch reads the stage's weights again, so the batch needed to amortise the weight traffic grows in "
+        "proportion to the number of micro-batches."
+    ),
+    section="4. Pipelining",
+    kind="structural",
+    page=PAGE,
+    unit="1",
+    noun="balanced batch per micro-batch",
+    stated=Stated(
+        1, "1", "exact", "pipelining forces micro-batching, which defeats amortising weight loads over the global batch"
+    ),
+    build=derive_microbatch_reloads,
+    finding=(
+        "The global batch that amortises the weight traffic is {value}: with m micro-batches a step needs m times "
+        "the tokens, while the bubble shrinks only as one over m."
+    ),
+)
+
 T_msg, h, b_act, e_val, T_hop = positive("T_msg h b_act e T_hop")
 VALUE_AS_WEIGHT = Constant(e_val, 1, "param", "an activation value is sent in the format of one BF16 weight")
 
@@ -200,4 +253,4 @@ DEEPSEEK_EP = Claim(
     ),
 )
 
-CLAIMS = (CROSS_RACK, NAIVE_IDLE, KV_CANCELS, HOP_LATENCY, DEEPSEEK_NO_TP, DEEPSEEK_EP)
+CLAIMS = (CROSS_RACK, NAIVE_IDLE, MICROBATCH_RELOADS, KV_CANCELS, HOP_LATENCY, DEEPSEEK_NO_TP, DEEPSEEK_EP)
