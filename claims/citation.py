@@ -21,6 +21,7 @@ from hwdb.units import parse_unit
 
 from . import formatting, release
 from .engine import Claim, Evaluation
+from .lock import pinned_text
 
 IDS_FILE = Path(__file__).resolve().parent / "ids.toml"
 FORMATS = ("md", "rst", "bibtex", "json")
@@ -97,7 +98,7 @@ def register_new(claims: tuple[Claim, ...], path: Path | None = None) -> list[st
 def content_version(evaluation: Evaluation) -> str:
     """A short hash of what a reader cites: derivation, inputs, value, verdict, rows.
 
-    Numbers enter at 12 significant digits, so a change in the last bits of a float
+    Numbers enter as the lock pins them (12 significant digits), so a change in the last bits of a float
     (the order of unit conversions, a platform's libm) does not make a new version.
     """
     d = evaluation.derivation
@@ -105,20 +106,16 @@ def content_version(evaluation: Evaluation) -> str:
         "id": evaluation.claim.id,
         "steps": [_srepr(s.math) for s in d.steps],
         "result": _srepr(d.result),
-        "inputs": sorted((i.key, _digits(i.field.si)) for i in evaluation.inputs()),
+        "inputs": sorted((i.key, pinned_text(i.field.si)) for i in evaluation.inputs()),
         "constants": sorted((str(c.symbol), c.value, c.unit) for c in evaluation.claim.constants),
         "stated": [evaluation.claim.stated.value, evaluation.claim.stated.wording],
-        "value": _digits(evaluation.value),
+        "value": pinned_text(evaluation.value),
         "unit": evaluation.claim.unit,
         "verdict": evaluation.verdict.value,
-        "rows": sorted((r.record.id, _digits(r.value), r.verdict.value) for r in evaluation.rows if r.record),
-        "sensitivity": [(s.input.key, _digits(s.low), _digits(s.high)) for s in evaluation.sensitivity],
+        "rows": sorted((r.record.id, pinned_text(r.value), r.verdict.value) for r in evaluation.rows if r.record),
+        "sensitivity": [(s.input.key, pinned_text(s.low), pinned_text(s.high)) for s in evaluation.sensitivity],
     }
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
-
-
-def _digits(value: float) -> str:
-    return f"{value:.12g}"
 
 
 @lru_cache(maxsize=4096)

@@ -39,10 +39,21 @@ class Compiled:
 
 
 @cache
+def lambdified(expr: sp.Expr, symbols: tuple[sp.Symbol, ...], modules: str = "numpy") -> Callable[..., Any]:
+    """``sp.lambdify`` once per (expression, argument order, modules); expressions hash by structure.
+
+    "numpy" accepts pint quantities (the unit check); "math" is faster on plain floats in
+    scalar loops (the sensitivity scan).
+    """
+    function: Callable[..., Any] = sp.lambdify(symbols, expr, modules=modules, docstring_limit=0)
+    return function
+
+
+@cache
 def compile_expression(expr: sp.Expr) -> Compiled:
-    """Lambdify once per distinct expression (SymPy expressions hash by structure)."""
+    """The closed form as a function of its free symbols in name order."""
     symbols = tuple(sorted(expr.free_symbols, key=str))
-    return Compiled(symbols, sp.lambdify(symbols, expr, modules="numpy", docstring_limit=0))
+    return Compiled(symbols, lambdified(expr, symbols))
 
 
 def base_magnitude(quantity: Any) -> float:

@@ -21,7 +21,11 @@ from hwdb import Database, Record, derived
 
 from . import formatting
 from .catalogue.batch import FLOP_PER_PARAM_TOKEN
+from .catalogue.pipeline import BUBBLE
+from .catalogue.pipeline import P as pipeline_stages
+from .catalogue.pipeline import m_mb as micro_batches
 from .catalogue.training import PRETRAIN_FLOP
+from .compiled import lambdified
 from .engine import Evaluation
 
 Evaluations = dict[str, Evaluation]
@@ -274,9 +278,11 @@ def pipeline_bubble(db: Database, evaluations: Evaluations) -> Figure:
     naive = evaluations["pipeline.naive-idle"]
     stages = int(naive.reference.inputs[0].field.quantity.magnitude)
     micro = np.arange(1, 65)
+    idle = lambdified(BUBBLE, (pipeline_stages, micro_batches))
 
     def bubble(p: int) -> np.ndarray:
-        return (p - 1) / (micro + p - 1)
+        values: np.ndarray = idle(p, micro)
+        return values
 
     if not np.isclose(bubble(stages)[0], naive.value, rtol=1e-12):
         raise ValueError("pipeline bubble figure: one micro-batch must reproduce pipeline.naive-idle")

@@ -40,9 +40,17 @@ def lock_path(overlays: Sequence[Path] = ()) -> Path:
     return LOCK_FILE
 
 
+#: Significant digits a pin (and a citation's content version) keeps: enough for any
+#: drift that matters, few enough that last-bit float noise of a platform never shows.
+PINNED_DIGITS = 12
+
+
+def pinned_text(value: float) -> str:
+    return f"{value:.{PINNED_DIGITS}g}"
+
+
 def _pinned(value: float) -> float:
-    """12 significant digits: a pin records the number, not the last bits of one platform's float."""
-    return float(f"{value:.12g}")
+    return float(pinned_text(value))
 
 
 def _pinned_all(values: dict[str, float]) -> dict[str, float]:

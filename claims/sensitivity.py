@@ -19,6 +19,7 @@ import sympy as sp
 from hwdb import Quantity
 from hwdb.units import parse_unit
 
+from .compiled import lambdified
 from .engine import Evaluation, InputValue
 from .policy import Verdict
 
@@ -32,16 +33,6 @@ class Elasticity:
     elasticity: float
     flip_factor: float | None  # multiply the input by this to change the verdict; None if no flip within 1000×
     flips_to: Verdict | None
-
-
-@lru_cache(maxsize=1024)
-def _lambdified(result: sp.Expr, symbols: tuple[sp.Symbol, ...]) -> Callable[..., float]:
-    function: Callable[..., float] = sp.lambdify(symbols, result, modules="math", docstring_limit=0)
-    return function
-
-
-def _si(value: float, unit: str) -> float:
-    return float(Quantity(value, parse_unit(unit)).to_base_units().magnitude)
 
 
 _analysed: dict[tuple[object, ...], list[Elasticity]] = {}
@@ -70,9 +61,7 @@ def _elasticity(result: sp.Expr, symbol: sp.Symbol, symbols: tuple[sp.Symbol, ..
     Only its value at the reference row is used, so it is not simplified: SymPy's
     simplify cost more than everything else in the export and changes no number.
     """
-    expr = sp.diff(result, symbol) * symbol / result
-    function: Callable[..., float] = sp.lambdify(symbols, expr, modules="math", docstring_limit=0)
-    return function
+    return lambdified(sp.diff(result, symbol) * symbol / result, symbols, "math")
 
 
 def _analyse(evaluation: Evaluation) -> list[Elasticity]:
@@ -81,12 +70,12 @@ def _analyse(evaluation: Evaluation) -> list[Elasticity]:
     symbols = sorted(result.free_symbols, key=str)
     if not symbols:
         return []
-    values: dict[sp.Symbol, float] = {c.symbol: _si(c.value, c.unit) for c in claim.constants}
+    values: dict[sp.Symbol, float] = {c.symbol: c.si for c in claim.constants}
     by_name = {i.symbol: i for i in evaluation.reference.inputs}
     for item in claim.inputs:
         if str(item.symbol) in by_name:
             values[item.symbol] = by_name[str(item.symbol)].field.si
-    function = _lambdified(result, tuple(symbols))
+    function = lambdified(result, tuple(symbols), "math")
     base = float(function(*(values[s] for s in symbols)))
     if base == 0 or not math.isfinite(base):
         return []

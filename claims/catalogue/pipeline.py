@@ -85,6 +85,8 @@ KV_CANCELS = Claim(
 )
 
 F_mb, W_mb, b_mb, c_mb, N_tot_mb, N_act_mb, B_glob, m_mb = positive("F W b c N_total N_active B_global m")
+#: Share of a synchronous (GPipe-style) step each of P stages idles with m micro-batches.
+BUBBLE = (P - 1) / (m_mb + P - 1)
 
 
 def derive_microbatch_reloads() -> Derivation:
@@ -94,7 +96,9 @@ def derive_microbatch_reloads() -> Derivation:
     (balanced,) = sp.solve(sp.Eq(compute, weights), B_glob)
     single = F_mb * b_mb * N_tot_mb / (c_mb * W_mb * N_act_mb)
     per_micro_batch = sp.simplify(balanced / (m_mb * single))
-    bubble = (P - 1) / (m_mb + P - 1)
+    bubble = BUBBLE
+    if sp.simplify(bubble.subs(m_mb, 1) - (1 - 1 / P)) != 0:
+        raise AssertionError("one micro-batch should be the naive pipeline")
     if sp.simplify(sp.diff(bubble, m_mb)) == 0 or sp.limit(bubble, m_mb, sp.oo) != 0:
         raise AssertionError("the bubble should shrink with m and vanish only in the limit")
     B_g, B_1 = sp.symbols("B_g B^*", positive=True)
