@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..engine import Claim, Derivation, Input, Rows, Step
+from ..engine import Claim, Derivation, Detail, Input, Rows, Step
 from ..policy import Stated
 from .common import one_step, positive
 
@@ -75,4 +75,83 @@ COMPUTE_HALVES = Claim(
     finding="The ratio is exactly {value}. The lecture adds 'at fixed quality-equivalent size', which this arithmetic does not show: quality depends on the routing law (see the routed scaling claims).",
 )
 
-CLAIMS = (ROUTER_FRACTION, EXPERTS_PER_GPU, COMPUTE_HALVES)
+N_act, N_dense, m_0, m_1, x_exp = positive("N_a N_d m_0 m_1 x")
+
+ROUTED_DENSE_EQUIVALENT = Claim(
+    id="moe.routed-dense-equivalent",
+    title="A 64-expert model of 370M active parameters matches a dense 1.3B model: 4×",
+    statement=(
+        "Routing over 64 experts makes a model with 370M active parameters as good as a dense model of 1.3B: "
+        "64× the parameters for about 4× the quality-equivalent size."
+    ),
+    section="3. Mixture of experts and the rack",
+    kind="derived",
+    page=PAGE,
+    unit="1",
+    stated=Stated(
+        4,
+        "1",
+        "about",
+        "a 64-expert model with 370M active parameters matches a dense 1.3B model "
+        "('64× the parameters for 4× the quality-equivalent')",
+    ),
+    build=one_step("g_0", N_dense / N_act, "Dense-equivalent size over active size"),
+    inputs=(
+        Input(N_dense, "dense_equivalent_params", "lecture-routed-scaling", "dense model of equal quality"),
+        Input(N_act, "active_params", "lecture-routed-scaling", "active parameters of the routed model"),
+    ),
+    finding=(
+        "The lecture's own two sizes give {value}, which it rounds to its '4×'. Both sizes are the lecture's "
+        "reading of Clark et al.; the paper's tables were not available to check them against."
+    ),
+)
+
+
+def derive_hundredfold() -> Derivation:
+    """Extend the lecture's one example along a power law in the parameter multiple."""
+    (exponent,) = sp.solve(sp.Eq(m_0**x_exp, N_dense / N_act), x_exp)
+    gain = m_1**exponent
+    if sp.simplify(gain.subs(m_1, m_0) - N_dense / N_act) != 0:
+        raise AssertionError("the power law should pass through the lecture's example")
+    g = sp.Symbol("g")
+    return Derivation(
+        steps=(
+            Step(
+                "Suppose the dense-equivalent gain is a power x of the parameter multiple m, the shape of a routed "
+                "scaling law at a fixed dense size before its saturation",
+                sp.Eq(g, sp.Symbol("m") ** x_exp),
+            ),
+            Step("The lecture's example (m_0 experts, N_d/N_a) fixes the exponent", sp.Eq(x_exp, exponent)),
+            Step("At the lecture's larger multiple m_1", sp.Eq(sp.Symbol("g_1"), gain)),
+        ),
+        result=gain,
+        details=(Detail("exponent", "exponent implied by the lecture's 64-expert example", exponent, "1"),),
+    )
+
+
+HUNDREDFOLD = Claim(
+    id="moe.hundredfold-params",
+    title="100× total parameters buys ~10× active-equivalent",
+    statement=(
+        "Multiplying a routed model's total parameters a hundredfold at the same active size buys roughly "
+        "10× in dense-equivalent size."
+    ),
+    section="3. Mixture of experts and the rack",
+    kind="derived",
+    page=PAGE,
+    unit="1",
+    stated=Stated(10, "1", "about", "roughly 100× total parameters buys 10× active-equivalent"),
+    build=derive_hundredfold,
+    inputs=(
+        *ROUTED_DENSE_EQUIVALENT.inputs,
+        Input(m_0, "routed_experts", "lecture-routed-scaling", "the example's experts (its parameter multiple)"),
+        Input(m_1, "parameter_multiple", "lecture-routed-scaling", "the lecture's larger parameter multiple"),
+    ),
+    finding=(
+        "Through the lecture's own example the gain grows as the parameter multiple to the power "
+        "{detail:exponent}, so a hundredfold multiple buys {value}, not ten: ten would need the square root. "
+        "A law that saturates at large expert counts would give less still. The lecture's two rules of thumb do not describe the same law."
+    ),
+)
+
+CLAIMS = (ROUTER_FRACTION, EXPERTS_PER_GPU, COMPUTE_HALVES, ROUTED_DENSE_EQUIVALENT, HUNDREDFOLD)

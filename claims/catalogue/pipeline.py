@@ -257,4 +257,51 @@ DEEPSEEK_EP = Claim(
     ),
 )
 
-CLAIMS = (CROSS_RACK, NAIVE_IDLE, MICROBATCH_RELOADS, KV_CANCELS, HOP_LATENCY, DEEPSEEK_NO_TP, DEEPSEEK_EP)
+TP_dep = sp.Symbol("TP", positive=True)
+
+DEEPSEEK_NO_PP = Claim(
+    id="pipeline.deepseek-pipeline-stages",
+    title="DeepSeek serves with zero or two pipeline stages",
+    statement="DeepSeek's inference deployments use no pipeline parallelism, or two stages at most.",
+    section="4. Pipelining",
+    kind="derived",
+    page=PAGE,
+    unit="1",
+    noun="stage(s)",
+    stated=Stated(1.5, "1", "range", "zero or two pipeline stages", low=1, high=2),
+    build=one_step(
+        "PP",
+        G / (TP_dep * DP),
+        "GPUs in a deployment unit over the GPUs one attention replica's tensor split and the replicas "
+        "account for: the pipeline degree",
+    ),
+    inputs=(
+        Input(G, "gpus", None, "GPUs in the deployment unit"),
+        Input(TP_dep, "tensor_parallel", None, "attention tensor-parallel degree"),
+        Input(DP, "data_parallel", None, "attention data-parallel degree"),
+    ),
+    rows=Rows(
+        "deployment",
+        "deepseek-v3-report-decode",
+        "all",
+        "only the V3 report states all three degrees; every layout that does counts",
+    ),
+    finding=(
+        "In the V3 report's decode unit, {in:TP} × {in:DP} attention GPUs already fill all {in:G}, so the "
+        "pipeline degree is {value}: one stage holds every layer, which is the lecture's 'zero' (no pipelining; its "
+        "'two' would be a degree of two). The 2025 overview names no tensor "
+        "degree (those rows are skipped here), but its data-parallel degree equals its GPU count, which "
+        "leaves room neither for tensor parallelism nor for pipeline stages."
+    ),
+)
+
+CLAIMS = (
+    CROSS_RACK,
+    NAIVE_IDLE,
+    MICROBATCH_RELOADS,
+    KV_CANCELS,
+    HOP_LATENCY,
+    DEEPSEEK_NO_TP,
+    DEEPSEEK_NO_PP,
+    DEEPSEEK_EP,
+)

@@ -148,6 +148,27 @@ TRILLION_BYTES = Claim(
     finding="Kimi K2's {in:N} in FP8 take {value}.",
 )
 
+TOTAL_PARAMS_CEILING = Claim(
+    id="rack.total-params-ceiling",
+    title="A Blackwell domain has room for a ~5T-parameter model plus KV cache",
+    statement=(
+        "Total parameters are bounded by the memory of the scale-up domain that serves them: a Blackwell "
+        "domain could hold the weights of a ~5T-parameter model and still keep room for KV cache."
+    ),
+    section="3. Mixture of experts and the rack",
+    kind="derived",
+    page=PAGE,
+    unit="param",
+    stated=Stated(5e12, "param", "at-least", "enough for a ~5T-parameter model plus KV cache"),
+    build=one_step("N_max", n_b * M_b / b, "Domain HBM over bytes per weight (FP8): the most parameters that fit"),
+    inputs=(*BLACKWELL_MEMORY.inputs, TRILLION_BYTES.inputs[1]),
+    finding=(
+        "Filled with FP8 weights and nothing else, a GB200 NVL72 would hold {value}. That ceiling, not compute, "
+        "bounds a model's total parameters; whatever the weights leave holds the KV cache, which is why a "
+        "model served from one domain stays well below it."
+    ),
+)
+
 RACK_VS_WEIGHTS = Claim(
     id="memory.rack-vs-weights",
     title="A rack holds far more HBM than a 1T model's weights",
@@ -205,6 +226,7 @@ CLAIMS = (
     HOPPER_MEMORY,
     BLACKWELL_MEMORY,
     TRILLION_BYTES,
+    TOTAL_PARAMS_CEILING,
     PER_GPU_GROWTH,
     AGGREGATE_GROWTH,
 )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..engine import Claim, Derivation, Input, Rows, Step
+from ..engine import Claim, Derivation, Detail, Input, Rows, Step
 from ..policy import Stated
 from .batch import FLOP_PER_PARAM_TOKEN
-from .common import one_step
+from .common import one_step, positive
+from .kv import TOKENS_PER_STEP
 
 PAGE = "train"
 
@@ -159,4 +160,81 @@ GEMINI_SHARE = Claim(
     finding="Against Google's {in:G} (the last figure before the lecture) one replica is {value} of the traffic.",
 )
 
-CLAIMS = (TRAIN_INTERVAL, RUBIN_INTERVAL, WORST_WAIT, REPLICA_THROUGHPUT, GEMINI_SHARE)
+
+T_long, N_w, b_w, B_seq, L_seq, kappa_seq, L_ref = positive("T_s N b_w B L kappa L_ref")
+n_new = TOKENS_PER_STEP.symbol
+
+
+def derive_second_pass() -> Derivation:
+    """How many passes over HBM a longer step allows, and why a second pass reads nothing new."""
+    passes = T_long * W / M
+    reads = N_w * b_w + B_seq * L_seq * kappa_seq
+    writes = B_seq * n_new * kappa_seq
+    margin = sp.simplify(n_new / L_seq - writes / reads)
+    if not margin.is_positive:
+        raise AssertionError(f"a decode step should write less than n/L of what it reads, margin {margin}")
+    return Derivation(
+        steps=(
+            Step("Passes over all of HBM that a step of length T_s allows", sp.Eq(sp.Symbol("r"), passes)),
+            Step(
+                "Bytes a decode step reads: every weight, and each sequence's KV cache of L tokens",
+                sp.Eq(sp.Symbol("R"), reads),
+            ),
+            Step(
+                "Bytes it writes: no weight, one new KV entry per sequence",
+                sp.Eq(sp.Symbol("W_r"), writes),
+            ),
+            Step(
+                "What it writes falls short of n/L of what it reads by a positive amount",
+                sp.Eq(n_new / L_seq - sp.Symbol("W_r") / sp.Symbol("R"), margin),
+            ),
+        ),
+        result=passes,
+        details=(
+            Detail(
+                "write_bound",
+                "upper bound on bytes written per byte read in one decode step, at the reference context",
+                n_new / L_ref,
+                "1",
+            ),
+        ),
+    )
+
+
+SECOND_PASS = Claim(
+    id="serving.second-hbm-pass",
+    title="A 30 ms+ step could read HBM more than once, to no purpose",
+    statement=(
+        "A step of 30 ms or more is long enough to read all of HBM more than once, but a second pass is "
+        "pointless: serving never writes the weights, and a decode step only appends to the KV cache."
+    ),
+    section="2. The 20 ms train",
+    kind="derived",
+    page=PAGE,
+    unit="1",
+    noun="passes over HBM",
+    stated=Stated(
+        1,
+        "1",
+        "at-least",
+        "reading HBM more than once per step (a 30 ms+ step) is pointless: weights are read-only and "
+        "the KV cache is mostly read",
+    ),
+    build=derive_second_pass,
+    inputs=(
+        Input(T_long, "step_time", "lecture-examples", "the lecture's long step"),
+        Input(M, "hbm_capacity", None, "HBM capacity"),
+        Input(W, "hbm_bandwidth", None, "HBM bandwidth"),
+        Input(L_ref, "long_context_threshold", "gemini-3.1-pro", "a long context: Gemini's price threshold"),
+    ),
+    constants=(TOKENS_PER_STEP,),
+    rows=Rows("accelerator", "h100-sxm", "most", "as for the train interval"),
+    finding=(
+        "In {in:T_s} the reference GPU makes {value}. Chips with more HBM per unit of bandwidth (the "
+        "rows) get less than one pass from the same step, so the lecture's long step reads HBM more than once "
+        "on some chips only. Either way a second pass finds nothing new: per byte read, a decode step writes "
+        "less than n/L, which is {detail:write_bound} at a context of {in:L_ref}, and it writes no weight."
+    ),
+)
+
+CLAIMS = (TRAIN_INTERVAL, RUBIN_INTERVAL, WORST_WAIT, SECOND_PASS, REPLICA_THROUGHPUT, GEMINI_SHARE)
