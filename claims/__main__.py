@@ -1,4 +1,4 @@
-"""Command line: python -m claims list | show ID | verify | export --format json | pin."""
+"""Command line: python -m claims list | show ID | verify | statements | export --format json | pin."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import sympy as sp
 import hwdb
 from hwdb.overlay import add_overlay_argument, overlays_from_args
 
-from . import citation, formatting, lock
+from . import citation, formatting, lock, statements
 from .engine import ClaimError, Evaluation, evaluate
 from .export import dumps
 from .registry import UnknownClaimError, all_claims, evaluate_all, get_claim
@@ -121,6 +121,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1 if drifts else 0
 
 
+def cmd_statements(args: argparse.Namespace) -> int:
+    table = statements.load()
+    for s in table:
+        print(f"{s.number:>3}  {', '.join(s.claims) or '(no claim)'}")
+        if s.unchecked:
+            print(f"     left unchecked: {s.unchecked}")
+    with_claims = sum(1 for s in table if s.claims)
+    print(f"{with_claims} of {len(table)} statements have claims; {len(all_claims())} claims answer to them")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     db = _load(args)
     sys.stdout.write(dumps(evaluate_all(db), db.fingerprint))
@@ -170,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     show.add_argument("--hw", metavar="RECORD", help="what-if: use this record as the reference row")
     show.set_defaults(run=cmd_show)
     sub.add_parser("verify", help="compare every claim with the lock; exit 1 on drift").set_defaults(run=cmd_verify)
+    sub.add_parser("statements", help="the lecture's statements and the claims that check each").set_defaults(
+        run=cmd_statements
+    )
     export = sub.add_parser("export", help="every claim as JSON")
     export.add_argument("--format", choices=["json"], default="json")
     export.set_defaults(run=cmd_export)

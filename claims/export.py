@@ -10,7 +10,7 @@ import sympy as sp
 
 from hwdb import Field, Source
 
-from . import formatting, release
+from . import formatting, release, statements
 from .citation import content_version, read_registry
 from .engine import Evaluation, InputValue, Row
 from .policy import RULES, WORDINGS
@@ -87,7 +87,11 @@ def claim_json(evaluation: Evaluation) -> dict[str, Any]:
         "title": claim.title,
         "statement": claim.statement,
         "kind": claim.kind,
-        "source": {"lecture": LECTURE, "section": claim.section},
+        "source": {
+            "lecture": LECTURE,
+            "section": claim.section,
+            "statements": list(statements.of_claim(statements.load(), claim.id)),
+        },
         "value": evaluation.value,
         "unit": claim.unit,
         "display": formatting.claim_quantity(claim, evaluation.value),

@@ -29,7 +29,7 @@ from sphinx.util.docutils import SphinxDirective, SphinxRole
 
 import hwdb
 
-from . import calculator, citation, formatting, lock, notation, release
+from . import calculator, citation, formatting, lock, notation, release, statements
 from .engine import ClaimError, Evaluation, anchor
 from .export import dumps
 from .figures import FIGURES, render_svg
@@ -73,6 +73,7 @@ def evaluate_for_build(app: Sphinx) -> None:
         drifts = lock.check(state.evaluations, lock.read(lock.lock_path(overlays)))
         state.failures += [f"claim drifted from the lock: {d}" for d in drifts]
         state.failures += citation.registry_problems(all_claims(), citation.read_registry())
+        statements.load()
     except (hwdb.HwdbError, ClaimError, lock.LockError, KeyError, ValueError) as exc:
         state.failures.append(str(exc))
     for failure in state.failures:
@@ -477,6 +478,31 @@ class ClaimIndexDirective(SphinxDirective):
         return [table_of(["claim", "title", "kind", "derived", "lecture", "verdict"], rows, ["claim-index"])]
 
 
+class StatementIndexDirective(SphinxDirective):
+    """``.. statement-index::`` — each of the lecture's statements with the claims that check it."""
+
+    def run(self) -> list[nodes.Node]:
+        state = build_state(self.env.app)
+        try:
+            table = statements.load()
+        except ClaimError:
+            return []  # reported once, as a build failure, by evaluate_for_build
+        rows: list[list[nodes.Node | str]] = []
+        for s in table:
+            checked: list[nodes.Node | str] = []
+            for claim_id in s.claims:
+                e = state.evaluations.get(claim_id)
+                checked += [
+                    paragraph_of(
+                        _claim_xref(claim_id, nodes.literal("", claim_id)),
+                        " ",
+                        *([_verdict(e.verdict.value)] if e else []),
+                    )
+                ]
+            rows.append([str(s.number), s.topic, nodes.container("", *checked) if checked else "—", s.unchecked or ""])
+        return [table_of(["#", "statement", "claims", "left unchecked"], rows, ["statement-index"])]
+
+
 class ClaimFigureDirective(SphinxDirective):
     """``.. claim-figure:: NAME`` with ``:alt:`` and a caption: drawn from hwdb now."""
 
@@ -628,6 +654,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_object_type("claim", "claim", objname="claim", indextemplate="pair: %s; claim")
     app.add_directive_to_domain("std", "claim", ClaimDirective, override=True)
     app.add_directive("claim-index", ClaimIndexDirective)
+    app.add_directive("statement-index", StatementIndexDirective)
     app.add_directive("claim-figure", ClaimFigureDirective)
     app.add_directive("hwdb-sources", SourcesDirective)
     app.add_directive("tolerance-policy", TolerancePolicyDirective)

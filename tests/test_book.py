@@ -103,6 +103,13 @@ def test_unknown_claim_in_an_inline_role_fails_the_build(repo_copy: Path) -> Non
     assert "unknown claim ID 'serving.nope'" in result.stderr
 
 
+def test_a_claim_missing_from_the_statement_table_fails_the_build(repo_copy: Path) -> None:
+    edit(repo_copy / "claims/statements.toml", '"serving.second-hbm-pass"]', '"serving.worst-case-wait"]')
+    result = build(repo_copy)
+    assert result.returncode != 0
+    assert "['serving.second-hbm-pass'] answer to no statement" in result.stderr
+
+
 def test_claim_box_on_the_wrong_page_fails_the_build(repo_copy: Path) -> None:
     edit(repo_copy / "book/train.md", "```{claim} serving.train-interval\n```", "")
     with open(repo_copy / "book/rack.md", "a") as handle:

@@ -1,0 +1,106 @@
+"""The table of the lecture's statements: complete, consistent with the catalogue, loud when broken."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import edit
+
+from claims import ClaimError, all_claims, statements
+from claims.statements import Statement, check_against, parse
+
+#: The lecture's list runs to item 48 (../shared/lecture/claims.md); the last is qualitative.
+LAST_STATEMENT = 48
+
+GOOD = """
+[statements.1]
+topic = "a"
+claims = ["x.one"]
+
+[statements.2]
+topic = "b"
+claims = []
+unchecked = "qualitative"
+"""
+
+
+def test_the_shipped_table_covers_every_statement_and_every_claim() -> None:
+    table = statements.load()
+    assert [s.number for s in table] == list(range(1, LAST_STATEMENT + 1))
+    named = {claim_id for s in table for claim_id in s.claims}
+    assert named == {c.id for c in all_claims()}
+
+
+def test_statements_without_a_claim_are_few_and_say_why() -> None:
+    bare = [s for s in statements.load() if not s.claims]
+    assert all(s.unchecked for s in bare)
+    # Only the qualitative item and the lifetime-compute premise (no closed form) lack a claim.
+    assert [s.number for s in bare] == [31, LAST_STATEMENT]
+
+
+def test_topics_name_no_figure_of_their_own() -> None:
+    """The book renders topics as plain text: its figures must come from claims, not from the table."""
+    for s in statements.load():
+        assert not re.search(r"\d", s.topic), f"statement {s.number}: {s.topic!r} types a figure"
+
+
+def test_parse_reads_a_well_formed_table() -> None:
+    assert parse(GOOD) == (Statement(1, "a", ("x.one",)), Statement(2, "b", (), "qualitative"))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "[statements.1]\ntopic = 'a'\nclaims = ['x']\n[statements.3]\ntopic = 'c'\nclaims = ['y']\n",
+            r"\[2\] are missing",
+        ),
+        ("[statements.1]\ntopic = 'a'\nclaims = []\n", r"\[statements\.1\]: has no claim, so 'unchecked' must say why"),
+        ("[statements.1]\ntopic = 'a'\nclaim = ['x']\n", r"\[statements\.1\]: unknown field\(s\) \['claim'\]"),
+        (
+            "[statements.one]\ntopic = 'a'\nclaims = ['x']\n",
+            r"\[statements\.one\]: the key must be the statement's number",
+        ),
+        ("[statements.1]\ntopic = ''\nclaims = ['x']\n", r"\[statements\.1\]\.topic: a non-empty string"),
+        ("[statements.1]\ntopic = 'a'\nclaims = 'x'\n", r"\[statements\.1\]\.claims: a list of claim IDs"),
+        ("[statements.1\n", "not valid TOML"),
+        ("", r"needs a \[statements\.N\] table"),
+    ],
+)
+def test_a_malformed_table_is_refused_naming_the_entry(text: str, message: str) -> None:
+    with pytest.raises(ClaimError, match=r"statements\.toml.*" + message):
+        parse(text, "claims/statements.toml")
+
+
+def test_an_unknown_claim_is_refused() -> None:
+    table = parse(GOOD.replace("x.one", "batch.nope"))
+    with pytest.raises(ClaimError, match=r"\[statements\.1\]\.claims names unknown claim 'batch\.nope'"):
+        check_against(table, all_claims())
+
+
+def test_a_claim_that_answers_to_no_statement_is_refused() -> None:
+    table = tuple(s for s in statements.load() if s.number != 11)
+    with pytest.raises(ClaimError, match=r"\['serving\.second-hbm-pass'\] answer to no statement"):
+        check_against(table, all_claims())
+
+
+def test_the_export_names_each_claims_statements() -> None:
+    out = subprocess.run([sys.executable, "-m", "claims", "export"], capture_output=True, text=True, check=True)
+    exported = {c["id"]: c["source"]["statements"] for c in json.loads(out.stdout)["claims"]}
+    assert exported["serving.second-hbm-pass"] == [11]
+    assert exported["rack.total-params-ceiling"] == [20, 21]
+    assert all(numbers for numbers in exported.values())
+
+
+def test_a_broken_table_fails_the_cli_with_a_clear_error(repo_copy: Path) -> None:
+    edit(repo_copy / "claims/statements.toml", '"serving.second-hbm-pass"', '"serving.second-pass"')
+    result = subprocess.run(
+        [sys.executable, "-m", "claims", "statements"], cwd=repo_copy, capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "[statements.11].claims names unknown claim 'serving.second-pass'" in result.stderr
