@@ -335,7 +335,11 @@ def lifetime_cost(db: Database, evaluations: Evaluations) -> Figure:
     ):
         best = int(np.argmin(flops))
         ratio = tokens[best] / sizes[best]
-        ax.plot(sizes, flops, color=colour, label=f"{label}: cheapest at {formatting.number(ratio)} tokens/param")
+        serving_share = (flops[best] - training[best]) / training[best]
+        split = f"; serving = {formatting.number(serving_share)}× pre-training" if serving_share > 0 else ""
+        ax.plot(
+            sizes, flops, color=colour, label=f"{label}: cheapest at {formatting.number(ratio)} tokens/param{split}"
+        )
         ax.plot([sizes[best]], [flops[best]], "o", color=colour)
     ax.axvline(n0, ls="--", color="#888888", label="the lecture's assumed active parameters")
     ax.set_xscale("log")
