@@ -75,7 +75,7 @@ def row_json(row: Row) -> dict[str, Any]:
     }
 
 
-def claim_json(evaluation: Evaluation) -> dict[str, Any]:
+def claim_json(evaluation: Evaluation, table: tuple[statements.Statement, ...] | None = None) -> dict[str, Any]:
     claim = evaluation.claim
     stated = claim.stated
     holds, rough = stated.bands()
@@ -90,7 +90,7 @@ def claim_json(evaluation: Evaluation) -> dict[str, Any]:
         "source": {
             "lecture": LECTURE,
             "section": claim.section,
-            "statements": list(statements.of_claim(statements.load(), claim.id)),
+            "statements": list(statements.of_claim(table if table is not None else statements.load(), claim.id)),
         },
         "value": evaluation.value,
         "unit": claim.unit,
@@ -166,12 +166,13 @@ def claim_json(evaluation: Evaluation) -> dict[str, Any]:
 
 
 def document(evaluations: dict[str, Evaluation], hwdb_fingerprint: str) -> dict[str, Any]:
+    table = statements.load()
     return {
         "version": EXPORT_VERSION,
         "release": {"version": release.VERSION, "date": release.DATE, "title": release.TITLE},
         "base_url": release.base_url(),
         "hwdb_fingerprint": hwdb_fingerprint,
-        "claims": [claim_json(e) for e in evaluations.values()],
+        "claims": [claim_json(e, table) for e in evaluations.values()],
     }
 
 

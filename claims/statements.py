@@ -8,6 +8,7 @@ claim says why.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -33,16 +34,19 @@ class Statement:
 def parse(text: str, where: str = "claims/statements.toml") -> tuple[Statement, ...]:
     """Read the table; any malformed entry raises ClaimError naming the file and the entry."""
     try:
-        table = tomllib.loads(text).get("statements")
+        document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ClaimError(f"{where}: not valid TOML: {exc}") from exc
+    last, table = document.get("last_statement"), document.get("statements")
+    if not isinstance(last, int) or isinstance(last, bool) or last < 1:
+        raise ClaimError(f"{where}: last_statement must be the number of the lecture's last statement (an integer)")
     if not isinstance(table, dict) or not table:
         raise ClaimError(f"{where}: needs a [statements.N] table for each statement")
-    out: list[Statement] = []
+    out: dict[int, Statement] = {}
     for key, entry in table.items():
         label = f"{where}: [statements.{key}]"
-        if not key.isdigit() or int(key) < 1:
-            raise ClaimError(f"{label}: the key must be the statement's number, 1 or more")
+        if not re.fullmatch(r"[1-9][0-9]*", key):
+            raise ClaimError(f"{label}: the key must be the statement's number, 1 or more, without leading zeros")
         if not isinstance(entry, dict):
             raise ClaimError(f"{label}: must be a table")
         unknown = set(entry) - {"topic", "claims", "unchecked"}
@@ -53,19 +57,21 @@ def parse(text: str, where: str = "claims/statements.toml") -> tuple[Statement, 
             raise ClaimError(f"{label}.topic: a non-empty string is required")
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise ClaimError(f"{label}.claims: a list of claim IDs is required (empty if none)")
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ClaimError(f"{label}.claims: {repeated} listed more than once")
         if not isinstance(unchecked, str):
             raise ClaimError(f"{label}.unchecked: must be a string")
         if not ids and not unchecked.strip():
             raise ClaimError(f"{label}: has no claim, so 'unchecked' must say why")
-        out.append(Statement(int(key), topic.strip(), tuple(ids), unchecked.strip()))
-    out.sort(key=lambda s: s.number)
-    expected = list(range(1, out[-1].number + 1))
-    missing = sorted(set(expected) - {s.number for s in out})
+        out[int(key)] = Statement(int(key), topic.strip(), tuple(ids), unchecked.strip())
+    expected = set(range(1, last + 1))
+    missing, extra = sorted(expected - set(out)), sorted(set(out) - expected)
     if missing:
-        raise ClaimError(
-            f"{where}: statement(s) {missing} are missing; every number up to {out[-1].number} needs an entry"
-        )
-    return tuple(out)
+        raise ClaimError(f"{where}: statement(s) {missing} are missing; every number up to {last} needs an entry")
+    if extra:
+        raise ClaimError(f"{where}: statement(s) {extra} lie beyond last_statement = {last}")
+    return tuple(out[n] for n in sorted(out))
 
 
 def check_against(

@@ -110,6 +110,13 @@ def test_a_claim_missing_from_the_statement_table_fails_the_build(repo_copy: Pat
     assert "['serving.second-hbm-pass'] answer to no statement" in result.stderr
 
 
+def test_an_unknown_claim_in_the_statement_table_fails_the_build(repo_copy: Path) -> None:
+    edit(repo_copy / "claims/statements.toml", '"serving.second-hbm-pass"]', '"serving.second-pass"]')
+    result = build(repo_copy)
+    assert result.returncode != 0
+    assert "[statements.11].claims names unknown claim 'serving.second-pass'" in result.stderr
+
+
 def test_claim_box_on_the_wrong_page_fails_the_build(repo_copy: Path) -> None:
     edit(repo_copy / "book/train.md", "```{claim} serving.train-interval\n```", "")
     with open(repo_copy / "book/rack.md", "a") as handle:

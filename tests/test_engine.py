@@ -183,3 +183,10 @@ def test_titles_and_statements_carry_no_figure_of_their_own(claim: Claim) -> Non
     for text in (claim.title, claim.statement):
         extra = [n for n in FIGURE.findall(text) if n not in claim.stated.text]
         assert not extra, f"{claim.id}: {extra} in {text!r} are not in the lecture's words {claim.stated.text!r}"
+
+
+@pytest.mark.parametrize("claim", all_claims(), ids=lambda c: c.id)
+def test_no_derivation_step_collapses_to_a_bare_truth_value(claim: Claim) -> None:
+    """SymPy evaluates Eq(x, x) to True; a box must show the formula, not 'True'."""
+    for step in claim.build().steps:
+        assert step.math not in (sp.true, sp.false), f"{claim.id}: step {step.text!r} prints as {step.math}"

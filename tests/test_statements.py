@@ -18,6 +18,8 @@ from claims.statements import Statement, check_against, parse
 LAST_STATEMENT = 48
 
 GOOD = """
+last_statement = 2
+
 [statements.1]
 topic = "a"
 claims = ["x.one"]
@@ -43,33 +45,48 @@ def test_statements_without_a_claim_are_few_and_say_why() -> None:
     assert [s.number for s in bare] == [31, LAST_STATEMENT]
 
 
-def test_topics_name_no_figure_of_their_own() -> None:
-    """The book renders topics as plain text: its figures must come from claims, not from the table."""
+#: A figure, but not the digits inside a name such as GPT-4 (as in tests/test_engine.py).
+FIGURE = re.compile(r"(?<![\w.\-/])\d+(?:[.,]\d+)*")
+
+
+def test_topics_and_notes_name_no_figure_of_their_own() -> None:
+    """The book renders these as plain text: its figures must come from claims, not from the table."""
     for s in statements.load():
-        assert not re.search(r"\d", s.topic), f"statement {s.number}: {s.topic!r} types a figure"
+        for text in (s.topic, s.unchecked):
+            assert not FIGURE.findall(text), f"statement {s.number}: {text!r} types a figure"
 
 
 def test_parse_reads_a_well_formed_table() -> None:
     assert parse(GOOD) == (Statement(1, "a", ("x.one",)), Statement(2, "b", (), "qualitative"))
 
 
+HEAD = "last_statement = 1\n"
+ENTRY = "[statements.1]\ntopic = 'a'\nclaims = ['x']\n"
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
+        (HEAD.replace("1", "2") + ENTRY, r"statement\(s\) \[2\] are missing"),
+        (HEAD + ENTRY + "[statements.2]\ntopic = 'b'\nclaims = ['y']\n", r"\[2\] lie beyond last_statement = 1"),
+        (ENTRY, "last_statement must be"),
         (
-            "[statements.1]\ntopic = 'a'\nclaims = ['x']\n[statements.3]\ntopic = 'c'\nclaims = ['y']\n",
-            r"\[2\] are missing",
+            HEAD + "[statements.1]\ntopic = 'a'\nclaims = []\n",
+            r"\[statements\.1\]: has no claim, so 'unchecked' must say why",
         ),
-        ("[statements.1]\ntopic = 'a'\nclaims = []\n", r"\[statements\.1\]: has no claim, so 'unchecked' must say why"),
-        ("[statements.1]\ntopic = 'a'\nclaim = ['x']\n", r"\[statements\.1\]: unknown field\(s\) \['claim'\]"),
-        (
-            "[statements.one]\ntopic = 'a'\nclaims = ['x']\n",
-            r"\[statements\.one\]: the key must be the statement's number",
-        ),
-        ("[statements.1]\ntopic = ''\nclaims = ['x']\n", r"\[statements\.1\]\.topic: a non-empty string"),
-        ("[statements.1]\ntopic = 'a'\nclaims = 'x'\n", r"\[statements\.1\]\.claims: a list of claim IDs"),
+        (HEAD + ENTRY.replace("claims", "claim"), r"\[statements\.1\]: unknown field\(s\) \['claim'\]"),
+        (HEAD + ENTRY.replace("statements.1", "statements.one"), r"\[statements\.one\]: the key must be"),
+        (HEAD + ENTRY.replace("statements.1", "statements.01"), r"\[statements\.01\]: the key must be"),
+        (HEAD + ENTRY.replace("statements.1", "statements.0"), r"\[statements\.0\]: the key must be"),
+        (HEAD + ENTRY.replace("statements.1", 'statements."\u00b2"'), r"the key must be"),
+        (HEAD + "[statements]\n1 = 'a'\n", r"\[statements\.1\]: must be a table"),
+        (HEAD + ENTRY.replace("'a'", "''"), r"\[statements\.1\]\.topic: a non-empty string"),
+        (HEAD + ENTRY.replace("['x']", "'x'"), r"\[statements\.1\]\.claims: a list of claim IDs"),
+        (HEAD + ENTRY.replace("['x']", "[1]"), r"\[statements\.1\]\.claims: a list of claim IDs"),
+        (HEAD + ENTRY.replace("['x']", "['x', 'x']"), r"\[statements\.1\]\.claims: \['x'\] listed more than once"),
+        (HEAD + ENTRY + "unchecked = 3\n", r"\[statements\.1\]\.unchecked: must be a string"),
         ("[statements.1\n", "not valid TOML"),
-        ("", r"needs a \[statements\.N\] table"),
+        (HEAD, r"needs a \[statements\.N\] table"),
     ],
 )
 def test_a_malformed_table_is_refused_naming_the_entry(text: str, message: str) -> None:

@@ -149,8 +149,13 @@ HUNDREDFOLD = Claim(
     ),
     finding=(
         "Through the lecture's own example the gain grows as the parameter multiple to the power "
-        "{detail:exponent}, so a hundredfold multiple buys {value}, not ten: ten would need the square root. "
-        "A law that saturates at large expert counts would give less still. The lecture's two rules of thumb do not describe the same law."
+        "{detail:exponent}, so a multiple of {in:m_1} buys {value}, against the lecture's {stated}; its figure "
+        "needs the square root. The example's multiple, {in:m_0}, is the lecture's own reading of its expert "
+        "count: attention and embeddings are "
+        "not replicated per expert, so the true multiple of such a model is smaller, the implied exponent larger, "
+        "and the value higher (this box's sensitivity shows how far the multiple must fall to change the verdict). "
+        "A law that saturates at large expert counts would give less. No single power law through the "
+        "lecture's example gives its rule of thumb."
     ),
 )
 

@@ -267,7 +267,6 @@ DEEPSEEK_NO_PP = Claim(
     kind="derived",
     page=PAGE,
     unit="1",
-    noun="stage(s)",
     stated=Stated(1.5, "1", "range", "zero or two pipeline stages", low=1, high=2),
     build=one_step(
         "PP",
@@ -288,10 +287,11 @@ DEEPSEEK_NO_PP = Claim(
     ),
     finding=(
         "In the V3 report's decode unit, {in:TP} × {in:DP} attention GPUs already fill all {in:G}, so the "
-        "pipeline degree is {value}: one stage holds every layer, which is the lecture's 'zero' (no pipelining; its "
-        "'two' would be a degree of two). The 2025 overview names no tensor "
-        "degree (those rows are skipped here), but its data-parallel degree equals its GPU count, which "
-        "leaves room neither for tensor parallelism nor for pipeline stages."
+        "pipeline degree is {value}: one stage holds every layer, which is the lecture's 'zero' (its 'two' "
+        "would be a degree of two); the report's prefill unit gives the same. The 2025 overview names no "
+        "tensor degree, so its layouts are skipped here; there GPUs over data-parallel replicas, the value of "
+        "pipeline.deepseek-no-tensor-parallel, is the product of the tensor and pipeline degrees, and it is "
+        "one, so neither is used."
     ),
 )
 

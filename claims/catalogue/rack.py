@@ -6,7 +6,7 @@ from collections import deque
 
 import sympy as sp
 
-from ..engine import Claim, Derivation, Input, Step
+from ..engine import Claim, Derivation, Detail, Input, Step
 from ..policy import Stated
 from .common import one_step, positive
 
@@ -148,6 +148,8 @@ TRILLION_BYTES = Claim(
     finding="Kimi K2's {in:N} in FP8 take {value}.",
 )
 
+N_5T = sp.Symbol("N_example", positive=True)
+
 TOTAL_PARAMS_CEILING = Claim(
     id="rack.total-params-ceiling",
     title="A Blackwell domain has room for a ~5T-parameter model plus KV cache",
@@ -160,12 +162,28 @@ TOTAL_PARAMS_CEILING = Claim(
     page=PAGE,
     unit="param",
     stated=Stated(5e12, "param", "at-least", "enough for a ~5T-parameter model plus KV cache"),
-    build=one_step("N_max", n_b * M_b / b, "Domain HBM over bytes per weight (FP8): the most parameters that fit"),
-    inputs=(*BLACKWELL_MEMORY.inputs, TRILLION_BYTES.inputs[1]),
+    build=one_step(
+        "N_max",
+        n_b * M_b / b,
+        "Domain HBM over bytes per weight (FP8): the most parameters that fit",
+        details=(
+            Detail(
+                "kv_share",
+                "share of the domain's HBM left for KV cache by the lecture's model",
+                1 - N_5T * b / (n_b * M_b),
+                "percent",
+            ),
+        ),
+    ),
+    inputs=(
+        *BLACKWELL_MEMORY.inputs,
+        Input(b, "storage_per_parameter", "fp8", "bytes per FP8 weight"),
+        Input(N_5T, "total_params", "lecture-examples", "the lecture's example model"),
+    ),
     finding=(
-        "Filled with FP8 weights and nothing else, a GB200 NVL72 would hold {value}. That ceiling, not compute, "
-        "bounds a model's total parameters; whatever the weights leave holds the KV cache, which is why a "
-        "model served from one domain stays well below it."
+        "Filled with FP8 weights and nothing else, a GB200 NVL72 would hold {value}: the ceiling on a model's "
+        "total parameters. The lecture's model of {in:N_example} in FP8 leaves {detail:kv_share} of the "
+        "domain's HBM for KV cache."
     ),
 )
 

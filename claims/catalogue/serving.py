@@ -230,10 +230,12 @@ SECOND_PASS = Claim(
     constants=(TOKENS_PER_STEP,),
     rows=Rows("accelerator", "h100-sxm", "most", "as for the train interval"),
     finding=(
-        "In {in:T_s} the reference GPU makes {value}. Chips with more HBM per unit of bandwidth (the "
-        "rows) get less than one pass from the same step, so the lecture's long step reads HBM more than once "
-        "on some chips only. Either way a second pass finds nothing new: per byte read, a decode step writes "
-        "less than n/L, which is {detail:write_bound} at a context of {in:L_ref}, and it writes no weight."
+        "In {in:T_s} the reference GPU makes {value}. On chips whose HBM takes longer than that to read once "
+        "(see the rows) the lecture's step is less than one pass, so its step length allows a second pass on "
+        "some chips only. The verdict is on that step length; the lecture's point, that a second pass would "
+        "find nothing new, is what the derivation shows: per byte read, a decode step writes less than n/L, "
+        "which is {detail:write_bound} at a context of {in:L_ref} and larger at shorter contexts, and it "
+        "writes no weight."
     ),
 )
 
