@@ -170,7 +170,7 @@ def derive_second_pass() -> Derivation:
     passes = T_long * W / M
     reads = N_w * b_w + B_seq * L_seq * kappa_seq
     writes = B_seq * n_new * kappa_seq
-    margin = sp.simplify(n_new / L_seq - writes / reads)
+    margin = sp.factor(sp.cancel(n_new / L_seq - writes / reads))
     if not margin.is_positive:
         raise AssertionError(f"a decode step should write less than n/L of what it reads, margin {margin}")
     return Derivation(
