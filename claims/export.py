@@ -75,7 +75,7 @@ def row_json(row: Row) -> dict[str, Any]:
     }
 
 
-def claim_json(evaluation: Evaluation, table: tuple[statements.Statement, ...] | None = None) -> dict[str, Any]:
+def claim_json(evaluation: Evaluation, table: tuple[statements.Statement, ...]) -> dict[str, Any]:
     claim = evaluation.claim
     stated = claim.stated
     holds, rough = stated.bands()
@@ -90,7 +90,7 @@ def claim_json(evaluation: Evaluation, table: tuple[statements.Statement, ...] |
         "source": {
             "lecture": LECTURE,
             "section": claim.section,
-            "statements": list(statements.of_claim(table if table is not None else statements.load(), claim.id)),
+            "statements": list(statements.of_claim(table, claim.id)),
         },
         "value": evaluation.value,
         "unit": claim.unit,
