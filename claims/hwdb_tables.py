@@ -6,6 +6,7 @@ Every cell is read from a record (and links to its source) or derived from recor
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from itertools import groupby
 from pathlib import Path
@@ -29,11 +30,32 @@ logger = logging.getLogger(__name__)
 Cell: TypeAlias = "nodes.Node | str"
 
 
+#: Every capacity is shown in one unit, GB (10^9 bytes), converted from the stored quantity;
+#: a value the source printed in binary units (GiB, TiB) carries this mark and a note.
+CAPACITY_UNIT = "GB"
+BINARY_MARK = "†"
+BINARY_NOTE = (
+    f"{BINARY_MARK} printed by the source in binary units (1 GiB = 2^30 bytes); shown converted to GB (10^9 bytes)."
+)
+
+
+def _is_capacity(f: hwdb.Field) -> bool:
+    return bool(f.quantity.dimensionality == hwdb.ureg.byte.dimensionality)
+
+
+def _printed_binary(f: hwdb.Field) -> bool:
+    return _is_capacity(f) and re.match(r"\s*[KMGTPE]i", f.printed_unit) is not None
+
+
 def _field_cell(record: hwdb.Record, name: str) -> Cell:
     if not record.has(name):
         return "—"
     f = record[name]
-    text = formatting.field_value(f)
+    if _is_capacity(f):
+        text = formatting.quantity(float(f.quantity.to(CAPACITY_UNIT).magnitude), CAPACITY_UNIT, 5)
+        text += f" {BINARY_MARK}" if _printed_binary(f) else ""
+    else:
+        text = formatting.field_value(f)
     title = f"{f.source.title}; printed {f.printed_value:g} {f.printed_unit}"
     if f.convention:
         title += f" ({f.convention})"
@@ -51,11 +73,11 @@ def _quantity_cell(value: Any, unit: str) -> str:
 DERIVED: dict[str, tuple[str, Callable[[hwdb.Database, hwdb.Record], str]]] = {
     "drain-time": ("capacity ÷ bandwidth", lambda db, r: _quantity_cell(derived.drain_time(r), _drain_unit(r))),
     "kv-bf16": (
-        "KV per token, BF16",
+        "KV per token at long context, BF16",
         lambda db, r: _quantity_cell(derived.kv_bytes_per_token(r, db["bf16"]), "KiB/token"),
     ),
     "kv-fp8": (
-        "KV per token, FP8",
+        "KV per token at long context, FP8",
         lambda db, r: _quantity_cell(derived.kv_bytes_per_token(r, db["fp8"]), "KiB/token"),
     ),
 }
@@ -116,6 +138,8 @@ class HwdbTableDirective(SphinxDirective):
             if key:
                 out.append(nodes.rubric("", key))
             out.append(table_of(headers, rows, ["hwdb-table"]))
+        if any(r.has(n) and _printed_binary(r[n]) for r in records for n in names):
+            out.append(nodes.paragraph("", BINARY_NOTE, classes=["hwdb-note"]))
         return out
 
 
@@ -180,7 +204,8 @@ class OverlayDemoDirective(SphinxDirective):
                     f"{formatting.claim_quantity(claim, base.value)} ({base.verdict.value})",
                     f"{formatting.claim_quantity(claim, mine.value)} ({mine.verdict.value})",
                     "; ".join(
-                        f"{r.record.id}: {formatting.claim_quantity(claim, r.value)} ({r.verdict.value})"
+                        f"{r.record.id}: {formatting.claim_quantity(claim, r.value)} "
+                        f"({r.verdict.value if r.verdict else 'out of scope, not judged'})"
                         for r in new_rows
                         if r.record
                     )

@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-from . import Database, HwdbError, Record, load_from
+from . import Database, HwdbError, Record, derived, load_from
 from .loader import DATA_DIR
 from .overlay import add_overlay_argument, overlays_from_args
 
@@ -20,7 +20,7 @@ def _json_default(value: object) -> str:
     raise TypeError(f"cannot export {type(value).__name__}")
 
 
-def record_json(record: Record) -> dict[str, Any]:
+def record_json(db: Database, record: Record) -> dict[str, Any]:
     return {
         "id": record.id,
         "kind": record.kind,
@@ -42,6 +42,15 @@ def record_json(record: Record) -> dict[str, Any]:
             }
             for name, f in record.fields.items()
         },
+        "derived": {
+            d.name: {
+                "value": float(d.quantity.magnitude),
+                "unit": str(d.quantity.units),
+                "value_si": float(d.quantity.to_base_units().magnitude),
+                "description": d.description,
+            }
+            for d in derived.derived_figures(db, record)
+        },
     }
 
 
@@ -58,7 +67,7 @@ def export(db: Database) -> dict[str, Any]:
             }
             for s in db.sources.values()
         },
-        "records": [record_json(r) for r in sorted(db, key=lambda r: (r.kind, r.id))],
+        "records": [record_json(db, r) for r in sorted(db, key=lambda r: (r.kind, r.id))],
     }
 
 
@@ -94,6 +103,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"  {name:24} {f.quantity:.4g~P}  "
                 f"(printed {f.printed_value:g} {f.printed_unit}{conv}{per}; source {f.source.id})"
             )
+        figures = derived.derived_figures(db, r)
+        if figures:
+            print("  Derived")
+        for d in figures:
+            print(f"  {d.name:32} {d.quantity.magnitude:,.6g} {d.quantity.units:~P}  ({d.description})")
     elif args.command == "check":
         print(f"ok: {len(db.records)} records, {len(db.sources)} sources, every number with a unit and a source")
     else:

@@ -21,7 +21,7 @@ import pint
 from .errors import HwdbError, Problem
 from .model import Database, Field, Record, Source
 from .overlay import read_overlay
-from .schema import CONVENTIONS, FIELDS, KINDS
+from .schema import CONVENTIONS, FIELDS, KINDS, PRICING_MODELS
 from .units import UNITS_FILE, Quantity, parse_unit
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -276,10 +276,21 @@ def _apply_override(
 
 
 def _cross_references(records: dict[str, Record]) -> list[Problem]:
-    """A system or measurement names its accelerator; that record must exist."""
+    """A system or measurement names its accelerator; that record must exist.
+
+    A rental price names its accelerator and how it was sold (meta.pricing, see PRICING_MODELS).
+    """
     problems = []
     for record in records.values():
-        if record.kind not in ("system", "measurement"):
+        if record.kind == "statistic" and "rental_price" in record.fields:
+            pricing = record.meta.get("pricing")
+            if pricing not in PRICING_MODELS:
+                problems.append(
+                    Problem(
+                        record.file, f"meta.pricing must be one of {list(PRICING_MODELS)}, got {pricing!r}", record.id
+                    )
+                )
+        elif record.kind not in ("system", "measurement"):
             continue
         target = record.meta.get("accelerator")
         if not isinstance(target, str) or records.get(target) is None or records[target].kind != "accelerator":

@@ -44,6 +44,7 @@ class Field:
     note: str | None = None
     low: pint.Quantity[Any] | None = None
     high: pint.Quantity[Any] | None = None
+    basis: tuple[Field, ...] = ()  # for a figure derived from other fields (hwdb.derived), those fields
 
     @cached_property
     def si(self) -> float:

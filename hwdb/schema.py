@@ -52,6 +52,7 @@ FIELDS: Final[dict[str, FieldSpec]] = {
     "scaleup_bandwidth": FieldSpec("byte/s", "scale-up (NVLink, ICI, Infinity Fabric) bandwidth per chip", "direction"),
     "scaleout_bandwidth": FieldSpec("byte/s", "scale-out NIC bandwidth per chip in the reference system", "direction"),
     "scaleup_domain": _count("chips in the reference scale-up domain"),
+    "gpu_dies": _count("GPU compute dies in one accelerator package (one record's chip), I/O dies not counted"),
     "power": FieldSpec("W", "maximum board or module power"),
     # number formats
     "storage_per_parameter": FieldSpec("byte/parameter", "bytes to store one weight"),
@@ -74,6 +75,11 @@ FIELDS: Final[dict[str, FieldSpec]] = {
     "intermediate_size": _count("hidden width of a dense MLP"),
     "vocab_size": _count("vocabulary size"),
     "index_topk": _count("tokens selected per query by sparse attention"),
+    "index_heads": _count("query heads of the sparse-attention indexer (its cached key is one head)"),
+    "index_head_dim": _count("width of the sparse-attention indexer's cached key per token per layer"),
+    "sliding_window": FieldSpec("token", "tokens a sliding-window layer keeps in its KV cache"),
+    "local_layers": _count("layers that attend only within the sliding window", allow_zero=True),
+    "kv_layers": _count("layers that keep their own KV cache (the rest reuse another layer's)"),
     # price sheets
     "input_price": _price("price of an uncached input token"),
     "output_price": _price("price of an output token"),
@@ -107,6 +113,7 @@ FIELDS: Final[dict[str, FieldSpec]] = {
     # reported statistics
     "token_throughput": FieldSpec("token/s", "reported tokens processed per second"),
     "context_window": FieldSpec("token", "maximum context length"),
+    "kv_length": FieldSpec("token", "average KV cache length (context) per decoded token, as a lab reports it"),
     "rental_price": FieldSpec("USD/h", "price of renting one accelerator for an hour"),
     "share": FieldSpec("percent", "a reported share of a total"),
     "decline": FieldSpec("percent", "a reported fall, as a positive percentage"),
@@ -139,6 +146,16 @@ FIELDS: Final[dict[str, FieldSpec]] = {
 }
 
 
+#: How a rental price (statistic field ``rental_price``, USD per accelerator-hour) was sold,
+#: stated in the record's ``meta.pricing``:
+#:   on-demand    list price, no commitment, not interruptible (hyperscaler or neocloud);
+#:   reserved     committed term (capacity blocks, 1-12+ month or multi-year contracts);
+#:   spot         interruptible or preemptible capacity at the provider's own spot rate;
+#:   marketplace  prices set by independent hosts on an open market (Vast.ai), as sampled;
+#:   index        a published market index or survey aggregating many providers' prices.
+PRICING_MODELS: Final = ("on-demand", "reserved", "spot", "marketplace", "index")
+
+
 @dataclass(frozen=True)
 class KindSpec:
     """Which fields a kind of record requires and allows."""
@@ -166,6 +183,7 @@ KINDS: Final[dict[str, KindSpec]] = {
             "scaleout_bandwidth",
             "scaleup_domain",
             "power",
+            "gpu_dies",
         },
     ),
     "datatype": _kind("a number format", {"storage_per_parameter"}, set()),
@@ -190,6 +208,11 @@ KINDS: Final[dict[str, KindSpec]] = {
             "intermediate_size",
             "vocab_size",
             "index_topk",
+            "index_heads",
+            "index_head_dim",
+            "sliding_window",
+            "local_layers",
+            "kv_layers",
             "dense_equivalent_params",
         },
     ),
@@ -229,9 +252,11 @@ KINDS: Final[dict[str, KindSpec]] = {
         set(),
     ),
     "statistic": _kind(
-        "a figure reported by a vendor or lab (meta.date says when)",
+        "a figure reported by a vendor or lab (meta.date says when); a rental_price also names"
+        " meta.accelerator and meta.pricing (one of PRICING_MODELS)",
         set(),
         {
+            "kv_length",
             "token_throughput",
             "context_window",
             "rental_price",

@@ -161,3 +161,15 @@ def test_every_problem_is_reported_at_once(data_dir: Callable[..., Path]) -> Non
     assert "2 problem(s)" in message
     assert "field 'hbm_capacity': missing unit" in message
     assert "field 'hbm_bandwidth': unit 'TB'" in message
+
+
+def test_a_rental_price_must_say_how_it_was_sold(data_dir: Callable[..., Path]) -> None:
+    rental = 'id = "rent"\nkind = "statistic"\nname = "Rent"\nsource = "ds"\n[meta]\naccelerator = "chip-a"\n{pricing}'
+    rental += '[fields.rental_price]\nvalue = 2\nunit = "USD/h"\n'
+    files = {"chip-a.toml": GOOD_RECORD}
+    with pytest.raises(HwdbError, match=r"rent.toml: record 'rent': meta.pricing must be one of \['on-demand'"):
+        load_from(data_dir({**files, "rent.toml": rental.format(pricing='pricing = "cheap"\n')}))
+    with pytest.raises(HwdbError, match=r"meta.accelerator must name an accelerator record"):
+        load_from(data_dir({**files, "rent.toml": rental.format(pricing='pricing = "spot"\n').replace("chip-a", "x")}))
+    db = load_from(data_dir({**files, "rent.toml": rental.format(pricing='pricing = "spot"\n')}))
+    assert db["rent"].meta["pricing"] == "spot"
