@@ -15,6 +15,7 @@ from hwdb.overlay import add_overlay_argument, overlays_from_args
 
 from . import citation, formatting, lock, statements
 from .engine import ClaimError, Evaluation, evaluate
+from .policy import EVIDENCE, RULES
 from .export import dumps
 from .registry import UnknownClaimError, all_claims, evaluate_all, get_claim
 from .sensitivity import analyse
@@ -32,7 +33,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     db = _load(args)
     for claim in all_claims():
         e = evaluate(claim, db)
-        print(f"{claim.id:34} {e.verdict.value:14} {formatting.claim_quantity(claim, e.value):>16}  {claim.title}")
+        print(f"{claim.id:34} {e.verdict.value:18} {claim.evidence:18} {formatting.judged(e):>16}  {claim.title}")
     return 0
 
 
@@ -61,19 +62,27 @@ def _show(e: Evaluation) -> None:
         )
     for const in c.constants:
         print(f"    {const.symbol!s:12} {const.value:>12g} {const.unit}  (constant: {const.why})")
-    print(f"\n  Value:   {formatting.claim_quantity(c, e.value)}")
-    print(f"  Stated:  {formatting.stated(e)} ({c.stated.wording})")
-    print(f"  Verdict: {e.verdict.value}")
+    print(f"\n  Value:    {formatting.claim_quantity(c, e.value)}" + (" (reference row)" if c.rows else ""))
+    marker = f", marker '{c.stated.marker}'" if c.stated.marker else ""
+    print(f"  Stated:   {formatting.stated(e)} (wording {c.stated.wording}{marker}; bands {formatting.bands(e)})")
+    if c.stated.why:
+        print(f"            Reading: {c.stated.why}")
+    print(f"  Evidence: {c.evidence} ({EVIDENCE[c.evidence]})")
+    print(f"  Judged:   {formatting.judged(e)}")
+    print(f"  Verdict:  {e.verdict.value}")
+    own = formatting.own_arithmetic(e)
+    if own:
+        print(f"  Lecture:  {own}")
     if c.rows:
-        print(f"\n  Rows ({c.rows.rule}: {c.rows.reference} is the reference):")
+        print(f"\n  Rows ({RULES[c.rows.rule]}; {c.rows.reference} is the reference):")
         for row in e.rows:
             assert row.record is not None
-            mark = "" if row.counts else "  (outside scope)"
-            print(f"    {row.record.id:16} {formatting.claim_quantity(c, row.value):>16}  {row.verdict.value}{mark}")
+            mark = row.verdict.value if row.verdict else "context (outside scope, not judged)"
+            print(f"    {row.record.id:16} {formatting.claim_quantity(c, row.value):>16}  {mark}")
     for name, value in e.derivation.checks:
-        print(f"  Check: {name} = {value:g}")
+        print(f"  Check: {name} = {formatting.number(value)}")
     for a in analyse(e):
-        flip = "no flip within ×/÷1,000"
+        flip = "no flip within ×/÷1,000" if e.population is None and c.evidence != "none" else "(verdict not on this row)"
         if a.flip_factor is not None and a.flips_to is not None:
             flip = f"{formatting.factor(a.flip_factor)} flips it to '{a.flips_to.value}'"
         print(f"  Elasticity to {a.input.key}: {formatting.number(a.elasticity)}; {flip}")

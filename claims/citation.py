@@ -22,6 +22,7 @@ from hwdb.units import parse_unit
 from . import formatting, release
 from .engine import Claim, Evaluation
 from .lock import pinned_text
+from .policy import verdict_text
 
 IDS_FILE = Path(__file__).resolve().parent / "ids.toml"
 FORMATS = ("md", "rst", "bibtex", "json")
@@ -112,7 +113,9 @@ def content_version(evaluation: Evaluation) -> str:
         "value": pinned_text(evaluation.value),
         "unit": evaluation.claim.unit,
         "verdict": evaluation.verdict.value,
-        "rows": sorted((r.record.id, pinned_text(r.value), r.verdict.value) for r in evaluation.rows if r.record),
+        "rows": sorted(
+            (r.record.id, pinned_text(r.value), verdict_text(r.verdict)) for r in evaluation.rows if r.record
+        ),
         "sensitivity": [(s.input.key, pinned_text(s.low), pinned_text(s.high)) for s in evaluation.sensitivity],
     }
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]

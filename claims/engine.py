@@ -16,10 +16,11 @@ import pint
 import sympy as sp
 
 from hwdb import Database, Field, Quantity, Record
+from hwdb.derived import field_of
 from hwdb.units import parse_unit
 
 from .compiled import UnitCheckError, base_magnitude, evaluate_expression
-from .policy import RULES, Stated, Verdict, combine
+from .policy import EVIDENCE, RULES, Population, Stated, Verdict, population
 
 KINDS = {
     "derived": "computed from hwdb inputs through the derivation",
@@ -77,6 +78,7 @@ class Detail:
     label: str
     expr: sp.Expr
     unit: str
+    noun: str = ""  # what a dimensionless count counts ("GPUs"), for display
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,24 @@ class Derivation:
 
 
 @dataclass(frozen=True)
+class LectureArithmetic:
+    """The lecture's own figures put through its own formula: does its stated result follow?
+
+    ``figures`` are the numbers the lecture quotes (in the units of its statement), ``expr``
+    combines them as the lecture does, and the result is judged against ``Claim.stated`` by
+    the same policy. A result outside the holds band is a slip in the lecture's arithmetic.
+    """
+
+    text: str  # how the lecture combines them, in its own terms: "100B / (300 × 200k)"
+    expr: sp.Expr
+    figures: tuple[tuple[sp.Symbol, float], ...]
+
+    @cached_property
+    def value(self) -> float:
+        return float(self.expr.subs(dict(self.figures)))
+
+
+@dataclass(frozen=True)
 class Rows:
     """Evaluate the claim once per record of ``kind`` that has every needed field."""
 
@@ -99,6 +119,7 @@ class Rows:
     why_reference: str
     scope: tuple[tuple[str, str], ...] = ()  # (meta key, value) pairs a row must match to count
     why_scope: str = ""
+    noun: str = ""  # what a population's rows are ("price points"); by default named by record kind
 
     def in_scope(self, record: Record) -> bool:
         return all(str(record.meta.get(key)) == value for key, value in self.scope)
@@ -126,10 +147,25 @@ class Claim:
     rows: Rows | None = None
     finding: str = ""
     noun: str = ""  # what a dimensionless count counts ("GPUs", "hops"), for display
+    evidence: str = ""  # a key of policy.EVIDENCE; by default the kind's usual class
+    own: LectureArithmetic | None = None  # the lecture's own arithmetic, where it has some
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"claim {self.id}: unknown kind {self.kind!r}")
+        if not self.evidence:
+            usual = {"structural": "identity", "reported": "reported", "derived": "independent"}[self.kind]
+            object.__setattr__(self, "evidence", usual)
+        if self.evidence not in EVIDENCE:
+            raise ValueError(f"claim {self.id}: unknown evidence class {self.evidence!r}; known: {sorted(EVIDENCE)}")
+        if self.own is not None and self.own.expr.free_symbols != {s for s, _ in self.own.figures}:
+            raise ValueError(f"claim {self.id}: the lecture's arithmetic must bind every figure it uses")
+        if self.kind == "structural":
+            if self.evidence != "identity":
+                raise ValueError(f"claim {self.id}: a structural claim's evidence is 'identity'")
+            object.__setattr__(self, "stated", replace(self.stated, proof=True))
+        if self.kind == "reported" and self.evidence not in ("reported", "none"):
+            raise ValueError(f"claim {self.id}: a reported claim's evidence is 'reported' or 'none'")
         parse_unit(self.unit)
         parse_unit(self.stated.unit)
 
@@ -168,10 +204,14 @@ class Row:
 
     record: Record | None
     value: float
-    verdict: Verdict
+    verdict: Verdict | None  # None for a row outside the claim's scope: context, not judged
     details: Mapping[str, float]
     inputs: tuple[InputValue, ...]
-    counts: bool = True  # False for rows shown but outside the claim's scope
+
+    @property
+    def counts(self) -> bool:
+        """Whether the row is judged (inside the claim's scope)."""
+        return self.verdict is not None
 
 
 @dataclass(frozen=True)
@@ -196,17 +236,28 @@ class Evaluation:
     derivation: Derivation
     skipped: tuple[tuple[str, str], ...] = field(default=())  # (record id, missing field)
     sensitivity: tuple[Sensitivity, ...] = field(default=())
+    population: Population | None = None  # the judged figure of a population claim
 
     @property
     def value(self) -> float:
+        """The reference case's value (for a population claim, the case shown beside the count)."""
         return self.reference.value
 
+    @property
+    def own_verdict(self) -> Verdict | None:
+        """The lecture's own arithmetic judged against its own stated figure (holds: it closes)."""
+        own = self.claim.own
+        return None if own is None else self.claim.stated.verdict(own.value)
+
     def inputs(self) -> list[InputValue]:
-        """Every distinct input across rows (for drift messages and the lock)."""
+        """Every distinct input across rows, and the fields a derived input rests on (drift messages, the lock)."""
         seen: dict[str, InputValue] = {}
         for row in self.rows:
             for item in row.inputs:
                 seen.setdefault(item.key, item)
+                for raw in item.field.basis:
+                    basis = InputValue(item.symbol, f"{item.label} (from {raw.name})", item.record, raw)
+                    seen.setdefault(basis.key, basis)
         return list(seen.values())
 
 
@@ -239,12 +290,12 @@ def _bind(claim: Claim, db: Database, row_record: Record | None) -> Bound:
                 record = db[item.record]
             except KeyError as exc:
                 raise ClaimError(f"claim {claim.id}: input {item.symbol}: {exc.args[0]}") from None
-        if not record.has(item.field):
+        value = field_of(record, item.field)
+        if value is None:
             raise ClaimError(
                 f"claim {claim.id}: input {item.symbol}: {record.file}: "
                 f"record '{record.id}' has no field '{item.field}'"
             )
-        value = record[item.field]
         values[item.symbol] = value.quantity
         floats[item.symbol] = value.si
         used.append(InputValue(str(item.symbol), item.label, record, value))
@@ -289,7 +340,7 @@ def row_records(claim: Claim, db: Database) -> tuple[list[Record], list[tuple[st
     needed = [i.field for i in claim.inputs if i.record is None]
     chosen, skipped = [], []
     for record in sorted(db.of_kind(claim.rows.kind), key=lambda r: r.id):
-        missing = [f for f in needed if not record.has(f)]
+        missing = [f for f in needed if field_of(record, f) is None]
         if missing:
             skipped.append((record.id, missing[0]))
         else:
@@ -314,17 +365,32 @@ def evaluate(claim: Claim, db: Database) -> Evaluation:
     derivation = claim.derivation
     if claim.rows is None:
         row = _row(claim, derivation, db, None)
-        return Evaluation(
-            claim, row, (row,), row.verdict, derivation, sensitivity=_sensitivity(claim, derivation, db, row)
-        )
+        assert row.verdict is not None
+        verdict = Verdict.UNCHECKABLE if claim.evidence == "none" else row.verdict
+        return Evaluation(claim, row, (row,), verdict, derivation, sensitivity=_sensitivity(claim, derivation, db, row))
     records, skipped = row_records(claim, db)
-    rows = tuple(replace(_row(claim, derivation, db, r), counts=claim.rows.in_scope(r)) for r in records)
+    rows = tuple(
+        row if claim.rows.in_scope(r) else replace(row, verdict=None)
+        for r in records
+        for row in (_row(claim, derivation, db, r),)
+    )
     reference = next((r for r in rows if r.record and r.record.id == claim.rows.reference), None)
     if reference is None:
         raise ClaimError(
             f"claim {claim.id}: reference record '{claim.rows.reference}' is not among its rows "
             f"(rows: {', '.join(r.record.id for r in rows if r.record) or 'none'})"
         )
-    verdict = combine(claim.rows.rule, reference.verdict, [r.verdict for r in rows if r.counts])
     sensitivity = _sensitivity(claim, derivation, db, reference)
-    return Evaluation(claim, reference, rows, verdict, derivation, tuple(skipped), sensitivity)
+    judged: Population | None = None
+    if claim.evidence == "none":  # nothing published to judge against: every row is context
+        rows = tuple(replace(r, verdict=None) for r in rows)
+        reference = next(r for r in rows if r.record and r.record.id == claim.rows.reference)
+        return Evaluation(claim, reference, rows, Verdict.UNCHECKABLE, derivation, tuple(skipped), sensitivity)
+    if claim.rows.rule == "reference":
+        verdict = reference.verdict
+        if verdict is None:
+            raise ClaimError(f"claim {claim.id}: reference record '{claim.rows.reference}' is outside its scope")
+    else:
+        judged = population(claim.rows.rule, [r.verdict for r in rows if r.verdict is not None])
+        verdict = judged.verdict
+    return Evaluation(claim, reference, rows, verdict, derivation, tuple(skipped), sensitivity, judged)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import asdict
 from typing import Any
 
 import sympy as sp
@@ -13,7 +14,7 @@ from hwdb import Field, Source
 from . import formatting, release, statements
 from .citation import content_version, read_registry
 from .engine import Evaluation, InputValue, Row
-from .policy import RULES, WORDINGS
+from .policy import EVIDENCE, RULES, WORDINGS, Verdict, verdict_text
 from .sensitivity import analyse
 
 EXPORT_VERSION = 1
@@ -69,7 +70,7 @@ def row_json(row: Row) -> dict[str, Any]:
         "record": row.record.id,
         "name": row.record.name,
         "value": row.value,
-        "verdict": row.verdict.value,
+        "verdict": verdict_text(row.verdict),
         "counts": row.counts,
         "details": dict(row.details),
     }
@@ -92,7 +93,15 @@ def claim_json(evaluation: Evaluation, table: tuple[statements.Statement, ...]) 
             "section": claim.section,
             "statements": list(statements.of_claim(table, claim.id)),
         },
+        "evidence": {"class": claim.evidence, "meaning": EVIDENCE[claim.evidence]},
+        "judged": formatting.judged(evaluation),
+        "population": (
+            None
+            if evaluation.population is None
+            else {**asdict(evaluation.population), "meaning": RULES[evaluation.population.rule]}
+        ),
         "value": evaluation.value,
+        "value_in_stated_unit": formatting.in_stated_unit(evaluation, evaluation.value),
         "unit": claim.unit,
         "display": formatting.claim_quantity(claim, evaluation.value),
         "stated": {
@@ -101,6 +110,8 @@ def claim_json(evaluation: Evaluation, table: tuple[statements.Statement, ...]) 
             "low": stated.low,
             "high": stated.high,
             "text": stated.text,
+            "marker": stated.marker,
+            "why": stated.why,
         },
         "tolerance": {
             "wording": stated.wording,
@@ -110,6 +121,18 @@ def claim_json(evaluation: Evaluation, table: tuple[statements.Statement, ...]) 
             "unit": stated.unit,
         },
         "verdict": evaluation.verdict.value,
+        "lecture_arithmetic": (
+            None
+            if claim.own is None
+            else {
+                "text": claim.own.text,
+                "figures": {str(s): v for s, v in claim.own.figures},
+                "value": claim.own.value,
+                "unit": stated.unit,
+                "closes": evaluation.own_verdict is Verdict.HOLDS,
+                "verdict": verdict_text(evaluation.own_verdict),
+            }
+        ),
         "finding": formatting.finding(evaluation),
         "url": claim.url,
         "inputs": [input_json(i) for i in evaluation.reference.inputs],

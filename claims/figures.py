@@ -15,12 +15,29 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+import sympy as sp
 from matplotlib.figure import Figure
 
 from hwdb import Database, Record, derived
 
 from . import formatting
-from .catalogue.batch import FLOP_PER_PARAM_TOKEN
+from .catalogue.batch import (
+    BALANCED_WITH_KV,
+    FLOP_PER_PARAM_TOKEN,
+    KV_PER_TOKEN,
+    B,
+    F,
+    L_ctx,
+    M,
+    N_act,
+    N_tot,
+    W,
+    b,
+    c,
+    kappa,
+    step_time,
+)
+from .catalogue.serving import REPLICA_RATE, REPLICA_STEP, SMALLEST
 from .catalogue.pipeline import BUBBLE
 from .catalogue.pipeline import P as pipeline_stages
 from .catalogue.pipeline import m_mb as micro_batches
@@ -99,36 +116,90 @@ def drain_time(db: Database, evaluations: Evaluations) -> Figure:
     return _by_year(evaluations["serving.train-interval"], "HBM capacity ÷ bandwidth (ms)")
 
 
+def _si(evaluation: Evaluation) -> dict[sp.Symbol, float]:
+    """The reference row's inputs and the claim's constants, by symbol, in SI base units."""
+    values = {sp.Symbol(i.symbol, positive=True): i.field.si for i in evaluation.reference.inputs}
+    values |= {const.symbol: const.si for const in evaluation.claim.constants}
+    return values
+
+
+def _curve(expr: sp.Expr, values: dict[sp.Symbol, float], free: sp.Symbol, xs: np.ndarray) -> np.ndarray:
+    """``expr`` (a claim's own formula) in SI base units along ``xs`` for the symbol ``free``."""
+    symbols = tuple(sorted(expr.free_symbols, key=str))
+    function = lambdified(expr, symbols)
+    args = [xs if s == free else values[s] for s in symbols]
+    return np.array(np.broadcast_to(np.asarray(function(*args), dtype=float), xs.shape))
+
+
 def cost_per_token(db: Database, evaluations: Evaluations) -> Figure:
-    """Step time and cost per token against batch for DeepSeek-V3 on the reference GPU."""
+    """Step time and cost per token against batch: the lecture's model and one with expert traffic and KV."""
     batch = evaluations["batch.optimal-size"]
-    values = {i.symbol: i.field.quantity for i in batch.reference.inputs}
-    c = batch.claim.constants[0]
-    flops = values["F"].to("flop/s").magnitude
-    bandwidth = values["W"].to("B/s").magnitude
-    weight_bytes = (values["N_total"] * values["b"]).to("B").magnitude
-    flop_per_token = values["N_active"].to("param").magnitude * c.value
-    sizes = np.geomspace(1, 1e5, 200)
-    fetch = weight_bytes / bandwidth
-    step = np.maximum(sizes * flop_per_token / flops, fetch)
-    optimum = fetch / batch.value
+    penalty = evaluations["batch.unbatched-penalty"]
+    values = _si(batch) | _si(penalty) | {kappa: _curve(KV_PER_TOKEN, _si(batch), B, np.ones(1))[0]}
+    sizes = np.geomspace(1, 1e5, 300)
+    lecture = _curve(sp.Max(B * c * N_act / F, N_tot * b / W), values, B, sizes)
+    served = _curve(step_time(B), values, B, sizes)
+    optimum = values[c] * values[N_act] / values[F]  # compute time per token
+    fetch = values[N_tot] * values[b] / values[W]  # one read of every weight
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.8))
-    left.plot(sizes, step / fetch, color="#3367d6")
-    left.set_ylabel("step time ÷ weight-fetch time")
-    right.plot(sizes, (step / sizes) / optimum, color="#c0392b")
-    right.set_ylabel("cost per token ÷ cost at B*")
-    for ax in (left, right):
+    for ax, lecture_y, served_y, label in (
+        (left, lecture / fetch, served / fetch, "step time ÷ time to read every weight"),
+        (right, lecture / sizes / optimum, served / sizes / optimum, "cost per token ÷ compute-only cost"),
+    ):
+        ax.plot(sizes, lecture_y, color="#3367d6", label="lecture: every weight, no KV")
+        ax.plot(sizes, served_y, color="#c0392b", ls="-.", label="touched experts + KV at the served context")
+        ax.set_ylabel(label)
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.axvline(batch.value, ls="--", color="#888888", label=f"B* = {batch.value:,.0f} tokens")
-        ax.set_xlabel("batch (tokens)")
+        ax.axvline(batch.value, ls="--", color="#888888", label=f"B* = {formatting.claim_quantity(batch.claim, batch.value)}")
+        ax.set_xlabel("batch (tokens, one per sequence)")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
+    right.legend(fontsize=7, loc="upper right")
     rec = batch.reference.record
     assert rec is not None
+    fig.suptitle(f"DeepSeek-V3 in BF16 on {rec.id} chips; the ratios do not depend on how many share it", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def serving_context(db: Database, evaluations: Evaluations) -> Figure:
+    """How the balanced batch, the step and a replica's throughput move with the context each sequence carries."""
+    replica = evaluations["serving.replica-throughput"]
+    batch = evaluations["batch.optimal-size"]
+    values = _si(replica)
+    contexts = np.geomspace(256, 262_144, 300)
+    limit = batch.reference.details["context_limit"]
+    balanced_kv = _curve(BALANCED_WITH_KV.subs(kappa, KV_PER_TOKEN), values, L_ctx, contexts)
+    balanced_kv[contexts >= limit] = np.nan
+    step = _curve(REPLICA_STEP, values, L_ctx, contexts) * 1e3
+    rate = _curve(REPLICA_RATE, values, L_ctx, contexts)
+    chips = _curve(SMALLEST, values, L_ctx, contexts)
+    train = float(values[M] / values[W]) * 1e3
+    served = float(values[L_ctx])
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(11, 3.8))
+    left.plot(contexts, np.full_like(contexts, float(batch.value)), color="#3367d6", label="weights only (lecture)")
+    left.plot(contexts, balanced_kv, color="#c0392b", ls="-.", label="with KV reads")
+    left.axvline(limit, color="#c0392b", ls=":", label="no batch balances beyond")
+    left.set_ylabel("balanced batch (tokens)")
+    middle.plot(contexts, step, color="#7a5195", label="step of the smallest replica")
+    middle.axhline(train, color="#888888", ls="--", label="one HBM read (the 'train')")
+    middle.set_ylabel("step time (ms)")
+    middle.set_ylim(0, train * 1.2)
+    right.plot(contexts, rate, color="#2e7d32", label="replica (tokens/s)")
+    right.plot(contexts, rate / chips, color="#b26a00", ls="-.", label="per chip (tokens/s)")
+    right.set_ylabel("tokens per second")
+    for ax in (left, middle, right):
+        ax.set_xscale("log")
+        ax.axvline(served, color="#444444", ls="--", lw=0.8)
+        ax.set_xlabel("context per sequence (tokens)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+    left.set_yscale("log")
+    right.set_yscale("log")
+    rec = replica.reference.record
+    assert rec is not None
     fig.suptitle(
-        f"DeepSeek-V3 in BF16 on {rec.name} "
-        "(KV cache ignored; the ratios do not depend on how many chips share the weights)",
+        f"DeepSeek-V3 in BF16 on {rec.id} chips at the lecture's batch; grey dashes: DeepSeek's served context",
         fontsize=9,
     )
     fig.tight_layout()
@@ -360,7 +431,8 @@ FIGURES: dict[str, FigureSpec] = {
     for spec in (
         FigureSpec("hardware-ratio", ("batch.optimal-size",), hardware_ratio),
         FigureSpec("drain-time", ("serving.train-interval",), drain_time),
-        FigureSpec("cost-per-token", ("batch.optimal-size",), cost_per_token),
+        FigureSpec("cost-per-token", ("batch.optimal-size", "batch.unbatched-penalty"), cost_per_token),
+        FigureSpec("serving-context", ("serving.replica-throughput", "batch.optimal-size"), serving_context),
         FigureSpec("roofline", ("batch.optimal-size",), roofline),
         FigureSpec("ratio-by-year", ("rooflines.hardware-ratio",), ratio_by_year),
         FigureSpec("scale-up-domains", ("rack.aggregate-bandwidth-growth",), scale_up_domains),

@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 import re
 
-from hwdb import Field
+from hwdb import Field, Quantity
 from hwdb.units import parse_unit
 
-from .engine import Claim, Evaluation
+from .engine import Claim, Detail, Evaluation
+from .policy import Verdict
 
 SIGNIFICANT = 3
 
@@ -63,6 +64,8 @@ def quantity(value: float, unit_text: str, significant: int = SIGNIFICANT) -> st
         return f"{number(value, significant)} %"
     label = unit(unit_text)
     if not label:
+        if 0 < value < 0.01:  # a small share reads better as one part in N than as 0.000489
+            return f"1/{number(1 / value, significant)}"
         return f"{number(value, significant)}×" if value >= 1 else number(value, significant)
     return f"{number(value, significant)} {label}"
 
@@ -75,10 +78,98 @@ def factor(k: float) -> str:
 
 
 def claim_quantity(claim: Claim, value: float) -> str:
-    """A claim's value as the book writes it: counts with their noun, the rest by unit."""
+    """A claim's value as the book writes it: counts with their noun, the rest by unit.
+
+    An exact statement is written to five figures, so "2,048" is not shown as "2,050".
+    """
+    digits = 5 if claim.stated.wording == "exact" else SIGNIFICANT
     if claim.noun:
-        return f"{number(value)} {claim.noun}"
-    return quantity(value, claim.unit)
+        return f"{number(value, digits)} {claim.noun}"
+    return quantity(value, claim.unit, digits)
+
+
+#: What the rows of a population claim are, by record kind, for "14 of 23 accelerators".
+ROW_NOUNS = {
+    "accelerator": "accelerators",
+    "statistic": "reported figures",
+    "price-sheet": "price sheets",
+    "memory-tier": "devices",
+    "model": "models",
+    "deployment": "deployments",
+    "system": "systems",
+    "interconnect": "links",
+}
+
+
+def detail(spec: Detail, value: float) -> str:
+    """A detail's value: a count with its noun ("17.9 GPUs"), the rest by unit."""
+    return f"{number(value)} {spec.noun}" if spec.noun else quantity(value, spec.unit)
+
+
+def in_stated_unit(evaluation: Evaluation, value: float) -> float:
+    """A value of the claim in the unit of the lecture's figure, where its bands are."""
+    claim = evaluation.claim
+    if claim.stated.unit == claim.unit:
+        return value
+    return float(Quantity(value, parse_unit(claim.unit)).to(parse_unit(claim.stated.unit)).magnitude)
+
+
+def judged(evaluation: Evaluation) -> str:
+    """What the verdict is on: the case's value, or a population's count of rows in the bands."""
+    p = evaluation.population
+    if p is None:
+        return claim_quantity(evaluation.claim, evaluation.value)
+    assert evaluation.claim.rows is not None
+    noun = evaluation.claim.rows.noun or ROW_NOUNS.get(evaluation.claim.rows.kind, "rows")
+    text = f"{p.holds} of {p.rows} {noun} hold"
+    if p.within_rough > p.holds:
+        text += f", {p.within_rough} within the rough band"
+    return text
+
+
+def band(evaluation: Evaluation, interval: tuple[float, float]) -> str:
+    """One tolerance band in the lecture's unit, written like the claim's values: "16–25 ms", "≥ 1"."""
+    lo, hi = interval
+    claim = evaluation.claim
+    write = (
+        (lambda v: claim_quantity(claim, v))
+        if claim.stated.unit == claim.unit
+        else (lambda v: quantity(v, claim.stated.unit))
+    )
+    if math.isinf(hi):
+        return f"≥ {write(lo)}"
+    low, high = write(lo), write(hi)
+    low_num, _, low_unit = low.partition(" ")
+    high_num, _, high_unit = high.partition(" ")
+    if low_unit == high_unit and not low_num.endswith("×"):
+        return f"{low_num}–{high_num} {high_unit}".strip()
+    return f"{low}–{high}"
+
+
+def bands(evaluation: Evaluation) -> str:
+    """Both tolerance bands: 'holds 16–25 ms, roughly 10–40 ms'."""
+    holds, rough = evaluation.claim.stated.bands()
+    text = f"holds {band(evaluation, holds)}"
+    return text + (f", roughly {band(evaluation, rough)}" if rough else ", no rough band")
+
+
+def in_stated(evaluation: Evaluation, value_in_stated_unit: float) -> str:
+    """A value already in the lecture's unit, written like the claim's values."""
+    claim = evaluation.claim
+    if claim.stated.unit == claim.unit:
+        return claim_quantity(claim, value_in_stated_unit)
+    return quantity(value_in_stated_unit, claim.stated.unit)
+
+
+def own_arithmetic(evaluation: Evaluation) -> str | None:
+    """The lecture checked against itself, in one sentence; None where it has no arithmetic."""
+    own, verdict = evaluation.claim.own, evaluation.own_verdict
+    if own is None or verdict is None:
+        return None
+    result = f"The lecture's own arithmetic, {own.text}, gives {in_stated(evaluation, own.value)}"
+    if verdict is Verdict.HOLDS:
+        return result + f": it closes on the figure it states ({stated(evaluation)})."
+    return result + f", which does not close on the {stated(evaluation)} it states ({verdict.value} by the same bands)."
 
 
 def stated(evaluation: Evaluation) -> str:
@@ -93,17 +184,34 @@ def stated(evaluation: Evaluation) -> str:
 def field_value(field: Field, significant: int = 5) -> str:
     """An hwdb field in the unit its source printed, after normalisation.
 
-    Data is shown to five significant figures (a datasheet's 2,765 GB/s stays 2,765),
-    and whole counts exactly (a 9,216-chip pod is not a 9,220-chip pod).
+    Data is shown with as many significant figures as it has, up to five (a datasheet's
+    2,765 GB/s stays 2,765), and whole counts exactly (a 9,216-chip pod is not a 9,220-chip
+    pod). A value that five figures cannot write exactly (a third, a rack figure divided by
+    72 chips) is a computed one and gets the book's usual three.
     """
     q = field.quantity
+    if 0 < abs(float(q.magnitude)) < 1 and not q.dimensionless:
+        compact = q.to_compact()  # a rack's 4.6 PB/s over 144 chips reads as 31.9 TB/s, not 0.0319 PB/s
+        if 1 <= abs(float(compact.magnitude)) < 1000:
+            q = compact
     magnitude = float(q.magnitude)
+    if q.dimensionless and magnitude.is_integer():
+        return f"{round(magnitude):,}"
+    digits = next((d for d in range(1, significant + 1) if _exact_in(magnitude, d)), SIGNIFICANT)
     if q.dimensionless:
-        return f"{round(magnitude):,}" if magnitude.is_integer() else number(magnitude, significant)
-    return quantity(magnitude, str(q.units), significant)
+        return number(magnitude, digits)
+    return quantity(magnitude, str(q.units), digits)
 
 
-PLACEHOLDER = re.compile(r"\{(value|stated|detail|in)(?::([^}]+))?\}")
+def _exact_in(value: float, digits: int) -> bool:
+    """Whether ``value`` is written exactly (to round-off) with this many significant figures."""
+    if value == 0 or not math.isfinite(value):
+        return True
+    rounded = float(f"{value:.{digits - 1}e}")
+    return abs(rounded - value) <= 1e-9 * abs(value)
+
+
+PLACEHOLDER = re.compile(r"\{(value|stated|own|judged|detail|in)(?::([^}]+))?\}")
 
 
 def finding(evaluation: Evaluation) -> str:
@@ -119,10 +227,16 @@ def finding(evaluation: Evaluation) -> str:
             return claim_quantity(claim, row.value)
         if kind == "stated":
             return stated(evaluation)
+        if kind == "judged":
+            return judged(evaluation)
+        if kind == "own":
+            if claim.own is None:
+                raise KeyError(f"claim {claim.id}: finding names the lecture's own arithmetic, which it has none of")
+            return in_stated(evaluation, claim.own.value)
         if kind == "detail":
             if key not in details:
                 raise KeyError(f"claim {claim.id}: finding names unknown detail '{key}'")
-            return quantity(row.details[key], details[key].unit)
+            return detail(details[key], row.details[key])
         if key not in inputs:
             raise KeyError(f"claim {claim.id}: finding names unknown input '{key}'")
         return field_value(inputs[key].field)

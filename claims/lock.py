@@ -12,13 +12,14 @@ import json
 import math
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from hwdb import display_path
 
 from .engine import Evaluation, InputValue
+from .policy import verdict_text
 
 LOCK_FILE = Path(__file__).resolve().parent / "claims.lock.json"
 LOCK_ENV_VAR = "CLAIMS_LOCK"
@@ -66,12 +67,14 @@ def snapshot(evaluation: Evaluation) -> dict[str, Any]:
         "rows": {
             row.record.id: {
                 "value": _pinned(row.value),
-                "verdict": row.verdict.value,
+                "verdict": verdict_text(row.verdict),
                 "details": _pinned_all(dict(row.details)),
             }
             for row in evaluation.rows
             if row.record is not None
         },
+        "population": None if evaluation.population is None else asdict(evaluation.population),
+        "lecture_arithmetic": None if evaluation.claim.own is None else _pinned(evaluation.claim.own.value),
         "details": _pinned_all(dict(evaluation.reference.details)),
         "sensitivity": {s.input.key: [_pinned(s.low), _pinned(s.high)] for s in evaluation.sensitivity},
         "inputs": {item.key: _pinned(item.field.si) for item in sorted(evaluation.inputs(), key=lambda i: i.key)},
@@ -139,6 +142,10 @@ def changed_inputs(items: Iterable[InputValue], pinned_inputs: dict[str, float])
     return "; ".join(lines) if lines else "no input changed: the derivation or its code did"
 
 
+def _shown(verdict: str | None) -> str:
+    return "not judged (outside scope)" if verdict is None else f"'{verdict}'"
+
+
 def compare(evaluation: Evaluation, pinned: dict[str, Any] | None) -> list[Drift]:
     """Every way one evaluation departs from its pinned snapshot."""
     cid = evaluation.claim.id
@@ -152,6 +159,11 @@ def compare(evaluation: Evaluation, pinned: dict[str, Any] | None) -> list[Drift
         problems.append(f"value moved {pinned.get('value')!r} -> {fresh['value']!r} {fresh['unit']}")
     if pinned.get("verdict") != fresh["verdict"]:
         problems.append(f"verdict changed '{pinned.get('verdict')}' -> '{fresh['verdict']}'")
+    old_own, new_own = pinned.get("lecture_arithmetic"), fresh["lecture_arithmetic"]
+    if (old_own is None) != (new_own is None) or (old_own is not None and moved(old_own, new_own)):
+        problems.append(f"the lecture's own arithmetic moved {old_own!r} -> {new_own!r}")
+    if pinned.get("population") != fresh["population"]:
+        problems.append(f"population counts changed {pinned.get('population')} -> {fresh['population']}")
     old_rows, new_rows = pinned.get("rows", {}), fresh["rows"]
     for rid in sorted(set(old_rows) | set(new_rows)):
         if rid not in new_rows:
@@ -163,7 +175,7 @@ def compare(evaluation: Evaluation, pinned: dict[str, Any] | None) -> list[Drift
             if moved(o["value"], n["value"]):
                 problems.append(f"row {rid} moved {o['value']!r} -> {n['value']!r}")
             if o["verdict"] != n["verdict"]:
-                problems.append(f"row {rid} verdict '{o['verdict']}' -> '{n['verdict']}'")
+                problems.append(f"row {rid} verdict {_shown(o['verdict'])} -> {_shown(n['verdict'])}")
             for name in sorted(set(o.get("details", {})) | set(n["details"])):
                 if moved(o.get("details", {}).get(name, math.nan), n["details"].get(name, math.nan)):
                     problems.append(f"row {rid} detail {name} moved")

@@ -55,7 +55,13 @@ def _perturb(text: str, field: str, factor: float) -> str:
 def run(factor: float = FACTOR) -> list[Mutant]:
     db = hwdb.load([])
     pinned = lock.read(lock.LOCK_FILE)
-    used = {(i.record.id, i.field.name): i.field.file for e in evaluate_all(db).values() for i in e.inputs()}
+    # A derived input (Field.basis) is mutated through the record fields it is computed from.
+    used = {
+        (i.record.id, i.field.name): i.field.file
+        for e in evaluate_all(db).values()
+        for i in e.inputs()
+        if not i.field.basis
+    }
     mutants = []
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from hwdb.schema import FIELDS
+from hwdb.derived import field_spec
 
 from .engine import Claim
 
@@ -47,8 +47,8 @@ def entries(claims: tuple[Claim, ...]) -> list[Entry]:
 
     for claim in claims:
         for item in claim.inputs:
-            spec = FIELDS[item.field]
-            add(item.symbol, item.label or spec.description, spec.unit, claim.id)
+            unit, description = field_spec(item.field)
+            add(item.symbol, item.label or description, unit, claim.id)
         for constant in claim.constants:
             add(constant.symbol, constant.why, constant.unit, claim.id)
     for claim in claims:

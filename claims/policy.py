@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 from dataclasses import dataclass
 
 
@@ -17,10 +18,28 @@ class Verdict(enum.Enum):
     HOLDS = "holds"
     ROUGHLY = "holds roughly"
     FAILS = "does not hold"
+    UNCHECKABLE = "no public evidence"
 
     @property
     def rank(self) -> int:
-        return {Verdict.HOLDS: 2, Verdict.ROUGHLY: 1, Verdict.FAILS: 0}[self]
+        return {Verdict.HOLDS: 2, Verdict.ROUGHLY: 1, Verdict.FAILS: 0, Verdict.UNCHECKABLE: -1}[self]
+
+
+def verdict_text(verdict: Verdict | None) -> str | None:
+    """A verdict as written in exports and the lock; None for a row that is context only."""
+    return None if verdict is None else verdict.value
+
+
+#: How strong the evidence behind a verdict is. A claim names one; structural claims are
+#: proofs, reported claims rest on a reported figure, and a claim about a figure nobody
+#: publishes gets no verdict beyond saying so.
+EVIDENCE: dict[str, str] = {
+    "independent": "checked against independent sources (datasheets, configs, price sheets, papers)",
+    "lecture-arithmetic": "arithmetic on the lecture's own figures (the lecture checked against itself)",
+    "identity": "an identity or proof, checked symbolically and numerically",
+    "reported": "a statistic reported by a lab, vendor or analyst, compared as printed",
+    "none": "no public evidence: the figure is not published, so no verdict is possible",
+}
 
 
 @dataclass(frozen=True)
@@ -38,31 +57,73 @@ class Wording:
 WORDINGS: dict[str, Wording] = {
     w.key: w
     for w in (
-        Wording("exact", "an identity or exact arithmetic", 1 + 1e-9, None),
-        Wording("about", "'about', '~', '≈' a single figure", 1.25, 2.0),
+        Wording("exact", "an identity or proof, or arithmetic the lecture writes with '='", 1 + 1e-9, None),
+        Wording("about", "a hedged single figure: 'about', '~', '≈', 'roughly'", 1.25, 2.0),
+        Wording("bare", "a single figure spoken without a hedge: read as rounded, like 'about'", 1.25, 2.0),
         Wording("range", "an explicit range such as '2,000–3,000'", 1.0, 1.5),
-        Wording("order", "'order of', 'roughly N×' within a decade", math.sqrt(10), 10.0),
-        Wording("at-least", "'at least', '≳', 'nearly all'", 1.0, 1.25),
+        Wording("order", "an order of magnitude: 'millions of', 'maybe 10× off'", math.sqrt(10), 10.0),
+        Wording("at-least", "a floor: 'at least', '≳', 'more than', 'enough for'", 1.0, 1.25),
     )
 }
 
 
+#: Which of the lecture's words select which wording, checked in this order (the first
+#: class with a marker in the quoted text wins). Text without any marker is read as exact.
+#: A claim that is a proof (kind "structural") is judged exactly whatever its words.
+MARKERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("at-least", ("at least", "≳", "≥", "more than", "nearly", "enough for")),
+    ("range", ("N–M", "and something")),  # two figures joined by an en dash ("2,000–3,000"); "500 and something"
+    ("about", ("about", "~", "≈", "roughly", "almost", "typically", "around")),
+    ("order", ("order of", "orders of magnitude", "10× off", "millions of")),
+    ("exact", ("=", "exactly")),
+)
+RANGE = re.compile(r"\d[\d.,]*\s*–\s*\d[\d.,]*")
+
+
+def wording_of(text: str) -> tuple[str, str]:
+    """The wording class a quotation selects, and the marker that selected it ("bare": none)."""
+    lowered = text.lower()
+    for key, markers in MARKERS:
+        for marker in markers:
+            if marker == "N–M":
+                found = RANGE.search(lowered)
+                if found:
+                    return key, found.group(0)
+            elif marker in lowered:
+                return key, marker
+    return "bare", ""
+
+
 @dataclass(frozen=True)
 class Stated:
-    """The lecture's figure, with the wording that fixes its tolerance."""
+    """The lecture's figure; its wording class follows from the quoted marker words.
+
+    ``text`` quotes the lecture (its own marker words: "about", "~", "2,000–3,000", "at
+    least"); :func:`wording_of` reads the class from it, so no claim picks its own band.
+    ``why`` says why the reading is right where it is a judgement call.
+    """
 
     value: float
     unit: str
-    wording: str
     text: str
     low: float | None = None
     high: float | None = None
+    why: str = ""
+    proof: bool = False  # set by the claim when it is a proof: judged exactly
 
     def __post_init__(self) -> None:
-        if self.wording not in WORDINGS:
-            raise ValueError(f"unknown wording {self.wording!r}; known: {sorted(WORDINGS)}")
         if self.wording == "range" and (self.low is None or self.high is None):
-            raise ValueError("a 'range' statement needs low and high")
+            raise ValueError(f"{self.text!r}: a range statement needs low and high")
+        if self.wording != "range" and (self.low is not None or self.high is not None):
+            raise ValueError(f"{self.text!r}: low and high are only for a range statement")
+
+    @property
+    def wording(self) -> str:
+        return "exact" if self.proof else wording_of(self.text)[0]
+
+    @property
+    def marker(self) -> str:
+        return "" if self.proof else wording_of(self.text)[1]
 
     def bands(self) -> tuple[tuple[float, float], tuple[float, float] | None]:
         """The (holds, holds roughly) intervals, in the stated unit."""
@@ -99,26 +160,49 @@ def _within(value: float, band: tuple[float, float]) -> bool:
     return lo - abs(lo) * EDGE_ROUNDING <= value <= hi + abs(hi) * EDGE_ROUNDING
 
 
-#: How per-hardware row verdicts combine into the claim's verdict.
+#: How a population claim ("on most GPUs") is judged from its rows. The judged figure is
+#: the count of in-scope rows inside each band; single-case claims use "reference".
 RULES: dict[str, str] = {
-    "reference": "the verdict of the reference row (the hardware the lecture speaks of)",
-    "most": "the best verdict that at least half of the rows reach",
-    "all": "the worst verdict of any row",
-    "any": "the best verdict of any row (for figures that some published case should reach)",
+    "reference": "a single case: the verdict of the case the lecture speaks of (the reference row)",
+    "most": "a population: holds if at least half the rows in scope hold, roughly if at least half are within the rough band",
+    "all": "a population: holds if every row in scope holds, roughly if every row is within the rough band",
+    "any": "a population: holds if any row in scope holds, roughly if any is within the rough band",
 }
 
 
-def combine(rule: str, reference: Verdict, rows: list[Verdict]) -> Verdict:
-    """Apply a rule from RULES to row verdicts."""
-    if rule == "reference":
-        return reference
-    if rule == "all":
-        return min(rows, key=lambda v: v.rank)
-    if rule == "any":
-        return max(rows, key=lambda v: v.rank)
-    if rule == "most":
-        for candidate in (Verdict.HOLDS, Verdict.ROUGHLY):
-            if 2 * sum(v.rank >= candidate.rank for v in rows) >= len(rows):
-                return candidate
+@dataclass(frozen=True)
+class Population:
+    """The judged figure of a population claim: how many rows in scope fall in each band."""
+
+    rule: str
+    rows: int
+    holds: int
+    within_rough: int  # rows that hold or hold roughly
+
+    def __post_init__(self) -> None:
+        if self.rule not in RULES or self.rule == "reference":
+            raise ValueError(f"unknown population rule {self.rule!r}")
+        if not 0 <= self.holds <= self.within_rough <= self.rows:
+            raise ValueError(f"inconsistent counts {self}")
+
+    def reaches(self, count: int) -> bool:
+        if self.rule == "all":
+            return count == self.rows and self.rows > 0
+        if self.rule == "any":
+            return count >= 1
+        return 2 * count >= self.rows and self.rows > 0
+
+    @property
+    def verdict(self) -> Verdict:
+        if self.reaches(self.holds):
+            return Verdict.HOLDS
+        if self.reaches(self.within_rough):
+            return Verdict.ROUGHLY
         return Verdict.FAILS
-    raise ValueError(f"unknown rule {rule!r}; known: {sorted(RULES)}")
+
+
+def population(rule: str, verdicts: list[Verdict]) -> Population:
+    """Count row verdicts into a :class:`Population` judged by ``rule``."""
+    holds = sum(v is Verdict.HOLDS for v in verdicts)
+    rough = sum(v in (Verdict.HOLDS, Verdict.ROUGHLY) for v in verdicts)
+    return Population(rule, len(verdicts), holds, rough)

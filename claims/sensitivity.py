@@ -64,6 +64,26 @@ def _elasticity(result: sp.Expr, symbol: sp.Symbol, symbols: tuple[sp.Symbol, ..
     return lambdified(sp.diff(result, symbol) * symbol / result, symbols, "math")
 
 
+#: Functions whose symbolic derivative SymPy cannot turn into code; their elasticity is taken numerically.
+PIECEWISE = (sp.Max, sp.Min, sp.ceiling, sp.floor)
+
+
+def _numeric_elasticity(
+    function: Callable[..., Any], symbols: list[sp.Symbol], values: dict[sp.Symbol, float], symbol: sp.Symbol
+) -> float:
+    """d ln(value) / d ln(input) by a central difference of ±1e-6 in the input, all else fixed.
+
+    At a kink (a max switching branch, a whole number of chips) this is the local slope on
+    the side the difference lands; away from one it is the derivative itself.
+    """
+    step = 1e-6
+
+    def at(factor: float) -> float:
+        return float(function(*(values[s] * factor if s == symbol else values[s] for s in symbols)))
+
+    return (math.log(at(1 + step)) - math.log(at(1 / (1 + step)))) / (2 * math.log(1 + step))
+
+
 def _analyse(evaluation: Evaluation) -> list[Elasticity]:
     claim = evaluation.claim
     result = evaluation.derivation.result
@@ -83,19 +103,24 @@ def _analyse(evaluation: Evaluation) -> list[Elasticity]:
         evaluation.value / base * float(Quantity(1, parse_unit(claim.unit)).to(parse_unit(claim.stated.unit)).magnitude)
     )
     verdict_now = claim.stated.verdict(base * to_stated)
+    # A population's verdict, or one that says nothing is published, does not turn on the reference row.
+    scan = evaluation.population is None and claim.evidence != "none"
     out = []
     for item in claim.inputs:
         symbol = item.symbol
         if symbol not in result.free_symbols or str(symbol) not in by_name:
             continue
-        elasticity = float(_elasticity(result, symbol, tuple(symbols))(*(values[s] for s in symbols)))
+        if result.has(*PIECEWISE):
+            elasticity = _numeric_elasticity(function, symbols, values, symbol)
+        else:
+            elasticity = float(_elasticity(result, symbol, tuple(symbols))(*(values[s] for s in symbols)))
 
         def verdict_at(factor: float, symbol: sp.Symbol = symbol) -> Verdict:
             args = [values[s] * factor if s == symbol else values[s] for s in symbols]
             return claim.stated.verdict(float(function(*args)) * to_stated)
 
         best: tuple[float, Verdict] | None = None
-        for direction in (1, -1):
+        for direction in (1, -1) if scan else ():
             previous = 1.0
             for step in SCAN:
                 factor = float(step) ** direction

@@ -33,7 +33,7 @@ from . import calculator, citation, formatting, lock, notation, release, stateme
 from .engine import ClaimError, Evaluation, anchor
 from .export import dumps
 from .figures import FIGURES, render_svg
-from .policy import RULES, WORDINGS
+from .policy import EVIDENCE, MARKERS, RULES, WORDINGS, Verdict
 from .registry import all_claims, evaluate_all
 from .sensitivity import Elasticity, analyse
 from .sphinxnodes import build_state, paragraph_of, table_of
@@ -232,7 +232,9 @@ class ClaimDirective(SphinxDirective):
         head += nodes.Text(" ")
         head += nodes.literal("", c.id, classes=["claim-id"])
         head += nodes.Text(" ")
-        head += nodes.inline("", c.kind, classes=["claim-kind"])
+        head += nodes.inline(
+            "", f"evidence: {c.evidence}", classes=["claim-evidence"], reftitle=EVIDENCE[c.evidence]
+        )
         head += nodes.Text(" ")
         head += _verdict(e.verdict.value)
         head += nodes.reference(
@@ -282,23 +284,32 @@ class ClaimDirective(SphinxDirective):
 
     def _result(self, e: Evaluation) -> nodes.paragraph:
         c = e.claim
-        holds, rough = c.stated.bands()
-
-        def band(b: tuple[float, float]) -> str:
-            hi = "∞" if b[1] == float("inf") else formatting.number(b[1])
-            return f"[{formatting.number(b[0])}, {hi}]"
-
+        s = c.stated
+        marker = f"the lecture says “{s.marker}”, so " if s.marker else ""
         text = (
-            f"Derived {formatting.claim_quantity(c, e.value)} against the lecture's {formatting.stated(e)}. "
-            f"Tolerance ({c.stated.wording}: {WORDINGS[c.stated.wording].meaning}): holds within {band(holds)}"
-            + (f", holds roughly within {band(rough)}" if rough else "")
-            + f" {formatting.unit(c.stated.unit)}".rstrip()
-            + ". Verdict: "
+            f"Lecture: {formatting.stated(e)}. Tolerance: {marker}{s.wording} ({WORDINGS[s.wording].meaning}): "
+            f"{formatting.bands(e)}."
         )
-        result = paragraph_of(text, classes=["claim-result"])
+        if s.why:
+            text += f" Reading: {s.why}."
+        if e.population is not None:
+            assert c.rows is not None
+            text += (
+                f" Judged on the population: {formatting.judged(e)} "
+                f"({RULES[c.rows.rule]}; the reference row gives {formatting.claim_quantity(c, e.value)})."
+            )
+        elif c.rows:
+            text += f" Judged on the case the lecture speaks of: {formatting.claim_quantity(c, e.value)}"
+            text += f" on {e.reference.record.name if e.reference.record else 'the reference'}."
+        else:
+            text += f" Derived: {formatting.claim_quantity(c, e.value)}."
+        if c.evidence == "none":
+            text += f" Evidence: {EVIDENCE['none']}."
+        result = paragraph_of(text + " Verdict: ", classes=["claim-result"])
         result += _verdict(e.verdict.value)
-        if c.rows:
-            result += nodes.Text(f" (rule: {RULES[c.rows.rule]}).")
+        own = formatting.own_arithmetic(e)
+        if own:
+            result += nodes.Text(" " + own)
         return result
 
     def _rows(self, e: Evaluation) -> nodes.table:
@@ -308,17 +319,12 @@ class ClaimDirective(SphinxDirective):
         rows: list[list[nodes.Node | str]] = []
         for row in e.rows:
             assert row.record is not None
-            name = (
-                row.record.name
-                + ("" if row.counts else " (outside scope)")
-                + (" — reference" if row is e.reference else "")
+            name = row.record.name + (" — reference" if row is e.reference else "")
+            verdict: nodes.Node | str = (
+                paragraph_of(_verdict(row.verdict.value)) if row.verdict else "context (outside scope, not judged)"
             )
-            cells: list[nodes.Node | str] = [
-                name,
-                formatting.claim_quantity(c, row.value),
-                paragraph_of(_verdict(row.verdict.value)),
-            ]
-            cells += [formatting.quantity(row.details[d.name], d.unit) for d in detail_names]
+            cells: list[nodes.Node | str] = [name, formatting.claim_quantity(c, row.value), verdict]
+            cells += [formatting.detail(d, row.details[d.name]) for d in detail_names]
             rows.append(cells)
         listing = table_of(["hardware", "value", "verdict"] + [d.label for d in detail_names], rows, ["claim-rows"])
         caption = f"Per {c.rows.kind}: reference {c.rows.reference} ({c.rows.why_reference})."
@@ -332,7 +338,11 @@ class ClaimDirective(SphinxDirective):
     def _elasticities(self, e: Evaluation, elasticities: list[Elasticity]) -> nodes.table:
         rows: list[list[nodes.Node | str]] = []
         for a in elasticities:
-            flip: nodes.Node | str = "no flip within ×/÷1,000"
+            flip: nodes.Node | str = (
+                "no flip within ×/÷1,000"
+                if e.population is None and e.claim.evidence != "none"
+                else "— (the verdict does not rest on this row)"
+            )
             if a.flip_factor is not None and a.flips_to is not None:
                 flip = paragraph_of(formatting.factor(a.flip_factor) + " → ", _verdict(a.flips_to.value))
             rows.append([paragraph_of(nodes.literal("", a.input.key)), formatting.number(a.elasticity), flip])
@@ -368,7 +378,7 @@ class ClaimDirective(SphinxDirective):
     def _checks(self, e: Evaluation) -> nodes.bullet_list:
         items = nodes.bullet_list(classes=["claim-checks"])
         for name, value in e.derivation.checks:
-            items += nodes.list_item("", paragraph_of(f"Check — {name}: {value:.6g}"))
+            items += nodes.list_item("", paragraph_of(f"Check — {name}: {formatting.number(value)}"))
         return items
 
 
@@ -400,8 +410,17 @@ class ClaimValueRole(SphinxRole):
             row = match[0]
         if detail:
             spec = {d.name: d for d in e.derivation.details}.get(detail)
-            return None if spec is None else formatting.quantity(row.details[detail], spec.unit)
+            return None if spec is None else formatting.detail(spec, row.details[detail])
         return formatting.claim_quantity(e.claim, row.value)
+
+
+class ClaimJudgedRole(ClaimValueRole):
+    """``{claim-judged}`ID``: what the verdict is judged on (a case's value, or a population's counts)."""
+
+    def format(self, e: Evaluation, record: str, detail: str) -> str | None:
+        if record or detail:
+            return None
+        return formatting.judged(e)
 
 
 class ClaimStatedRole(SphinxRole):
@@ -469,13 +488,55 @@ class ClaimIndexDirective(SphinxDirective):
                 [
                     paragraph_of(_claim_xref(claim.id, nodes.literal("", claim.id))),
                     claim.title,
-                    claim.kind,
-                    formatting.claim_quantity(claim, e.value),
+                    claim.evidence,
+                    formatting.judged(e),
                     formatting.stated(e),
                     paragraph_of(_verdict(e.verdict.value)),
                 ]
             )
-        return [table_of(["claim", "title", "kind", "derived", "lecture", "verdict"], rows, ["claim-index"])]
+        return [table_of(["claim", "title", "evidence", "judged", "lecture", "verdict"], rows, ["claim-index"])]
+
+
+class VerdictSummaryDirective(SphinxDirective):
+    """``.. verdict-summary::`` — verdicts counted per evidence class: how strong is each "holds"."""
+
+    def run(self) -> list[nodes.Node]:
+        state = build_state(self.env.app)
+        verdicts = [v.value for v in Verdict]
+        counts = {(k, v): 0 for k in EVIDENCE for v in verdicts}
+        for e in state.evaluations.values():
+            counts[(e.claim.evidence, e.verdict.value)] += 1
+        rows: list[list[nodes.Node | str]] = []
+        for key, meaning in EVIDENCE.items():
+            total = sum(counts[(key, v)] for v in verdicts)
+            if total:
+                row: list[nodes.Node | str] = [paragraph_of(nodes.literal("", key), f": {meaning}")]
+                rows.append(row + [str(counts[(key, v)]) for v in verdicts] + [str(total)])
+        totals = [str(sum(counts[(k, v)] for k in EVIDENCE)) for v in verdicts]
+        rows.append(["all claims", *totals, str(len(state.evaluations))])
+        return [table_of(["evidence", *verdicts, "claims"], rows, ["verdict-summary"])]
+
+
+class LectureArithmeticDirective(SphinxDirective):
+    """``.. lecture-arithmetic::`` — every statement whose own figures do not give its own result."""
+
+    def run(self) -> list[nodes.Node]:
+        state = build_state(self.env.app)
+        rows: list[list[nodes.Node | str]] = []
+        for claim in all_claims():
+            e = state.evaluations.get(claim.id)
+            text = formatting.own_arithmetic(e) if e else None
+            if e is None or text is None:
+                continue
+            closes = e.own_verdict is Verdict.HOLDS
+            rows.append(
+                [
+                    paragraph_of(_claim_xref(claim.id, nodes.literal("", claim.id))),
+                    text,
+                    "closes" if closes else paragraph_of(nodes.strong("", "does not close")),
+                ]
+            )
+        return [table_of(["claim", "the lecture's own figures, through its own formula", "result"], rows, ["lecture-arithmetic"])]
 
 
 class StatementIndexDirective(SphinxDirective):
@@ -582,8 +643,27 @@ class TolerancePolicyDirective(SphinxDirective):
                 rough = f"floor ÷ {formatting.number(w.roughly_factor or 1)}"
             else:
                 holds = f"×/÷ {formatting.number(w.holds_factor)}"
-            rows.append([paragraph_of(nodes.literal("", w.key)), w.meaning, holds, rough])
-        return [table_of(["wording", "used for", "holds", "holds roughly"], rows, ["tolerance-policy"])]
+            markers = dict(MARKERS).get(w.key, ())
+            said = ", ".join(f"“{m}”" for m in markers) if markers else "no hedge word"
+            if w.key == "exact":
+                said += "; and every proof (structural claim), whatever its words"
+            rows.append([paragraph_of(nodes.literal("", w.key)), w.meaning, said, holds, rough])
+        order = " → ".join(key for key, _ in MARKERS) + " → bare"
+        table = table_of(
+            ["wording", "used for", "the lecture's words that select it", "holds", "holds roughly"],
+            rows,
+            ["tolerance-policy"],
+        )
+        note = paragraph_of(
+            f"A quotation is read in this order: {order}; the first class with one of its words in the quoted "
+            "text fixes the bands (“N–M” is two figures joined by a dash)."
+        )
+        evidence = table_of(
+            ["evidence class", "what it means"],
+            [[paragraph_of(nodes.literal("", k)), v] for k, v in EVIDENCE.items()],
+            ["evidence-classes"],
+        )
+        return [table, note, evidence]
 
 
 class VerdictRulesDirective(SphinxDirective):
@@ -655,6 +735,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive_to_domain("std", "claim", ClaimDirective, override=True)
     app.add_directive("claim-index", ClaimIndexDirective)
     app.add_directive("statement-index", StatementIndexDirective)
+    app.add_directive("verdict-summary", VerdictSummaryDirective)
+    app.add_directive("lecture-arithmetic", LectureArithmeticDirective)
     app.add_directive("claim-figure", ClaimFigureDirective)
     app.add_directive("hwdb-sources", SourcesDirective)
     app.add_directive("tolerance-policy", TolerancePolicyDirective)
@@ -666,6 +748,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("notation-table", NotationDirective)
     app.add_role("claim-value", ClaimValueRole())
     app.add_role("claim-stated", ClaimStatedRole())
+    app.add_role("claim-judged", ClaimJudgedRole())
     app.add_role("claim-verdict", ClaimVerdictRole())
     app.add_role("hwdb", HwdbRole())
     app.add_css_file("claims.css")

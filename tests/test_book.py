@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from conftest import HEADLINE, copy_repo, edit
@@ -184,3 +187,55 @@ def test_every_figure_is_generated_with_alt_text_and_names_a_claim(built: Path) 
         found[name] = holders[0]
     assert len(found) >= 10
     assert not list((built / "book").rglob("*.png")), "figures must be generated, not committed images"
+
+
+class _VisibleText(HTMLParser):
+    """The text a reader sees, block by block: no code, math, scripts or bibliography entries."""
+
+    SKIP: ClassVar[set[str]] = {"script", "style", "pre", "code", "math", "svg", "title", "head"}
+    BLOCKS: ClassVar[set[str]] = {"p", "li", "td", "th", "div", "dt", "dd", "h1", "h2", "h3", "caption", "span", "label"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.skipping: list[str] = []
+        self.blocks: list[str] = [""]
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        classes = (dict(attrs).get("class") or "").split()
+        if self.skipping:
+            if tag == self.skipping[-1]:  # the same element nested: count it, so its end tag matches
+                self.skipping.append(tag)
+        elif tag in self.SKIP or {"math", "highlight", "citation"} & set(classes):
+            self.skipping.append(tag)
+        elif tag in self.BLOCKS:
+            self.blocks.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.skipping and self.skipping[-1] == tag:
+            self.skipping.pop()
+        elif tag in self.BLOCKS:
+            self.blocks.append("")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            self.blocks[-1] += data
+
+
+#: The same word twice ("GPU GPU", "hops hops"), and numbers no formatter wrote: long digit runs
+#: without separators, six or more significant figures, or a repeating tail (0.33333).
+DOUBLED = re.compile(r"\b([A-Za-z]{2,})\s+\1\b", re.IGNORECASE)
+RAW_NUMBER = re.compile(r"(?<![\w.,:/-])(?:\d{5,}\.\d+|\d*\.\d*([1-9])\1{3,}\d*|\d+\.0*[1-9]\d{5,})(?![\w/-])")
+
+
+def test_the_text_has_no_doubled_words_or_raw_numbers(built: Path) -> None:
+    problems = []
+    for page in sorted((built / "_build/html").glob("*.html")):
+        if page.name in ("bibliography.html", "genindex.html", "search.html"):
+            continue
+        parser = _VisibleText()
+        parser.feed(page.read_text(encoding="utf-8"))
+        for block in parser.blocks:
+            text = " ".join(block.split())
+            for pattern in (DOUBLED, RAW_NUMBER):
+                problems += [f"{page.name}: …{text[max(0, m.start() - 40) : m.end() + 40]}…" for m in pattern.finditer(text)]
+    assert problems == [], "\n".join(problems)

@@ -84,7 +84,7 @@ def test_mixed_units_agree_with_pint(size: float, time: float, size_unit: str, t
 
 
 def test_a_value_on_a_band_edge_is_on_it_whatever_the_rounding() -> None:
-    stated = Stated(8, "1", "about", "~8×")
+    stated = Stated(8, "1", "~8×")
     (_, high), _ = stated.bands()
     assert stated.verdict(high) is Verdict.HOLDS
     assert stated.verdict(high * (1 + EDGE_ROUNDING / 10)) is Verdict.HOLDS

@@ -49,7 +49,7 @@ def test_what_if_set_rederives_with_numbers_substituted() -> None:
     run = _show("serving.train-interval", "--set", "h100-sxm.hbm_bandwidth=4 TB/s")
     assert run.returncode == 0, run.stderr
     assert "(4 TB/s)" in run.stdout
-    assert "Value:   20 ms" in run.stdout
+    assert "Value:    20 ms (reference row)" in run.stdout
 
 
 def test_what_if_hw_changes_the_reference_row() -> None:

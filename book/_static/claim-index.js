@@ -1,4 +1,4 @@
-// A verdict and kind filter above every claim index table. Without JavaScript the
+// A verdict and evidence-class filter above every claim index table. Without JavaScript the
 // table simply shows every row; the filter only hides rows, it never changes a value.
 (function () {
   "use strict";
@@ -8,7 +8,7 @@
     return badge ? badge.textContent.trim() : "";
   }
 
-  function kindOf(row) {
+  function evidenceOf(row) {
     const cells = row.querySelectorAll("td");
     return cells.length > 2 ? cells[2].textContent.trim() : "";
   }
@@ -32,13 +32,13 @@
     const rows = Array.from(table.querySelectorAll("tbody tr"));
     if (rows.length === 0) return;
     const verdicts = [...new Set(rows.map(verdictOf))].sort();
-    const kinds = [...new Set(rows.map(kindOf))].sort();
+    const kinds = [...new Set(rows.map(evidenceOf))].sort();
     const form = document.createElement("form");
     form.className = "claim-index-filter";
     form.setAttribute("role", "search");
     form.setAttribute("aria-label", "Filter the claims");
     const [verdictLabel, verdictSelect] = selectOf("Verdict:", "verdict", verdicts);
-    const [kindLabel, kindSelect] = selectOf("Kind:", "kind", kinds);
+    const [kindLabel, kindSelect] = selectOf("Evidence:", "evidence", kinds);
     const count = document.createElement("output");
     count.className = "claim-index-count";
     form.append(verdictLabel, " ", kindLabel, " ", count);
@@ -49,7 +49,7 @@
       for (const row of rows) {
         const visible =
           (verdictSelect.value === "all" || verdictOf(row) === verdictSelect.value) &&
-          (kindSelect.value === "all" || kindOf(row) === kindSelect.value);
+          (kindSelect.value === "all" || evidenceOf(row) === kindSelect.value);
         row.hidden = !visible;
         if (visible) shown += 1;
       }

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..engine import Claim, Constant, Derivation, Detail, Input, Rows, Step
+from ..engine import Claim, Constant, Derivation, Detail, Input, LectureArithmetic, Rows, Step
 from ..policy import Stated
+from .common import TOKENS_PER_STEP, VALUE_AS_WEIGHT
 
 PAGE = "rooflines"
 
@@ -18,10 +19,58 @@ B_star = sp.Symbol("B^*", positive=True)
 T_compute, T_weights = sp.symbols("T_compute T_weights", positive=True)
 E_routed, E_chosen = sp.symbols("E_routed E_chosen", positive=True)
 E_lecture = sp.Symbol("E_chosen^lecture", positive=True)
+# KV cache: layers, MLA latent and rotary widths, the context each sequence carries, HBM per chip.
+n_L, r_kv, r_rope = sp.symbols("n_layers r_KV r_rope", positive=True)
+L_ctx, M = sp.symbols("L M_HBM", positive=True)
+kappa = sp.Symbol("kappa", positive=True)
+n_seq = TOKENS_PER_STEP.symbol  # tokens per sequence per step: B/n sequences in a batch
+e_val = VALUE_AS_WEIGHT.symbol
+# MoE weight traffic: dense layers, width, one expert's hidden width, and the parameters of one expert.
+n_D, h, d_e = sp.symbols("n_dense h d_expert", positive=True)
+m_glu = sp.Symbol("m", positive=True)
+# The lecture's own figures: its hardware ratio and its reading of DeepSeek's sparsity.
+R_lec, s_lec = sp.symbols("R_lecture s_lecture", positive=True)
 
 FLOP_PER_PARAM_TOKEN = Constant(
     c, 2, "flop/(param*token)", "one multiply-add (two FLOP) per weight per token; attention FLOPs ignored"
 )
+GLU_MATRICES = Constant(
+    m_glu, 3, "param", "a gated (SwiGLU) expert holds three h × d_expert matrices: gate, up and down projections"
+)
+
+#: Bytes of KV cache per token of context: one MLA latent and one rotary key per layer.
+KV_PER_TOKEN = n_L * (r_kv + r_rope) * b * e_val / n_seq
+#: Parameters of one routed expert, and of all of them.
+EXPERT_PARAMS = m_glu * h * d_e
+ROUTED_PARAMS = (n_L - n_D) * E_routed * EXPERT_PARAMS
+#: Parameters every token reads whatever its routing: attention, embeddings, dense layers, shared experts.
+ALWAYS_READ = N_tot - ROUTED_PARAMS
+
+
+#: The balanced batch once each sequence's KV read is counted (the derivation checks it by solving).
+BALANCED_WITH_KV = F * N_tot * b * n_seq / (c * N_act * W * n_seq - F * L_ctx * kappa)
+
+
+def touched_fraction(batch: sp.Expr) -> sp.Expr:
+    """Expected share of a layer's routed experts that a batch of ``batch`` tokens touches.
+
+    Each token picks E_chosen of E_routed experts; with routing taken as uniform and
+    independent, an expert is missed by all tokens with probability (1 - k/E)^B.
+    Real routers are balanced by design, so this is what a load-balanced layer sees.
+    """
+    return 1 - (1 - E_chosen / E_routed) ** batch
+
+
+def weight_bytes_read(batch: sp.Expr) -> sp.Expr:
+    """Bytes of weights one step reads at a batch of ``batch`` tokens (a dimensionless count)."""
+    return b * (ALWAYS_READ + ROUTED_PARAMS * touched_fraction(batch))
+
+
+def step_time(batch: sp.Expr) -> sp.Expr:
+    """One decode step: the larger of compute and memory (weights it touches plus every sequence's KV)."""
+    compute = batch * n_seq * c * N_act / F
+    memory = (weight_bytes_read(batch) + batch * L_ctx * kappa) / W
+    return sp.Max(compute, memory)
 
 
 def derive_optimal_batch() -> Derivation:
@@ -33,6 +82,15 @@ def derive_optimal_batch() -> Derivation:
     sparsity = N_tot / N_act
     if sp.simplify(solution - hardware * sparsity) != 0:
         raise AssertionError("the optimal batch does not factor into hardware ratio x sparsity")
+    memory_kv = (N_tot * b + (B / n_seq) * L_ctx * kappa) / W
+    (with_kv,) = sp.solve(sp.Eq(compute, memory_kv), B)
+    if sp.simplify(with_kv - BALANCED_WITH_KV) != 0:
+        raise AssertionError("the balanced batch with KV differs from the one the figures draw")
+    limit = sp.solve(sp.Eq(sp.denom(sp.together(with_kv)), 0), L_ctx)[0]
+    if sp.simplify(sp.diff(with_kv, L_ctx) / with_kv**2 - kappa / (n_seq * N_tot * b)) != 0:
+        raise AssertionError("the KV cache should raise the balanced batch, by B*²·κ/(n·N·b) per token of context")
+    kv_share = (solution / n_seq) * L_ctx * kappa / (N_tot * b)
+    at_kappa = {kappa: KV_PER_TOKEN}
     return Derivation(
         steps=(
             Step("A step over a batch of B tokens needs this much compute time", sp.Eq(T_compute, compute)),
@@ -43,6 +101,17 @@ def derive_optimal_batch() -> Derivation:
                 "which is a hardware ratio times the model's sparsity",
                 sp.Eq(B_star, sp.UnevaluatedExpr(hardware) * sp.UnevaluatedExpr(sparsity)),
             ),
+            Step(
+                "The lecture leaves out the KV cache, which no batch shares: each of the B/n sequences reads its "
+                "L tokens of κ bytes every step, so memory time grows with the batch",
+                sp.Eq(sp.Symbol("T_memory"), memory_kv),
+            ),
+            Step("Balanced against compute, the batch rises", sp.Eq(sp.Symbol("B^*_KV"), with_kv)),
+            Step(
+                "and no batch balances once the context passes the length where one sequence's KV read takes as "
+                "long as its compute",
+                sp.Eq(sp.Symbol("L_max"), limit),
+            ),
         ),
         result=solution,
         details=(
@@ -52,6 +121,32 @@ def derive_optimal_batch() -> Derivation:
                 "expert_ratio", "routed experts per selected expert in DeepSeek-V3's config", E_routed / E_chosen, "1"
             ),
             Detail("lecture_sparsity", "the lecture's reading ('32 of 256 experts')", E_routed / E_lecture, "1"),
+            Detail("kv_per_token", "DeepSeek-V3's KV cache per token of context (MLA, BF16)", KV_PER_TOKEN, "B/token"),
+            Detail(
+                "context_limit",
+                "context beyond which no batch balances (KV read per sequence ≥ its compute)",
+                limit.subs(at_kappa),
+                "token",
+            ),
+            Detail(
+                "kv_to_weights",
+                "KV bytes over weight bytes read per step, at B* and DeepSeek's served context",
+                kv_share.subs(at_kappa),
+                "1",
+            ),
+            Detail(
+                "compute_share",
+                "compute time over memory time at B* with that KV (100 %: balanced)",
+                1 / (1 + kv_share.subs(at_kappa)),
+                "percent",
+            ),
+            Detail(
+                "gpus_to_hold",
+                "chips whose HBM holds the weights and the KV of B* sequences at that context",
+                (N_tot * b + (solution / n_seq) * L_ctx * KV_PER_TOKEN) / M,
+                "1",
+                noun="GPUs",
+            ),
         ),
     )
 
@@ -68,7 +163,8 @@ OPTIMAL_BATCH = Claim(
     kind="derived",
     page=PAGE,
     unit="token",
-    stated=Stated(2400, "token", "range", "B ≈ 300 × 8 ≈ 2,400 tokens for DeepSeek (2,000–3,000)", low=2000, high=3000),
+    stated=Stated(2400, "token", "B ≈ 300 × 8 ≈ 2,400 tokens for DeepSeek (2,000–3,000)", low=2000, high=3000),
+    own=LectureArithmetic("its hardware ratio of 300 times its sparsity of 8", R_lec * s_lec, ((R_lec, 300), (s_lec, 8))),
     build=derive_optimal_batch,
     inputs=(
         Input(F, "bf16_flops", None, "dense BF16 FLOP/s"),
@@ -79,21 +175,31 @@ OPTIMAL_BATCH = Claim(
         Input(E_routed, "routed_experts", "deepseek-v3", "routed experts"),
         Input(E_chosen, "experts_per_token", "deepseek-v3", "experts chosen per token"),
         Input(E_lecture, "experts_per_token", "lecture-deepseek-reading", "experts per token, as the lecture read it"),
+        Input(n_L, "layers", "deepseek-v3", "layers"),
+        Input(r_kv, "kv_lora_rank", "deepseek-v3", "MLA latent width cached per layer"),
+        Input(r_rope, "qk_rope_head_dim", "deepseek-v3", "rotary key width cached per layer"),
+        Input(L_ctx, "kv_length", "deepseek-v3-r1-decode-kv-length", "DeepSeek's average served context"),
+        Input(M, "hbm_capacity", None, "HBM capacity"),
     ),
-    constants=(FLOP_PER_PARAM_TOKEN,),
+    constants=(FLOP_PER_PARAM_TOKEN, TOKENS_PER_STEP, VALUE_AS_WEIGHT),
     rows=Rows(
         "accelerator",
-        "h100-sxm",
+        "gb200",
         "reference",
-        "the worked example is DeepSeek served on Hopper-class GPUs, for which the lecture quotes its '300'; "
-        "the rows show how the balanced batch moves with the hardware, and whether the ratio itself is ~300 "
-        "across chips is a claim of its own",
+        "DeepSeek-V3 on the lecture's running example, a GPU of a GB200 NVL72 rack; the rows show how the "
+        "balanced batch moves with the hardware (whether the ratio itself is ~300 is a claim of its own)",
     ),
     finding=(
-        "On the reference hardware the ratio F·b/(c·W) is {detail:hardware_ratio}. DeepSeek-V3's config routes "
-        "each token to {in:E_chosen} of {in:E_routed} experts (the lecture said {in:E_chosen^lecture}), and "
-        "with attention, dense layers and a shared expert always active its sparsity by parameter count is "
-        "{detail:sparsity}, not {detail:lecture_sparsity}: the optimum is {value}, against the lecture's {stated}."
+        "The balanced batch is the chip's ratio F·b/(c·W), {detail:hardware_ratio} on the reference GPU, times "
+        "the model's sparsity, and the lecture's ratio of about 300 is right. Its sparsity is not: DeepSeek-V3 "
+        "routes each token to {in:E_chosen} of {in:E_routed} experts (the lecture read {in:E_chosen^lecture}), and "
+        "with attention, embeddings, dense layers and a shared expert read by every token, the sparsity by "
+        "parameter count is {detail:sparsity}, not {detail:lecture_sparsity}; so the optimum is {value}, outside "
+        "the lecture's {stated}. The KV cache, which the lecture sets aside, pushes it further: at the mean "
+        "context DeepSeek reports serving, {in:L}, a step at this batch reads {detail:kv_to_weights} as many KV "
+        "bytes as weight bytes and compute fills only {detail:compute_share} of it; past {detail:context_limit} "
+        "of context no batch balances at all, and holding the weights plus this KV takes {detail:gpus_to_hold}' "
+        "worth of HBM."
     ),
 )
 
@@ -128,24 +234,50 @@ SCALE_INDEPENDENT = Claim(
     kind="structural",
     page=PAGE,
     unit="token",
-    stated=Stated(0, "token", "exact", "B ≳ 300 × sparsity, 'independent of model scale'"),
+    stated=Stated(0, "token", "B ≳ 300 × sparsity, 'independent of model scale'"),
     build=derive_scale_independence,
     finding="Differentiating the balanced batch by a common scale on both parameter counts gives exactly zero.",
 )
 
 
 def derive_unbatched_penalty() -> Derivation:
-    """Below the balanced batch the step costs the weight fetch whatever the batch."""
-    per_token_one = (N_tot * b / W) / n_one
+    """At batch one a mixture of experts reads only the experts its one token picks."""
+    read_one = weight_bytes_read(sp.Integer(1))
+    if sp.simplify(read_one - b * (ALWAYS_READ + (n_L - n_D) * E_chosen * EXPERT_PARAMS)) != 0:
+        raise AssertionError("at batch one a token should read exactly its chosen experts")
+    per_token_one = (read_one / W) / n_one
     per_token_best = c * N_act / F
-    penalty = sp.simplify(per_token_one / per_token_best)
+    penalty = per_token_one / per_token_best
+    naive = (N_tot * b / W) / n_one / per_token_best
     return Derivation(
         steps=(
-            Step("Time per token at batch one: the whole weight fetch", sp.Eq(sp.Symbol("t_1"), per_token_one)),
+            Step(
+                "A step at batch B reads the always-active weights and, per MoE layer, the experts its tokens "
+                "touch: with routing spread evenly, a share 1 − (1 − k/E)^B of them",
+                sp.Eq(sp.Symbol("R_B"), weight_bytes_read(B)),
+            ),
+            Step(
+                "At batch one that is the token's own experts, about its active parameters",
+                sp.Eq(sp.Symbol("R_1"), read_one),
+            ),
+            Step("Time per token at batch one, bound by that read", sp.Eq(sp.Symbol("t_1"), per_token_one)),
             Step("Time per token at the balanced batch: compute only", sp.Eq(sp.Symbol("t^*"), per_token_best)),
-            Step("Penalty for not batching, which equals the balanced batch in tokens", sp.Eq(sp.Symbol("P"), penalty)),
+            Step("Penalty for not batching", sp.Eq(sp.Symbol("P"), penalty)),
         ),
         result=penalty,
+        details=(
+            Detail("hardware_ratio", "hardware ratio F·b/(c·W): the penalty of a dense model", F * b / (c * W * n_one), "1"),
+            Detail("read_at_one", "parameters one token reads at batch one", read_one / b, "param"),
+            Detail(
+                "naive_penalty",
+                "the penalty if batch one read all the weights (a dense model of the same total size)",
+                naive,
+                "1",
+            ),
+            Detail(
+                "touched_at_32", "share of routed experts a batch of 32 tokens touches", touched_fraction(32), "percent"
+            ),
+        ),
     )
 
 
@@ -157,12 +289,34 @@ UNBATCHED_PENALTY = Claim(
     kind="derived",
     page=PAGE,
     unit="1",
-    stated=Stated(1000, "1", "order", "without batching, cost per token is about 1,000× worse"),
+    stated=Stated(1000, "1", "without batching, cost per token is about 1,000× worse"),
+    own=LectureArithmetic(
+        "its own model, in which batch one pays a whole weight fetch for one token: the penalty is its balanced "
+        "batch, 300 × 8",
+        R_lec * s_lec,
+        ((R_lec, 300), (s_lec, 8)),
+    ),
     build=derive_unbatched_penalty,
-    inputs=OPTIMAL_BATCH.inputs[:5],
-    constants=(FLOP_PER_PARAM_TOKEN, UNBATCHED),
-    rows=Rows("accelerator", "h100-sxm", "reference", "as for the balanced batch: DeepSeek-V3 on Hopper"),
-    finding="For DeepSeek-V3 on the reference GPU the penalty is {value}.",
+    inputs=(
+        *OPTIMAL_BATCH.inputs[:7],
+        Input(n_L, "layers", "deepseek-v3", "layers"),
+        Input(n_D, "dense_layers", "deepseek-v3", "leading dense layers"),
+        Input(h, "hidden_size", "deepseek-v3", "residual stream width"),
+        Input(d_e, "moe_intermediate_size", "deepseek-v3", "hidden width of one expert"),
+    ),
+    constants=(FLOP_PER_PARAM_TOKEN, UNBATCHED, GLU_MATRICES),
+    rows=Rows("accelerator", "gb200", "reference", "as for the balanced batch: DeepSeek-V3 on a GB200 NVL72 GPU"),
+    finding=(
+        "At batch one a mixture of experts does not read all its weights: DeepSeek-V3's token reads its own "
+        "{in:E_chosen} experts per layer plus the always-active part, {detail:read_at_one}, close to its active "
+        "count. So the step is bound by that read, and its cost per token is {value} the compute-bound cost at "
+        "the balanced batch: the chip's own ratio, {detail:hardware_ratio}, as for a dense model. The lecture "
+        "says {stated}, which fits neither this nor its own model, where batch one pays the whole weight fetch "
+        "and the penalty equals its balanced batch, {own}; on DeepSeek-V3's real shape that naive model would give "
+        "{detail:naive_penalty}. Small batches touch experts fast: {detail:touched_at_32} of a "
+        "layer's experts are read by a batch of just 32 tokens, so the penalty climbs toward the weight-fetch "
+        "cost almost at once."
+    ),
 )
 
 
@@ -195,7 +349,7 @@ SLOW_MODE = Claim(
     kind="structural",
     page=PAGE,
     unit="s/token**2",
-    stated=Stated(0, "s/token**2", "exact", "past the optimal batch, cost per token plateaus"),
+    stated=Stated(0, "s/token**2", "past the optimal batch, cost per token plateaus"),
     build=derive_plateau,
     constants=(FLOP_PER_PARAM_TOKEN,),
     finding="Beyond the balanced batch the derivative of time per token with respect to the batch is zero.",

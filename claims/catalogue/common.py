@@ -6,7 +6,12 @@ from collections.abc import Callable
 
 import sympy as sp
 
-from ..engine import Derivation, Detail, Step
+from ..engine import Constant, Derivation, Detail, Step
+
+#: One new token per sequence per decode step: a batch of B tokens is B sequences.
+TOKENS_PER_STEP = Constant(sp.Symbol("n", positive=True), 1, "token", "a decode step emits one token per sequence")
+#: A cached or transferred value is stored like one weight of the same format (bytes per parameter → per value).
+VALUE_AS_WEIGHT = Constant(sp.Symbol("e", positive=True), 1, "param", "a cached value is stored like one weight")
 
 
 def one_step(name: str, expr: sp.Expr, text: str, details: tuple[Detail, ...] = ()) -> Callable[[], Derivation]:

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..engine import Claim, Constant, Derivation, Detail, Input, Rows, Step
+from ..engine import Claim, Derivation, Detail, Input, LectureArithmetic, Rows, Step
 from ..policy import Stated
 from .batch import FLOP_PER_PARAM_TOKEN, c
-from .common import one_step
+from .common import TOKENS_PER_STEP, VALUE_AS_WEIGHT, one_step
+
+# The lecture's own figures: its frontier model's active parameters, its hardware ratio, the threshold.
+N_lec, R_lec, L_lec = sp.symbols("N_lecture R_lecture L_lecture", positive=True)
 
 PAGE = "prices"
 
 F, W = sp.symbols("F W", positive=True)
 N_act, L = sp.symbols("N_active L", positive=True)
 kappa = sp.Symbol("kappa", positive=True)  # KV bytes per token of context
-n = sp.Symbol("n", positive=True)  # tokens emitted per sequence per decode step
 T_compute, T_kv = sp.symbols("T_compute T_KV", positive=True)
 
-TOKENS_PER_STEP = Constant(n, 1, "token", "a decode step emits one token per sequence")
+n = TOKENS_PER_STEP.symbol
 
 
 def derive_kv_bytes() -> Derivation:
@@ -51,7 +53,12 @@ KV_BYTES = Claim(
     kind="derived",
     page=PAGE,
     unit="B/token",
-    stated=Stated(1667, "B/token", "about", "100B / (300 × 200k) ≈ 1,667 bytes per token, 'almost 2 KB'"),
+    stated=Stated(1667, "B/token", "100B / (300 × 200k) ≈ 1,667 bytes per token, 'almost 2 KB'"),
+    own=LectureArithmetic(
+        "its 100B active parameters over its ratio of 300 times the 200k threshold",
+        N_lec / (R_lec * L_lec),
+        ((N_lec, 100e9), (R_lec, 300), (L_lec, 200e3)),
+    ),
     build=derive_kv_bytes,
     inputs=(
         Input(F, "fp8_flops", None, "dense FP8 FLOP/s"),
@@ -61,17 +68,26 @@ KV_BYTES = Claim(
     ),
     constants=(FLOP_PER_PARAM_TOKEN, TOKENS_PER_STEP),
     rows=Rows(
-        "accelerator", "tpu-v7", "most", "Google serves Gemini on its own TPUs; Ironwood is its current inference chip"
+        "accelerator",
+        "tpu-v7",
+        "reference",
+        "the price step is Gemini's, and Google serves Gemini on its own TPUs; Ironwood is its current inference chip",
     ),
     finding=(
-        "With FP8 arithmetic (one byte per weight, the convention under which the lecture counts its "
-        "ratio in multiply-adds) the reference hardware gives {value}; its ratio is {detail:hardware_ratio}."
+        "If the price step sits where one sequence's KV read per emitted token takes as long as its compute, "
+        "the KV bytes per token are the active parameters over the chip's multiply-adds per byte, "
+        "{detail:hardware_ratio} on Ironwood in FP8, times the threshold's {in:L}: {value} for a frontier "
+        "model of {in:N_active} active, as the lecture assumes, and its own arithmetic closes on {own}. The verdict rests on two "
+        "assumptions nobody publishes: Gemini's active size, and that Google set the step at that balance point "
+        "rather than for margin. Every open model in hwdb caches many times more per token (the models page), so "
+        "a Gemini near this figure would need a cache compressed or shared across layers far beyond theirs."
     ),
 )
 
 
-layers, heads, d_head, b_kv = sp.symbols("n_layers n_KV d_head b", positive=True)
-e_val = sp.Symbol("e", positive=True)
+layers, heads, d_head, b_kv, b_wide = sp.symbols("n_layers n_KV d_head b b_BF16", positive=True)
+e_val = VALUE_AS_WEIGHT.symbol
+per_layer_lec, heads_lec, d_lec = sp.symbols("K_and_V n_KV^lecture d_head^lecture", positive=True)
 
 KV_SANITY = Claim(
     id="kv.sanity-check",
@@ -85,19 +101,42 @@ KV_SANITY = Claim(
     page=PAGE,
     unit="B/token",
     stated=Stated(
-        2048, "B/token", "exact", "unique layers × 2 (K and V) × d_head × KV heads = 2,048 with one layer, 128, 8"
+        2048, "B/token", "unique layers × 2 (K and V) × d_head × KV heads = 2,048 with one layer, 128, 8"
     ),
+    own=LectureArithmetic(
+        "two (K and V) × 128 dimensions × 8 heads × one unique layer, one byte each",
+        per_layer_lec * d_lec * heads_lec,
+        ((per_layer_lec, 2), (d_lec, 128), (heads_lec, 8)),
+    ),
+    evidence="lecture-arithmetic",
     build=one_step(
-        "kappa", 2 * layers * heads * d_head * b_kv * e_val / n, "K and V per unique layer, per head, per dimension"
+        "kappa",
+        2 * layers * heads * d_head * b_kv * e_val / n,
+        "K and V per unique layer, per head, per dimension",
+        details=(
+            Detail(
+                "bf16",
+                "the same cache with each value in BF16, as most models store it",
+                2 * layers * heads * d_head * b_wide * e_val / n,
+                "B/token",
+            ),
+        ),
     ),
     inputs=(
         Input(layers, "layers", "lecture-examples", "unique attention layers"),
         Input(heads, "kv_heads", "lecture-examples", "KV heads"),
         Input(d_head, "head_dim", "lecture-examples", "head dimension"),
         Input(b_kv, "storage_per_parameter", "fp8", "bytes per FP8 value"),
+        Input(b_wide, "storage_per_parameter", "bf16", "bytes per BF16 value"),
     ),
-    constants=(TOKENS_PER_STEP, Constant(e_val, 1, "param", "a cached value is stored like one FP8 weight")),
-    finding="The arithmetic gives {value}. Published models cache far more per token (see the models table): every layer keeps its own KV unless it shares it.",
+    constants=(TOKENS_PER_STEP, VALUE_AS_WEIGHT),
+    finding=(
+        "K and V for 8 heads of 128 dimensions in one shared layer is {value} when each cached value takes one "
+        "byte, as the lecture's arithmetic assumes, and then it matches the price-derived figure. Most models "
+        "cache in BF16, where the same shape is {detail:bf16}, twice as much: the sanity check holds only for an "
+        "FP8 cache. Published models cache far more per token (the models page), because every layer keeps its "
+        "own K and V unless the architecture shares or compresses them."
+    ),
 )
 
 CLAIMS = (KV_BYTES, KV_SANITY)

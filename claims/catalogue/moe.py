@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..engine import Claim, Derivation, Detail, Input, Rows, Step
+from ..engine import Claim, Derivation, Detail, Input, LectureArithmetic, Rows, Step
 from ..policy import Stated
 from .common import one_step, positive
 
 PAGE = "rack"
 
 E, k, G, N_tot, S = positive("E k G N_total S")
+E_read, k_read = positive("E^lecture k^lecture")  # the lecture's section-1 reading of DeepSeek
+E_quoted, G_quoted = positive("E_lecture G_lecture")  # the lecture's quoted 256 experts and 64 GPUs
 
 ROUTER_FRACTION = Claim(
     id="moe.router-fraction",
@@ -21,14 +23,28 @@ ROUTER_FRACTION = Claim(
     page=PAGE,
     unit="1",
     noun="experts",
-    stated=Stated(32, "1", "about", "the router picks roughly 1 expert in 32"),
+    stated=Stated(32, "1", "the router picks roughly 1 expert in 32"),
     build=one_step("r", E / k, "Routed experts per expert chosen"),
     inputs=(
         Input(E, "routed_experts", None, "routed experts"),
         Input(k, "experts_per_token", None, "experts chosen per token"),
+        Input(E_read, "routed_experts", "lecture-deepseek-reading", "routed experts, in the lecture's batch example"),
+        Input(k_read, "experts_per_token", "lecture-deepseek-reading", "experts per token, as the lecture read them"),
     ),
-    rows=Rows("model", "deepseek-v3", "most", "DeepSeek-V3 is the lecture's example"),
-    finding="DeepSeek-V3 routes each token to one of every {value}; the rows show other published MoE models.",
+    rows=Rows(
+        "model",
+        "deepseek-v3",
+        "reference",
+        "the lecture reads its figure off DeepSeek; other MoE models are shown for comparison",
+    ),
+    finding=(
+        "DeepSeek-V3's config sends each token to {in:k} of its {in:E} routed experts, one in {value}, as the "
+        "lecture says; the shared expert every token also uses is left out of the count, as the lecture leaves it. "
+        "The fraction is a design choice rather than a law: the rows show open MoE models spread several-fold "
+        "either side of it, from Mixtral's few coarse experts to Kimi K2's many fine ones. The lecture's own "
+        "batch-size example read the same model as activating {in:k^lecture} of {in:E^lecture} experts, which "
+        "this configuration, and this statement, contradict (see batch.optimal-size)."
+    ),
 )
 
 EXPERTS_PER_GPU = Claim(
@@ -39,14 +55,24 @@ EXPERTS_PER_GPU = Claim(
     kind="derived",
     page=PAGE,
     unit="1",
-    stated=Stated(4, "1", "exact", "256 experts over 64 GPUs gives 4 experts per GPU"),
+    stated=Stated(4, "1", "256 experts over 64 GPUs gives 4 experts per GPU"),
     build=one_step("e", E / G, "Experts per GPU"),
     inputs=(
         Input(E, "routed_experts", "deepseek-v3", "routed experts"),
         Input(G, "chips", "lecture-examples", "GPUs used"),
     ),
     noun="experts per GPU",
-    finding="DeepSeek-V3's {in:E} experts over {in:G} GPUs give {value} per GPU.",
+    evidence="lecture-arithmetic",
+    own=LectureArithmetic("256 experts ÷ 64 GPUs", E_quoted / G_quoted, ((E_quoted, 256), (G_quoted, 64))),
+    finding=(
+        "Expert parallelism places whole experts on GPUs, so the count is routed experts over GPUs: DeepSeek-V3's "
+        "{in:E} over the lecture's {in:G} is {value}, and since every GPU sends tokens to every other, each runs "
+        "its own router. The GPU count is the lecture's layout choice, picked from a rack's GPUs so the experts "
+        "divide evenly, so this checks arithmetic, not a deployment. The shared expert is left out (it must be "
+        "replicated or given GPUs of its own), and DeepSeek's published decode units spread the routed experts "
+        "more thinly, over more GPUs than a rack holds and with redundant copies of busy experts "
+        "(see pipeline.deepseek-expert-parallel)."
+    ),
 )
 
 
@@ -70,12 +96,21 @@ COMPUTE_HALVES = Claim(
     kind="structural",
     page=PAGE,
     unit="1",
-    stated=Stated(0.5, "1", "exact", "doubling sparsity halves compute per token"),
+    stated=Stated(0.5, "1", "doubling sparsity halves compute per token"),
     build=derive_halving,
-    finding="The ratio is exactly {value}. The lecture adds 'at fixed quality-equivalent size', which this arithmetic does not show: quality depends on the routing law (see the routed scaling claims).",
+    finding=(
+        "At a fixed total size the compute per token is proportional to the active parameters, which are the "
+        "total divided by the sparsity, so doubling the sparsity multiplies it by exactly {value}. That counts every "
+        "parameter as routed: attention, embeddings and any shared expert run for every token whatever the "
+        "sparsity, so in a real MoE doubling the routed sparsity saves somewhat less than half. The lecture's "
+        "qualifier 'at fixed quality-equivalent size' is not shown by this arithmetic: what a sparser model is "
+        "worth depends on the routed scaling law (see moe.routed-dense-equivalent and moe.hundredfold-params)."
+    ),
 )
 
 N_act, N_dense, m_0, m_1, x_exp = positive("N_a N_d m_0 m_1 x")
+N_act_quoted, N_dense_quoted = positive("N_a^lecture N_d^lecture")  # the lecture's 370M and 1.3B
+m_quoted, g_quoted, m_big_quoted = positive("m_0^lecture g_0^lecture m_1^lecture")  # its 64×, 4× and 100×
 
 ROUTED_DENSE_EQUIVALENT = Claim(
     id="moe.routed-dense-equivalent",
@@ -91,7 +126,6 @@ ROUTED_DENSE_EQUIVALENT = Claim(
     stated=Stated(
         4,
         "1",
-        "about",
         "a 64-expert model with 370M active parameters matches a dense 1.3B model "
         "('64× the parameters for 4× the quality-equivalent')",
     ),
@@ -100,9 +134,17 @@ ROUTED_DENSE_EQUIVALENT = Claim(
         Input(N_dense, "dense_equivalent_params", "lecture-routed-scaling", "dense model of equal quality"),
         Input(N_act, "active_params", "lecture-routed-scaling", "active parameters of the routed model"),
     ),
+    evidence="lecture-arithmetic",
+    own=LectureArithmetic(
+        "1.3B ÷ 370M", N_dense_quoted / N_act_quoted, ((N_dense_quoted, 1.3e9), (N_act_quoted, 370e6))
+    ),
     finding=(
-        "The lecture's own two sizes give {value}, which it rounds to its '4×'. Both sizes are the lecture's "
-        "reading of Clark et al.; the paper's tables were not available to check them against."
+        "The quality-equivalent gain is the dense size over the active size, {in:N_d} over {in:N_a}, which is "
+        "{value}; the lecture rounds it to {stated}, within the band for a bare figure. Both sizes are the "
+        "lecture's reading of Clark et al., whose tables were not available here, so the verdict says the "
+        "rounding is fair, not that the paper prints these sizes. A routed model does not carry its expert count's "
+        "multiple of the parameters either: only the expert layers are replicated, so the true parameter multiple "
+        "is smaller than the lecture's phrase implies and routing looks somewhat better than it says."
     ),
 )
 
@@ -143,22 +185,27 @@ HUNDREDFOLD = Claim(
     kind="derived",
     page=PAGE,
     unit="1",
-    stated=Stated(10, "1", "about", "roughly 100× total parameters buys 10× active-equivalent"),
+    stated=Stated(10, "1", "roughly 100× total parameters buys 10× active-equivalent"),
     build=derive_hundredfold,
     inputs=(
         *ROUTED_DENSE_EQUIVALENT.inputs,
         Input(m_0, "routed_experts", "lecture-routed-scaling", "the example's experts (its parameter multiple)"),
         Input(m_1, "parameter_multiple", "lecture-routed-scaling", "the lecture's larger parameter multiple"),
     ),
+    evidence="lecture-arithmetic",
+    own=LectureArithmetic(
+        "'64× the parameters for 4×' read as a power law (4 = 64^(1/3)), carried to 100×: 100^(1/3)",
+        m_big_quoted ** (sp.log(g_quoted) / sp.log(m_quoted)),
+        ((m_big_quoted, 100), (g_quoted, 4), (m_quoted, 64)),
+    ),
     finding=(
-        "Through the lecture's own example the gain grows as the parameter multiple to the power "
-        "{detail:exponent}, so a multiple of {in:m_1} buys {value}, against the lecture's {stated}; its figure "
-        "needs the square root. The example's multiple, {in:m_0}, is the lecture's own reading of its expert "
-        "count: attention and embeddings are "
-        "not replicated per expert, so the true multiple of such a model is smaller, the implied exponent larger, "
-        "and the value higher (this box's sensitivity shows how far the multiple must fall to change the verdict). "
-        "A law that saturates at large expert counts would give less. No single power law through the "
-        "lecture's example gives its rule of thumb."
+        "A power law through the lecture's own example has exponent {detail:exponent}, so multiplying the "
+        "parameters by {in:m_1} buys {value}, not {stated}; the lecture's rounded example is a cube root while "
+        "its rule of thumb is a square root, so its two statements disagree with each other. The verdict rests "
+        "on the power-law shape and on {in:m_0} being the true parameter multiple: attention and embeddings are "
+        "not replicated per expert, so the real multiple is smaller and the exponent larger (the sensitivity shows "
+        "how far it must fall to change the verdict), while Clark et al.'s law saturates at large expert counts, "
+        "which would lower the gain further."
     ),
 )
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..engine import Claim, Constant, Derivation, Detail, Input, Rows, Step
+from ..engine import Claim, Derivation, Detail, Input, LectureArithmetic, Rows, Step
 from ..policy import Stated
-from .common import one_step, positive
+from .batch import FLOP_PER_PARAM_TOKEN, B_star, c
+from .common import TOKENS_PER_STEP, VALUE_AS_WEIGHT, one_step, positive
+
+# The lecture's own figures: its scale-out gap, DeepSeek's experts, layers per stage, racks in a pipeline.
+gap_lec, k_lec, layers_lec, P_lec = positive("g_lecture k_lecture n_lecture P_lecture")
 
 PAGE = "pipelining"
 
@@ -24,9 +28,25 @@ CROSS_RACK = Claim(
     kind="derived",
     page=PAGE,
     unit="1",
-    stated=Stated(1, "1", "at-least", "(1/8) × 2 × activated experts × layers per stage ≥ 1"),
+    stated=Stated(1, "1", "(1/8) × 2 × activated experts × layers per stage ≥ 1"),
+    own=LectureArithmetic(
+        "its 1/8 gap × 2 × DeepSeek's 8 activated experts × one layer per stage",
+        2 * k_lec * gap_lec * layers_lec,
+        ((gap_lec, 1 / 8), (k_lec, 8), (layers_lec, 1)),
+    ),
     build=one_step(
-        "q", (S_out / S_up) * 2 * k * n_stage, "Scale-out/scale-up ratio × 2 × activated experts × layers per stage"
+        "q",
+        (S_out / S_up) * 2 * k * n_stage,
+        "Scale-out/scale-up ratio × 2 × activated experts × layers per stage",
+        details=(
+            Detail(
+                "layers_needed",
+                "layers per stage that bring the condition to one",
+                S_up / (S_out * 2 * k) * n_stage / n_stage,
+                "1",
+                noun="layers",
+            ),
+        ),
     ),
     inputs=(
         Input(S_up, "scaleup_bandwidth", None, "scale-up bandwidth per chip"),
@@ -34,8 +54,21 @@ CROSS_RACK = Claim(
         Input(k, "experts_per_token", "deepseek-v3", "activated routed experts"),
         Input(n_stage, "layers_per_stage", "lecture-examples", "layers per stage"),
     ),
-    rows=Rows("accelerator", "h100-sxm", "reference", "the lecture's 1/8 is Hopper's gap"),
-    finding="With DeepSeek-V3's {in:k} activated experts and one layer per stage, the reference GPU gives {value}.",
+    rows=Rows(
+        "accelerator",
+        "gb200",
+        "reference",
+        "pipelining between the lecture's running-example racks, GB200 NVL72; its 1/8 is an 8-GPU Hopper server's gap",
+    ),
+    finding=(
+        "Per token and layer, an expert layer sends the hidden state out to its {in:k} experts and back over "
+        "the scale-up network, while a stage boundary sends it once over the scale-out network; the condition "
+        "asks that the boundary's traffic, slowed by the bandwidth gap, be no worse than the layers' own. With "
+        "the lecture's 1/8 its arithmetic gives {own}, comfortably above one. On a GB200 NVL72, whose gap is "
+        "nearer 1/18 (see network.scale-out-gap), one layer per stage gives {value}, just short; "
+        "{detail:layers_needed} per stage would reach one, so stages of more than one layer, as any real "
+        "pipeline has, pass."
+    ),
 )
 
 NAIVE_IDLE = Claim(
@@ -46,10 +79,16 @@ NAIVE_IDLE = Claim(
     kind="structural",
     page=PAGE,
     unit="1",
-    stated=Stated(0.75, "1", "exact", "a naive 4-rack pipeline leaves each rack idle about 3/4 of the time"),
+    stated=Stated(0.75, "1", "a naive 4-rack pipeline leaves each rack idle about 3/4 of the time"),
     build=one_step("idle", 1 - 1 / P, "Idle fraction of each stage"),
     inputs=(Input(P, "pipeline_stages", "lecture-examples", "pipeline stages"),),
-    finding="With {in:P} stages each idles {value} of the time.",
+    own=LectureArithmetic("one busy rack in four", 1 - 1 / P_lec, ((P_lec, 4),)),
+    finding=(
+        "Without micro-batches a step's batch passes through the stages one after another, so at any moment "
+        "one of the {in:P} stages works and the rest wait: each idles {value} of the time, exactly the "
+        "lecture's figure. Splitting the batch into m micro-batches shrinks the idle share to (P − 1)/(m + P − 1) "
+        "but makes each micro-batch read the stage's weights again (pipeline.microbatch-weight-reloads)."
+    ),
 )
 
 
@@ -78,10 +117,16 @@ KV_CANCELS = Claim(
     page=PAGE,
     unit="B",
     stated=Stated(
-        0, "B", "exact", "per-GPU memory = (N·bytes + B·L·kv)/(E·P) with B = P·b: P cancels from the KV term"
+        0, "B", "per-GPU memory = (N·bytes + B·L·kv)/(E·P) with B = P·b: P cancels from the KV term"
     ),
     build=derive_kv_cancels,
-    finding="The derivative of the per-GPU KV term with respect to the number of stages is {value}.",
+    finding=(
+        "With P stages the batch must grow to P micro-batches to keep every stage busy, while the memory for it "
+        "is spread over P times as many GPUs: the two cancel, and the derivative of the per-GPU KV term with "
+        "respect to P is {value}. Only the weights' share per GPU falls with P. So in serving, pipelining buys "
+        "room for weights, not for the KV cache that long contexts need, which is why the lecture finds two "
+        "stages enough."
+    ),
 )
 
 F_mb, W_mb, b_mb, c_mb, N_tot_mb, N_act_mb, B_glob, m_mb = positive("F W b c N_total N_active B_global m")
@@ -132,34 +177,50 @@ MICROBATCH_RELOADS = Claim(
     unit="1",
     noun="balanced batch per micro-batch",
     stated=Stated(
-        1, "1", "exact", "pipelining forces micro-batching, which defeats amortising weight loads over the global batch"
+        1, "1", "pipelining forces micro-batching, which defeats amortising weight loads over the global batch"
     ),
     build=derive_microbatch_reloads,
     finding=(
-        "The global batch that amortises the weight traffic is {value}: with m micro-batches a step needs m times "
-        "the tokens, while the bubble shrinks only as one over m."
+        "Each micro-batch streams the stage's weights through the chip again, so with m micro-batches the weight "
+        "traffic of a step is m times larger and the global batch that hides it is m balanced batches: "
+        "{value}, whatever m is. The bubble meanwhile falls only as (P − 1)/(m + P − 1). Training therefore pays "
+        "either idle stages or a global batch m times the balanced one; the lecture's statement follows "
+        "exactly."
     ),
 )
 
-T_msg, h, b_act, e_val, T_hop = positive("T_msg h b_act e T_hop")
-VALUE_AS_WEIGHT = Constant(e_val, 1, "param", "an activation value is sent in the format of one BF16 weight")
+T_msg, h, b_act, T_hop, G_rack = positive("T_msg h b_act T_hop G_rack")
+F_hop, W_hop, N_tot_hop, N_act_hop = positive("F W N_total N_active")
+e_val = VALUE_AS_WEIGHT.symbol
+n_seq = TOKENS_PER_STEP.symbol
 
 
 def derive_hop() -> Derivation:
-    hop = T_msg + h * b_act * e_val / S_out
+    """A stage boundary carries the whole batch's activations, not one token's."""
+    batch = F_hop * b_act * N_tot_hop / (c * W_hop * N_act_hop)
+    payload = (batch / n_seq) * h * b_act * e_val
+    one_nic = T_msg + payload / S_out
+    rack = T_msg + payload / (G_rack * S_out)
     return Derivation(
         steps=(
+            Step("A decode step runs the balanced batch through every stage", sp.Eq(B_star, batch)),
             Step(
-                "One token's hidden state crosses to the next rack: the path's latency plus its bytes over the NIC",
-                sp.Eq(T_hop, hop),
+                "so each hop carries one hidden state per sequence of the batch",
+                sp.Eq(sp.Symbol("D_hop"), payload),
+            ),
+            Step("Through a single NIC the hop takes", sp.Eq(sp.Symbol("T_1NIC"), one_nic)),
+            Step(
+                "but a stage is a whole rack, and each of its G chips sends its share over its own NIC",
+                sp.Eq(T_hop, rack),
             ),
         ),
-        result=hop,
+        result=rack,
         details=(
-            Detail(
-                "transfer", "time to send one token's hidden state through the NIC", h * b_act * e_val / S_out, "us"
-            ),
-            Detail("four_hops", "latency of all the lecture's stages' hops", P * hop, "us"),
+            Detail("batch", "the balanced batch the hop carries", batch, "token"),
+            Detail("payload", "bytes per hop: the batch's hidden states", payload, "MB"),
+            Detail("one_nic", "the hop through one NIC", one_nic, "ms"),
+            Detail("latency_share", "share of the rack hop that is the path's latency", T_msg / rack, "percent"),
+            Detail("all_hops", "the rack hops of all the lecture's stages", P * rack, "us"),
         ),
     )
 
@@ -175,27 +236,40 @@ HOP_LATENCY = Claim(
     kind="derived",
     page=PAGE,
     unit="us",
-    stated=Stated(3, "ms", "order", "a rack-to-rack hop adds 'a few ms' per token, maybe 10× off"),
+    stated=Stated(
+        3,
+        "ms",
+        "a rack-to-rack hop adds 'a few ms' per token, maybe 10× off",
+        why="'a few ms' is read as 3 ms; the lecture's own 'maybe 10× off' makes it an order-of-magnitude figure",
+    ),
     build=derive_hop,
     inputs=(
         Input(T_msg, "message_latency", None, "end-to-end latency of a 64-byte message on this path"),
         Input(h, "hidden_size", "deepseek-v3", "DeepSeek-V3 residual stream width"),
-        Input(b_act, "storage_per_parameter", "bf16", "bytes per BF16 value"),
-        Input(S_out, "scaleout_bandwidth", "h100-sxm", "scale-out NIC bandwidth per GPU (400 Gb/s)"),
+        Input(b_act, "storage_per_parameter", "bf16", "bytes per BF16 value and weight"),
+        Input(F_hop, "bf16_flops", "gb200", "dense BF16 FLOP/s of a GB200 GPU"),
+        Input(W_hop, "hbm_bandwidth", "gb200", "HBM bandwidth of a GB200 GPU"),
+        Input(N_tot_hop, "total_params", "deepseek-v3", "total parameters"),
+        Input(N_act_hop, "active_params", "deepseek-v3", "active parameters"),
+        Input(S_out, "scaleout_bandwidth", "gb200", "scale-out NIC bandwidth per GB200 GPU"),
+        Input(G_rack, "chips", "gb200-nvl72", "GPUs (and NICs) in a GB200 NVL72 rack"),
         Input(P, "pipeline_stages", "lecture-examples", "the lecture's pipeline stages"),
     ),
-    constants=(VALUE_AS_WEIGHT,),
+    constants=(FLOP_PER_PARAM_TOKEN, TOKENS_PER_STEP, VALUE_AS_WEIGHT),
     rows=Rows(
         "interconnect",
         "deepseek-ib-cross-leaf-latency",
-        "all",
-        "a hop between racks crosses the spine: DeepSeek's cross-leaf InfiniBand path; every measured path counts",
+        "reference",
+        "a hop between racks crosses the spine: DeepSeek's cross-leaf InfiniBand path; the other measured paths "
+        "show how little the path's latency moves the answer",
     ),
     finding=(
-        "DeepSeek measures {in:T_msg} end to end across leaf switches; adding {detail:transfer} to move one "
-        "token's hidden state gives {value} per hop and {detail:four_hops} for the lecture's {in:P} stages: "
-        "microseconds, not milliseconds. A hop's cost in a pipeline is "
-        "bandwidth and bubbles, not latency."
+        "A hop carries the hidden state of every sequence in the step, {detail:payload} at the balanced batch "
+        "of {detail:batch}. Pushed through a single NIC of {in:S_out} that takes {detail:one_nic}, which is the lecture's "
+        "'few ms'; but a stage is a rack, and when each of its {in:G_rack} GPUs sends its share over its own NIC "
+        "the hop takes {value}, of which the path's measured latency ({in:T_msg}) is {detail:latency_share}. "
+        "So the lecture's figure holds only for a pipeline funnelled through one NIC; across a rack's NICs "
+        "the {in:P} hops add {detail:all_hops}, and what decides it is scale-out bandwidth per rack, not latency."
     ),
 )
 
@@ -209,7 +283,7 @@ DEEPSEEK_NO_TP = Claim(
     kind="derived",
     page=PAGE,
     unit="1",
-    stated=Stated(1, "1", "exact", "no tensor parallelism"),
+    stated=Stated(1, "1", "no tensor parallelism"),
     build=one_step("TP", G / DP, "GPUs in a deployment unit over its attention replicas: the tensor-parallel degree"),
     inputs=(
         Input(G, "gpus", None, "GPUs in the deployment unit"),
@@ -238,7 +312,7 @@ DEEPSEEK_EP = Claim(
     page=PAGE,
     unit="1",
     noun="NVLink domains",
-    stated=Stated(1, "1", "about", "expert parallelism up to the scale-up domain"),
+    stated=Stated(1, "1", "expert parallelism up to the scale-up domain"),
     build=one_step("r_EP", EP / D_up, "Expert-parallel degree over the GPUs of one NVLink domain"),
     inputs=(
         Input(EP, "expert_parallel", None, "expert-parallel degree"),
@@ -267,7 +341,14 @@ DEEPSEEK_NO_PP = Claim(
     kind="derived",
     page=PAGE,
     unit="1",
-    stated=Stated(1.5, "1", "range", "zero or two pipeline stages", low=1, high=2),
+    stated=Stated(
+        1.5,
+        "1",
+        "zero or two pipeline stages (pipeline degree 1–2)",
+        low=1,
+        high=2,
+        why="no pipeline means one stage, so the lecture's 'zero or two' is a pipeline degree of one or two",
+    ),
     build=one_step(
         "PP",
         G / (TP_dep * DP),

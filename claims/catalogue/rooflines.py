@@ -46,10 +46,17 @@ COMPUTE_LINEAR = Claim(
     kind="structural",
     page=PAGE,
     unit="1",
-    stated=Stated(1, "1", "exact", "compute ≈ B·N_active/FLOP/s; weight time ≈ N_total·bytes/bandwidth"),
+    stated=Stated(1, "1", "compute ≈ B·N_active/FLOP/s; weight time ≈ N_total·bytes/bandwidth"),
     build=derive_linear_compute,
     constants=(FLOP_PER_PARAM_TOKEN,),
-    finding="The elasticity of compute time to the batch is {value}, that of weight-fetch time zero.",
+    finding=(
+        "Compute time is a fixed cost per token times the batch, so it grows exactly in step with the batch, "
+        "while every weight is streamed once per step however many tokens share it, so weight-fetch time does not "
+        "depend on the batch at all; that asymmetry is the whole case for batching. It rests on the lecture's "
+        "simplification that a token costs one multiply-add per active weight and nothing else. KV-cache reads and "
+        "attention FLOPs both grow with batch and context, so at long contexts part of the memory time scales "
+        "with the batch too, which is why the lecture adds a KV term to its memory time."
+    ),
 )
 
 HARDWARE_RATIO = Claim(
@@ -63,7 +70,7 @@ HARDWARE_RATIO = Claim(
     kind="derived",
     page=PAGE,
     unit="token",
-    stated=Stated(300, "token", "about", "FLOP/s ÷ memory bandwidth ≈ 300 'on most GPUs'"),
+    stated=Stated(300, "token", "FLOP/s ÷ memory bandwidth ≈ 300 'on most GPUs'"),
     build=one_step(
         "R",
         F * b / (c * W),
@@ -76,9 +83,22 @@ HARDWARE_RATIO = Claim(
     ),
     constants=(FLOP_PER_PARAM_TOKEN,),
     rows=Rows(
-        "accelerator", "h100-sxm", "most", "the lecture's statement is about GPUs in general; H100 is the reference"
+        "accelerator",
+        "h100-sxm",
+        "most",
+        "the lecture's statement is about GPUs in general; H100 is shown as the reference row",
+        scope=(("family", "GPU"),),
+        why_scope="'on most GPUs': GPU rows are judged, other accelerators are shown for comparison",
     ),
-    finding="The reference GPU gives {value}; the rows show the spread across chips.",
+    finding=(
+        "On the reference GPU, {in:F} of dense BF16 against {in:W} of HBM gives {value}: the batch at which a "
+        "dense model's compute just covers its weight fetch. Counting BF16 multiplies against two-byte weights "
+        "gives the same figure as the lecture's FP4 multiplies against half-byte weights wherever the datasheet "
+        "rate doubles each time the format halves, so the precision mostly drops out; quoting the "
+        "structured-sparsity datasheet rates instead would double every row. The GPUs below the holds band are those "
+        "that add bandwidth without compute (memory-upgrade parts such as H200) or predate Hopper's compute jump "
+        "(A100), so the verdict rests on most current GPUs sitting near the reference."
+    ),
 )
 
 RATIO_STABLE = Claim(
@@ -89,7 +109,7 @@ RATIO_STABLE = Claim(
     kind="derived",
     page=PAGE,
     unit="1",
-    stated=Stated(1, "1", "about", "'roughly stable' from A100 through H100 and B100"),
+    stated=Stated(1, "1", "'roughly stable' from A100 through H100 and B100"),
     build=one_step("G", (F_new / W_new) / (F_old / W_old), "Growth of the ratio from A100 to B200"),
     inputs=(
         Input(F_old, "bf16_flops", "a100-sxm", "A100 dense BF16 FLOP/s"),
@@ -97,7 +117,14 @@ RATIO_STABLE = Claim(
         Input(F_new, "bf16_flops", "b200", "B200 dense BF16 FLOP/s"),
         Input(W_new, "hbm_bandwidth", "b200", "B200 HBM bandwidth"),
     ),
-    finding="The ratio grew {value} from A100 to B200 (the shipping successor of the B100 the lecture names).",
+    finding=(
+        "Dense BF16 throughput went from {in:F_A100} on A100 to {in:F_B200} on B200 while HBM bandwidth went "
+        "from {in:W_A100} to {in:W_B200}, so the ratio grew {value}: compute outran bandwidth, and the figure is "
+        "'roughly stable' only within the loose band. Almost all of that drift came at the A100-to-Hopper step; "
+        "from Hopper to Blackwell the ratio barely moved (see the hardware-ratio rows), so the lecture's "
+        "statement is fair from H100 onward. B200 stands in for the B100 the lecture names, its sibling in the same "
+        "generation; a part with a slower memory bin would push the growth out of the rough band."
+    ),
 )
 
 CLAIMS = (COMPUTE_LINEAR, HARDWARE_RATIO, RATIO_STABLE)

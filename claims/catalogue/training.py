@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..engine import Claim, Constant, Derivation, Detail, Input, Rows, Step
+from ..engine import Claim, Constant, Derivation, Detail, Input, LectureArithmetic, Rows, Step
 from ..policy import Stated
 from .common import one_step
 
@@ -13,6 +13,14 @@ PAGE = "overtraining"
 N_c, D_c = sp.symbols("N_Chinchilla D_Chinchilla", positive=True)
 N, D = sp.symbols("N_active D_pre", positive=True)
 r, D_opt, X = sp.symbols("r D_opt X", positive=True)
+
+# The lecture's quoted figures, for its own arithmetic (each in the unit of the statement it feeds).
+r_q, N_q, D_q = sp.symbols("r_lecture N_lecture D_lecture", positive=True)  # 20 tokens/param, 100B, 150T tokens
+e_q, c_q = sp.symbols("e_lecture c_RL_lecture", positive=True)  # decode efficiency 1/3; RL FLOP, middle of 2 to 6
+rate_q, life_q, family_q = sp.symbols("R_lecture T_lecture m_lecture", positive=True)  # 500M tok/s, 2 months, ÷10
+month_q = sp.Symbol("s_per_month", positive=True)  # seconds in hwdb's 30-day month (units.txt), to put months in s
+out_q = sp.Symbol("D_out_lecture", positive=True)  # its 200T tokens served per model
+SECONDS_PER_MONTH = 30 * 24 * 3600
 
 
 def derive_overtraining() -> Derivation:
@@ -46,7 +54,7 @@ OVERTRAINING = Claim(
     kind="derived",
     page=PAGE,
     unit="1",
-    stated=Stated(100, "1", "about", "~20 tokens/parameter × 100B = 2T; 150T is ~100× over-trained"),
+    stated=Stated(100, "1", "~20 tokens/parameter × 100B = 2T; 150T is ~100× over-trained"),
     build=derive_overtraining,
     inputs=(
         Input(N_c, "total_params", "chinchilla", "Chinchilla's parameters"),
@@ -54,14 +62,29 @@ OVERTRAINING = Claim(
         Input(N, "active_params", "lecture-frontier-model", "assumed active parameters"),
         Input(D, "pretraining_tokens", "lecture-frontier-model", "assumed pre-training corpus"),
     ),
+    own=LectureArithmetic(
+        "20 tokens per parameter × 100B active parameters = 2T, into 150T tokens",
+        D_q / (r_q * N_q),
+        ((D_q, 150e12), (r_q, 20), (N_q, 100e9)),
+    ),
     finding=(
-        "The lecture's own inputs give {value} ({in:D_pre} over a Chinchilla-optimal "
-        "{detail:optimal_tokens}), against its {stated}."
+        "Chinchilla trained {in:N_Chinchilla} on {in:D_Chinchilla}, {detail:tokens_per_param}, so a model with "
+        "the lecture's {in:N_active} active is compute-optimal at {detail:optimal_tokens}, and the lecture's "
+        "{in:D_pre} is {value} that, not {stated}: its own arithmetic divides to the same figure and rounds it up. "
+        "The verdict rests on two lecture assumptions, the active size and the hearsay corpus; a small move in "
+        "either toward the lecture's figure would make it hold (see the sensitivity). It also "
+        "applies a dense-model ratio to an MoE's active parameters, a convention rather than a result: the "
+        "compute-optimal ratio for a sparse model is not Chinchilla's."
     ),
 )
 
 
 eff, rate, life, family = sp.symbols("e R_lab T_life m", positive=True)
+
+# Shown in findings: the deployment life in days (a count of months reads badly) and the rate per second.
+LIFE_DAYS = Detail("life_days", "deployment life in days", life, "day")
+EFFICIENCY = Detail("efficiency", "decode efficiency relative to prefill, as a percentage", eff, "percent")
+RATE_PER_SECOND = Detail("rate_per_second", "the lab's token rate per second", rate, "Mtok/s")
 
 INFERENCE_EQUALS_PRE = Claim(
     id="training.inference-equals-pretraining",
@@ -74,10 +97,23 @@ INFERENCE_EQUALS_PRE = Claim(
     kind="derived",
     page=PAGE,
     unit="1",
-    stated=Stated(1, "1", "about", "D_pre ≈ 1.5·D_RL ≈ D_inf, taking decode efficiency ≈ 1/3"),
-    build=one_step("D_inf/D_pre", 6 * eff / 2, "Equal cost: 6·N·D_pre = 2·N·D_inf / e"),
+    stated=Stated(1, "1", "D_pre ≈ 1.5·D_RL ≈ D_inf, taking decode efficiency ≈ 1/3"),
+    build=one_step("D_inf/D_pre", 6 * eff / 2, "Equal cost: 6·N·D_pre = 2·N·D_inf / e", (EFFICIENCY,)),
     inputs=(Input(eff, "decode_efficiency", "lecture-serving", "decode efficiency relative to prefill"),),
-    finding="With the lecture's decode efficiency the ratio is {value}.",
+    evidence="lecture-arithmetic",
+    own=LectureArithmetic(
+        "6·D_pre = 2·D_inf ÷ (1/3), so D_inf/D_pre = 6 × (1/3) ÷ 2",
+        6 * e_q / 2,
+        ((e_q, 1 / 3),),
+    ),
+    finding=(
+        "A training token costs a forward and a backward pass, a served token a forward pass alone, but serving "
+        "runs at {detail:efficiency} of prefill's efficiency, and the two effects cancel: equal spending buys as "
+        "many served tokens as training tokens, a ratio of {value}. The balance is the lecture's premise (equal "
+        "shares of lifetime compute), not a derived optimum, and every input is its own. It also prices every "
+        "served token as decode: most tokens a service processes are prompt tokens, run at prefill's full "
+        "efficiency, which would let a model serve many more tokens for the same spend."
+    ),
 )
 
 c_rl, c_pre = sp.symbols("c_RL c_pre", positive=True)
@@ -97,17 +133,31 @@ RL_CORPUS_RATIO = Claim(
     kind="derived",
     page=PAGE,
     unit="1",
-    stated=Stated(1.5, "1", "about", "D_pre ≈ 1.5·D_RL ≈ D_inf, taking decode efficiency ≈ 1/3"),
-    build=one_step("D_pre/D_RL", c_rl / (c_pre * eff), "Equal cost: c_pre·N·D_pre = c_RL·N·D_RL / e"),
+    stated=Stated(1.5, "1", "D_pre ≈ 1.5·D_RL ≈ D_inf, taking decode efficiency ≈ 1/3"),
+    build=one_step(
+        "D_pre/D_RL",
+        c_rl / (c_pre * eff),
+        "Equal cost: c_pre·N·D_pre = c_RL·N·D_RL / e",
+        (EFFICIENCY,),
+    ),
     inputs=(
         Input(c_rl, "rl_flop_per_param_token", "lecture-serving", "RL FLOP per parameter per token"),
         Input(eff, "decode_efficiency", "lecture-serving", "decode efficiency relative to prefill"),
     ),
     constants=(PRETRAIN_FLOP,),
+    evidence="lecture-arithmetic",
+    own=LectureArithmetic(
+        "4 FLOP per parameter per token (the middle of its 2 to 6) ÷ (6 × 1/3)",
+        c_q / (6 * e_q),
+        ((c_q, 4), (e_q, 1 / 3)),
+    ),
     finding=(
-        "At the middle of the lecture's RL range, {in:c_RL}, and its decode efficiency {in:e}, pre-training sees "
-        "{value} the RL tokens; the lecture's figure corresponds to the lower part of its own range (see how the "
-        "value moves across it)."
+        "Equal spending gives pre-training tokens over RL tokens as the RL cost per token over the pre-training "
+        "cost, divided by decode's efficiency: at the middle of the lecture's RL range, {in:c_RL}, and its "
+        "decode efficiency of {detail:efficiency}, that is {value}, not {stated}. The lecture's figure needs an "
+        "RL cost in the lower half of its own range, so the verdict is decided by a number it gives only as a "
+        "span (see the sensitivity, which runs over that span). Like the inference balance, the equal split is a "
+        "premise, and RL rollouts that are mostly decode make the efficiency the lecture's other deciding guess."
     ),
 )
 
@@ -119,13 +169,24 @@ LAB_VOLUME = Claim(
     kind="derived",
     page=PAGE,
     unit="token",
-    stated=Stated(2.6e15, "token", "about", "~500M tokens/s across a lab × 2 months ≈ 2.6×10¹⁵ tokens"),
-    build=one_step("D_lab", rate * life, "Reported rate times deployment life"),
+    stated=Stated(2.6e15, "token", "~500M tokens/s across a lab × 2 months ≈ 2.6×10¹⁵ tokens"),
+    build=one_step("D_lab", rate * life, "Reported rate times deployment life", (RATE_PER_SECOND, LIFE_DAYS)),
     inputs=(
         Input(rate, "token_throughput", "google-tokens-2025-10", "Google's reported token rate"),
         Input(life, "deployment_life", "lecture-serving", "deployment life"),
     ),
-    finding="Google's {in:R_lab} over {in:T_life} is {value}.",
+    own=LectureArithmetic(
+        "~500M tokens/s × 2 months of 30 days",
+        rate_q * life_q * month_q,
+        ((rate_q, 500e6), (life_q, 2), (month_q, SECONDS_PER_MONTH)),
+    ),
+    finding=(
+        "Google's reported {in:R_lab} is {detail:rate_per_second}, the lecture's rate, and over a deployment "
+        "life of {detail:life_days} it comes to {value}, as the lecture says. The rate is an "
+        "independent figure but a boastful one: it counts every token Google processes, prompts included, across "
+        "all its products, so it measures a lab's whole traffic rather than one model's. The deployment life is "
+        "the lecture's assumption; the volume scales with it one for one."
+    ),
 )
 
 MODEL_VOLUME = Claim(
@@ -136,10 +197,26 @@ MODEL_VOLUME = Claim(
     kind="derived",
     page=PAGE,
     unit="token",
-    stated=Stated(200e12, "token", "about", "÷5–10 ≈ 50M tokens/s ≈ 200T tokens over its life"),
-    build=one_step("D_inf", rate * life / family, "Lab volume over the models served at once"),
+    stated=Stated(200e12, "token", "one model of a family ≈ 50M tokens/s ≈ 200T tokens over its life"),
+    build=one_step(
+        "D_inf",
+        rate * life / family,
+        "Lab volume over the models served at once",
+        (Detail("model_rate", "one model's token rate per second", rate / family, "Mtok/s"), LIFE_DAYS),
+    ),
     inputs=(*LAB_VOLUME.inputs, Input(family, "models_per_family", "lecture-serving", "models served at once")),
-    finding="Divided among {in:m} models, each serves {value}.",
+    own=LectureArithmetic(
+        "~500M tokens/s ÷ 10 models × 2 months of 30 days",
+        rate_q / family_q * life_q * month_q,
+        ((rate_q, 500e6), (family_q, 10), (life_q, 2), (month_q, SECONDS_PER_MONTH)),
+    ),
+    finding=(
+        "Google's traffic split evenly among {in:m} models is {detail:model_rate} each, and over a deployment "
+        "life of {detail:life_days} that gives {value}, not {stated}: the lecture's own per-model rate over its "
+        "own life comes to the same, so its figure is rounded down by more than its wording allows. The even "
+        "split is the lecture's simplification (real traffic concentrates on a few flagship models), and the "
+        "other end of its own range of models per family would raise the volume further (see the sensitivity)."
+    ),
 )
 
 TOKENS_OUT_IN = Claim(
@@ -150,13 +227,28 @@ TOKENS_OUT_IN = Claim(
     kind="derived",
     page=PAGE,
     unit="1",
-    stated=Stated(1, "1", "about", "'150 trillion in, 150 trillion out'"),
-    build=one_step("D_inf/D_pre", rate * life / family / D, "One model's served tokens over its pre-training corpus"),
+    stated=Stated(1, "1", "'150 trillion in, 150 trillion out'"),
+    build=one_step(
+        "D_inf/D_pre",
+        rate * life / family / D,
+        "One model's served tokens over its pre-training corpus",
+        (Detail("served_tokens", "tokens one model serves over its life", rate * life / family, "token"), LIFE_DAYS),
+    ),
     inputs=(
         *MODEL_VOLUME.inputs,
         Input(D, "pretraining_tokens", "lecture-frontier-model", "assumed pre-training corpus"),
     ),
-    finding="On the lecture's own inputs a model serves {value} the tokens it was trained on.",
+    own=LectureArithmetic(
+        "its ~200T tokens served per model ÷ 150T tokens trained", out_q / D_q, ((out_q, 200e12), (D_q, 150e12))
+    ),
+    finding=(
+        "One model's share of Google's traffic over {detail:life_days}, {detail:served_tokens}, against the "
+        "lecture's {in:D_pre} of pre-training, is {value}, not {stated}; even the lecture's own rounded "
+        "per-model volume does not quite balance its corpus. Every input but the rate is a lecture assumption, "
+        "and each moves the ratio one for one. The lecture also calls these tokens 'out', but the rate counts "
+        "every token processed, prompts included, so the output tokens a model actually writes are a minority of "
+        "them and the true out-to-in ratio is well below this."
+    ),
 )
 
 CORPUS = Claim(
@@ -165,13 +257,25 @@ CORPUS = Claim(
     statement="A frontier pre-training corpus is about 150 trillion tokens (hearsay, by the lecture's own account).",
     section="6. Reinforcement learning and over-training",
     kind="reported",
+    evidence="none",
     page=PAGE,
     unit="token",
-    stated=Stated(150e12, "token", "order", "pre-training corpus ≈ 150T tokens (hearsay)"),
+    stated=Stated(150e12, "token", "pre-training corpus ≈ 150T tokens (hearsay)"),
     build=one_step("D", D, "The largest corpus a published model reports"),
     inputs=(Input(D, "training_tokens", None, "reported pre-training tokens"),),
-    rows=Rows("model", "qwen3-235b-a22b", "any", "Qwen3-235B, a recent open model that publishes its corpus size"),
-    finding="Qwen3-235B reports {value}; the rows list every published corpus in hwdb. Closed frontier models publish none.",
+    rows=Rows(
+        "model",
+        "qwen3-235b-a22b",
+        "reference",
+        "no frontier lab publishes its corpus; Qwen3-235B's is the largest an open model reports, shown as context",
+    ),
+    finding=(
+        "No frontier lab publishes its pre-training corpus, so the lecture's hearsay figure cannot be checked and "
+        "gets no verdict. The largest corpus an open model reports is Qwen3-235B's {value}; the rows show the "
+        "other published corpora clustering well below it. A frontier corpus several times the largest open one "
+        "is plausible only with heavy multi-epoch reuse or synthetic data, which is why the sensitivity of the "
+        "over-training claims runs down to the open-model figures."
+    ),
 )
 
 CLAIMS = (OVERTRAINING, INFERENCE_EQUALS_PRE, RL_CORPUS_RATIO, LAB_VOLUME, MODEL_VOLUME, TOKENS_OUT_IN, CORPUS)

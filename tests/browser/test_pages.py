@@ -180,22 +180,24 @@ def test_every_calculator_reproduces_the_verified_value(browser: Browser, base_u
         page.close()
 
 
-def test_claim_index_filters_by_verdict_and_kind(browser: Browser, base_url: str) -> None:
-    """The filter shows exactly the claims claims.json gives that verdict (and kind)."""
+def test_claim_index_filters_by_verdict_and_evidence(browser: Browser, base_url: str) -> None:
+    """The filter shows exactly the claims claims.json gives that verdict (and evidence class)."""
     claims = json.loads((SITE / "claims.json").read_text())["claims"]
     page, problems = _open(browser, base_url + "claims.html")
     try:
         table = page.locator("table.claim-index").first
         form = page.locator("form.claim-index-filter").first
         assert table.locator("tbody tr:visible").count() == len(claims)
-        for verdict in ("holds", "holds roughly", "does not hold"):
+        for verdict in ("holds", "holds roughly", "does not hold", "no public evidence"):
             form.locator('select[name="verdict"]').select_option(verdict)
             expected = sorted(c["id"] for c in claims if c["verdict"] == verdict)
             shown = sorted(code.inner_text() for code in table.locator("tbody tr:visible td:first-child code").all())
             assert shown == expected, verdict
             assert form.locator("output").inner_text() == f"{len(expected)} of {len(claims)} claims"
-        form.locator('select[name="kind"]').select_option("reported")
-        expected = [c["id"] for c in claims if c["verdict"] == "does not hold" and c["kind"] == "reported"]
+        form.locator('select[name="evidence"]').select_option("independent")
+        expected = [
+            c["id"] for c in claims if c["verdict"] == "does not hold" and c["evidence"]["class"] == "independent"
+        ]
         assert table.locator("tbody tr:visible").count() == len(expected)
         assert problems == []
     finally:

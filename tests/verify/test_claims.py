@@ -16,6 +16,7 @@ import pytest
 import hwdb
 from claims import Evaluation, all_claims, evaluate, get_claim, lock
 from claims.engine import row_records
+from claims.policy import verdict_text
 
 
 @cache
@@ -60,7 +61,7 @@ def test_matches_lock(claim_id: str, row_id: str | None) -> None:
     if lock.moved(old["value"], row.value):
         why = lock.changed_inputs(row.inputs, entry.get("inputs", {}))
         problems.append(f"value moved {old['value']!r} -> {row.value!r} {e.claim.unit} [{why}]")
-    if old["verdict"] != row.verdict.value:
-        problems.append(f"verdict changed '{old['verdict']}' -> '{row.verdict.value}'")
+    if old["verdict"] != verdict_text(row.verdict):
+        problems.append(f"verdict changed '{old['verdict']}' -> '{verdict_text(row.verdict)}'")
     if problems:
         pytest.fail(f"{claim_id} on {row_id}: " + "; ".join(problems), pytrace=False)
