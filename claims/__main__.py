@@ -15,8 +15,8 @@ from hwdb.overlay import add_overlay_argument, overlays_from_args
 
 from . import citation, formatting, lock, statements
 from .engine import ClaimError, Evaluation, evaluate
-from .policy import EVIDENCE, RULES
 from .export import dumps
+from .policy import EVIDENCE, RULES
 from .registry import UnknownClaimError, all_claims, evaluate_all, get_claim
 from .sensitivity import analyse
 
@@ -82,7 +82,9 @@ def _show(e: Evaluation) -> None:
     for name, value in e.derivation.checks:
         print(f"  Check: {name} = {formatting.number(value)}")
     for a in analyse(e):
-        flip = "no flip within ×/÷1,000" if e.population is None and c.evidence != "none" else "(verdict not on this row)"
+        flip = (
+            "no flip within ×/÷1,000" if e.population is None and c.evidence != "none" else "(verdict not on this row)"
+        )
         if a.flip_factor is not None and a.flips_to is not None:
             flip = f"{formatting.factor(a.flip_factor)} flips it to '{a.flips_to.value}'"
         print(f"  Elasticity to {a.input.key}: {formatting.number(a.elasticity)}; {flip}")

@@ -356,7 +356,9 @@ def _sensitivity(claim: Claim, derivation: Derivation, db: Database, reference: 
         if f.low is None or f.high is None:
             continue
         ends = [_row(claim, derivation, db, reference.record, (item.symbol, bound)) for bound in (f.low, f.high)]
-        out.append(Sensitivity(item, ends[0].value, ends[1].value, ends[0].verdict, ends[1].verdict))
+        low, high = ends[0].verdict, ends[1].verdict
+        assert low is not None and high is not None  # _row always judges; only scope makes a row context
+        out.append(Sensitivity(item, ends[0].value, ends[1].value, low, high))
     return tuple(out)
 
 
@@ -387,9 +389,9 @@ def evaluate(claim: Claim, db: Database) -> Evaluation:
         reference = next(r for r in rows if r.record and r.record.id == claim.rows.reference)
         return Evaluation(claim, reference, rows, Verdict.UNCHECKABLE, derivation, tuple(skipped), sensitivity)
     if claim.rows.rule == "reference":
-        verdict = reference.verdict
-        if verdict is None:
+        if reference.verdict is None:
             raise ClaimError(f"claim {claim.id}: reference record '{claim.rows.reference}' is outside its scope")
+        verdict = reference.verdict
     else:
         judged = population(claim.rows.rule, [r.verdict for r in rows if r.verdict is not None])
         verdict = judged.verdict

@@ -37,10 +37,10 @@ from .catalogue.batch import (
     kappa,
     step_time,
 )
-from .catalogue.serving import REPLICA_RATE, REPLICA_STEP, SMALLEST
 from .catalogue.pipeline import BUBBLE
 from .catalogue.pipeline import P as pipeline_stages
 from .catalogue.pipeline import m_mb as micro_batches
+from .catalogue.serving import REPLICA_RATE, REPLICA_STEP, SMALLEST
 from .catalogue.training import PRETRAIN_FLOP
 from .compiled import lambdified
 from .engine import Evaluation
@@ -151,7 +151,9 @@ def cost_per_token(db: Database, evaluations: Evaluations) -> Figure:
         ax.set_ylabel(label)
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.axvline(batch.value, ls="--", color="#888888", label=f"B* = {formatting.claim_quantity(batch.claim, batch.value)}")
+        ax.axvline(
+            batch.value, ls="--", color="#888888", label=f"B* = {formatting.claim_quantity(batch.claim, batch.value)}"
+        )
         ax.set_xlabel("batch (tokens, one per sequence)")
         ax.grid(True, which="both", alpha=0.3)
     right.legend(fontsize=7, loc="upper right")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 from hwdb import Field, Quantity
 from hwdb.units import parse_unit
@@ -67,6 +68,8 @@ def quantity(value: float, unit_text: str, significant: int = SIGNIFICANT) -> st
         if 0 < value < 0.01:  # a small share reads better as one part in N than as 0.000489
             return f"1/{number(1 / value, significant)}"
         return f"{number(value, significant)}×" if value >= 1 else number(value, significant)
+    if label.isalpha() and len(label) > 3 and value != 1:  # a spelled-out unit takes a plural: "2 months"
+        label += "s"
     return f"{number(value, significant)} {label}"
 
 
@@ -131,11 +134,10 @@ def band(evaluation: Evaluation, interval: tuple[float, float]) -> str:
     """One tolerance band in the lecture's unit, written like the claim's values: "16–25 ms", "≥ 1"."""
     lo, hi = interval
     claim = evaluation.claim
-    write = (
-        (lambda v: claim_quantity(claim, v))
-        if claim.stated.unit == claim.unit
-        else (lambda v: quantity(v, claim.stated.unit))
-    )
+
+    def write(v: float) -> str:
+        return claim_quantity(claim, v) if claim.stated.unit == claim.unit else quantity(v, claim.stated.unit)
+
     if math.isinf(hi):
         return f"≥ {write(lo)}"
     low, high = write(lo), write(hi)
@@ -148,7 +150,10 @@ def band(evaluation: Evaluation, interval: tuple[float, float]) -> str:
 
 def bands(evaluation: Evaluation) -> str:
     """Both tolerance bands: 'holds 16–25 ms, roughly 10–40 ms'."""
-    holds, rough = evaluation.claim.stated.bands()
+    stated_ = evaluation.claim.stated
+    if stated_.wording == "exact":
+        return f"holds only at exactly {in_stated(evaluation, stated_.value)}, no rough band"
+    holds, rough = stated_.bands()
     text = f"holds {band(evaluation, holds)}"
     return text + (f", roughly {band(evaluation, rough)}" if rough else ", no rough band")
 
@@ -189,7 +194,7 @@ def field_value(field: Field, significant: int = 5) -> str:
     pod). A value that five figures cannot write exactly (a third, a rack figure divided by
     72 chips) is a computed one and gets the book's usual three.
     """
-    q = field.quantity
+    q: Any = field.quantity
     if 0 < abs(float(q.magnitude)) < 1 and not q.dimensionless:
         compact = q.to_compact()  # a rack's 4.6 PB/s over 144 chips reads as 31.9 TB/s, not 0.0319 PB/s
         if 1 <= abs(float(compact.magnitude)) < 1000:

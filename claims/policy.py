@@ -164,7 +164,10 @@ def _within(value: float, band: tuple[float, float]) -> bool:
 #: the count of in-scope rows inside each band; single-case claims use "reference".
 RULES: dict[str, str] = {
     "reference": "a single case: the verdict of the case the lecture speaks of (the reference row)",
-    "most": "a population: holds if at least half the rows in scope hold, roughly if at least half are within the rough band",
+    "most": (
+        "a population: holds if at least half the rows in scope hold, "
+        "roughly if at least half are within the rough band"
+    ),
     "all": "a population: holds if every row in scope holds, roughly if every row is within the rough band",
     "any": "a population: holds if any row in scope holds, roughly if any is within the rough band",
 }

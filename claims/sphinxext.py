@@ -232,9 +232,7 @@ class ClaimDirective(SphinxDirective):
         head += nodes.Text(" ")
         head += nodes.literal("", c.id, classes=["claim-id"])
         head += nodes.Text(" ")
-        head += nodes.inline(
-            "", f"evidence: {c.evidence}", classes=["claim-evidence"], reftitle=EVIDENCE[c.evidence]
-        )
+        head += nodes.inline("", f"evidence: {c.evidence}", classes=["claim-evidence"], reftitle=EVIDENCE[c.evidence])
         head += nodes.Text(" ")
         head += _verdict(e.verdict.value)
         head += nodes.reference(
@@ -536,7 +534,11 @@ class LectureArithmeticDirective(SphinxDirective):
                     "closes" if closes else paragraph_of(nodes.strong("", "does not close")),
                 ]
             )
-        return [table_of(["claim", "the lecture's own figures, through its own formula", "result"], rows, ["lecture-arithmetic"])]
+        return [
+            table_of(
+                ["claim", "the lecture's own figures, through its own formula", "result"], rows, ["lecture-arithmetic"]
+            )
+        ]
 
 
 class StatementIndexDirective(SphinxDirective):

@@ -193,7 +193,21 @@ class _VisibleText(HTMLParser):
     """The text a reader sees, block by block: no code, math, scripts or bibliography entries."""
 
     SKIP: ClassVar[set[str]] = {"script", "style", "pre", "code", "math", "svg", "title", "head"}
-    BLOCKS: ClassVar[set[str]] = {"p", "li", "td", "th", "div", "dt", "dd", "h1", "h2", "h3", "caption", "span", "label"}
+    BLOCKS: ClassVar[set[str]] = {
+        "p",
+        "li",
+        "td",
+        "th",
+        "div",
+        "dt",
+        "dd",
+        "h1",
+        "h2",
+        "h3",
+        "caption",
+        "span",
+        "label",
+    }
 
     def __init__(self) -> None:
         super().__init__()
@@ -237,5 +251,7 @@ def test_the_text_has_no_doubled_words_or_raw_numbers(built: Path) -> None:
         for block in parser.blocks:
             text = " ".join(block.split())
             for pattern in (DOUBLED, RAW_NUMBER):
-                problems += [f"{page.name}: …{text[max(0, m.start() - 40) : m.end() + 40]}…" for m in pattern.finditer(text)]
+                problems += [
+                    f"{page.name}: …{text[max(0, m.start() - 40) : m.end() + 40]}…" for m in pattern.finditer(text)
+                ]
     assert problems == [], "\n".join(problems)

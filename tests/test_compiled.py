@@ -21,11 +21,23 @@ from hwdb.units import parse_unit
 
 
 def _through_pint(expr: sp.Expr, quantities: dict[sp.Symbol, Any], unit: str) -> float:
-    """The slow reference: every operation on pint quantities, as the engine once did."""
+    """The slow reference: every operation on pint quantities, as the engine once did.
+
+    A formula that rounds (a whole number of chips) is not unit-invariant: ceil(640 GB / 80 GB)
+    is not ceil of the same ratio held in B/GB. The engine rounds in SI base units, so this
+    reference does too for such formulas; every other formula runs on the quantities as read.
+    """
     symbols = sorted(expr.free_symbols, key=str)
     if not symbols:
         return float(expr)
-    result = sp.lambdify(symbols, expr, modules="numpy")(*(quantities[s] for s in symbols))
+    rounds = expr.has(sp.ceiling, sp.floor)
+    args = [
+        quantities[s].to_base_units() if rounds and isinstance(quantities[s], pint.Quantity) else quantities[s]
+        for s in symbols
+    ]
+    result = sp.lambdify(symbols, expr, modules="numpy")(*args)
+    if not isinstance(result, pint.Quantity):  # a rounded count comes back as a plain number
+        result = Quantity(float(result), "")
     return float(result.to(parse_unit(unit)).magnitude)
 
 

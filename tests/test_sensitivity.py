@@ -22,16 +22,23 @@ def test_elasticities_of_a_ratio_are_plus_and_minus_one() -> None:
 
 
 def test_flip_factor_lands_on_the_band_edge() -> None:
-    """train interval: the reference holds within ×1.25 of 20 ms, so capacity must grow by 25 ms / value."""
+    """worst-case wait: the reference holds within ×1.25 of 40 ms, so capacity must grow by 50 ms / value."""
     db = hwdb.load([])
-    e = evaluate(get_claim("serving.train-interval"), db)
-    capacity = next(a for a in analyse(e) if a.input.key == "h100-sxm.hbm_capacity")
+    e = evaluate(get_claim("serving.worst-case-wait"), db)
+    capacity = next(a for a in analyse(e) if a.input.key == "gb200.hbm_capacity")
     assert capacity.flips_to is Verdict.ROUGHLY
-    assert capacity.flip_factor == pytest.approx(25 / e.value, rel=1e-6)
+    assert capacity.flip_factor == pytest.approx(50 / e.value, rel=1e-6)
     moved = db.with_value(
-        "h100-sxm", "hbm_capacity", db["h100-sxm"]["hbm_capacity"].quantity * capacity.flip_factor * 1.001, "test"
+        "gb200", "hbm_capacity", db["gb200"]["hbm_capacity"].quantity * capacity.flip_factor * 1.001, "test"
     )
-    assert evaluate(get_claim("serving.train-interval"), moved).reference.verdict is Verdict.ROUGHLY
+    assert evaluate(get_claim("serving.worst-case-wait"), moved).verdict is Verdict.ROUGHLY
+
+
+def test_a_population_verdict_names_no_flip_on_one_row() -> None:
+    """The reference row of a population claim does not decide its verdict, so no flip factor is offered."""
+    e = evaluate(get_claim("serving.train-interval"), hwdb.load([]))
+    assert e.population is not None
+    assert all(a.flip_factor is None and a.flips_to is None for a in analyse(e))
 
 
 def test_nonlinear_elasticity_comes_from_the_closed_form() -> None:

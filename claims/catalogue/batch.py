@@ -164,7 +164,9 @@ OPTIMAL_BATCH = Claim(
     page=PAGE,
     unit="token",
     stated=Stated(2400, "token", "B ≈ 300 × 8 ≈ 2,400 tokens for DeepSeek (2,000–3,000)", low=2000, high=3000),
-    own=LectureArithmetic("its hardware ratio of 300 times its sparsity of 8", R_lec * s_lec, ((R_lec, 300), (s_lec, 8))),
+    own=LectureArithmetic(
+        "its hardware ratio of 300 times its sparsity of 8", R_lec * s_lec, ((R_lec, 300), (s_lec, 8))
+    ),
     build=derive_optimal_batch,
     inputs=(
         Input(F, "bf16_flops", None, "dense BF16 FLOP/s"),
@@ -266,7 +268,9 @@ def derive_unbatched_penalty() -> Derivation:
         ),
         result=penalty,
         details=(
-            Detail("hardware_ratio", "hardware ratio F·b/(c·W): the penalty of a dense model", F * b / (c * W * n_one), "1"),
+            Detail(
+                "hardware_ratio", "hardware ratio F·b/(c·W): the penalty of a dense model", F * b / (c * W * n_one), "1"
+            ),
             Detail("read_at_one", "parameters one token reads at batch one", read_one / b, "param"),
             Detail(
                 "naive_penalty",

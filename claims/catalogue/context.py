@@ -45,6 +45,7 @@ WINDOW_GROWTH = Claim(
     ),
 )
 
+
 def derive_crossover() -> Derivation:
     """Attention FLOPs grow with the context; the weights' do not. Where are they equal?"""
     weights = c * N
@@ -72,7 +73,12 @@ def derive_crossover() -> Derivation:
             Detail("kv_bf16", "KV bytes per cached token in BF16", kappa, "B/token"),
             Detail("attention_intensity", "attention FLOP per KV byte read", intensity, "flop/B"),
             Detail("ridge", "GB200's dense BF16 FLOP per HBM byte (the roofline's ridge)", F / W, "flop/B"),
-            Detail("intensity_to_ridge", "attention FLOP per KV byte over the ridge (≥ 1: compute-bound)", intensity * W / F, "1"),
+            Detail(
+                "intensity_to_ridge",
+                "attention FLOP per KV byte over the ridge (≥ 1: compute-bound)",
+                intensity * W / F,
+                "1",
+            ),
         ),
     )
 
@@ -120,7 +126,9 @@ ATTENTION_CROSSOVER = Claim(
 CLAIMS = (WINDOW_GROWTH,)
 ATTENTION_CLAIMS = (ATTENTION_CROSSOVER,)
 
-L_ctx, layers, d_head, kv_heads, bytes_value, value_per, per_token, M_gpu = positive("L n_layers d_head n_KV b e t M_H100")
+L_ctx, layers, d_head, kv_heads, bytes_value, value_per, per_token, M_gpu = positive(
+    "L n_layers d_head n_KV b e t M_H100"
+)
 VALUE_PER_ENTRY = Constant(value_per, 1, "param", "a cached key or value entry is stored like one BF16 weight")
 PER_CACHED_TOKEN = Constant(
     per_token, 1, "token", "the cache holds one K and one V vector per layer and KV head for each token"
@@ -140,9 +148,7 @@ HUNDRED_MILLION_KV = Claim(
     page=PAGE,
     unit="1",
     noun="H100s",
-    stated=Stated(
-        638, "1", "Magic: 638 H100s per user just to store one 100M-token KV cache of Llama 3.1 405B"
-    ),
+    stated=Stated(638, "1", "Magic: 638 H100s per user just to store one 100M-token KV cache of Llama 3.1 405B"),
     build=one_step(
         "G",
         _kv_bytes / M_gpu,

@@ -100,9 +100,7 @@ KV_SANITY = Claim(
     kind="derived",
     page=PAGE,
     unit="B/token",
-    stated=Stated(
-        2048, "B/token", "unique layers × 2 (K and V) × d_head × KV heads = 2,048 with one layer, 128, 8"
-    ),
+    stated=Stated(2048, "B/token", "unique layers × 2 (K and V) × d_head × KV heads = 2,048 with one layer, 128, 8"),
     own=LectureArithmetic(
         "two (K and V) × 128 dimensions × 8 heads × one unique layer, one byte each",
         per_layer_lec * d_lec * heads_lec,

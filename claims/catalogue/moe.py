@@ -24,7 +24,20 @@ ROUTER_FRACTION = Claim(
     unit="1",
     noun="experts",
     stated=Stated(32, "1", "the router picks roughly 1 expert in 32"),
-    build=one_step("r", E / k, "Routed experts per expert chosen"),
+    build=one_step(
+        "r",
+        E / k,
+        "Routed experts per expert chosen",
+        details=(
+            Detail(
+                "lecture_reading",
+                "routed experts per expert chosen, as the lecture's batch example reads DeepSeek",
+                E_read / k_read,
+                "1",
+                noun="experts",
+            ),
+        ),
+    ),
     inputs=(
         Input(E, "routed_experts", None, "routed experts"),
         Input(k, "experts_per_token", None, "experts chosen per token"),
@@ -42,8 +55,9 @@ ROUTER_FRACTION = Claim(
         "lecture says; the shared expert every token also uses is left out of the count, as the lecture leaves it. "
         "The fraction is a design choice rather than a law: the rows show open MoE models spread several-fold "
         "either side of it, from Mixtral's few coarse experts to Kimi K2's many fine ones. The lecture's own "
-        "batch-size example read the same model as activating {in:k^lecture} of {in:E^lecture} experts, which "
-        "this configuration, and this statement, contradict (see batch.optimal-size)."
+        "batch-size example read the same model as activating {in:k^lecture} of {in:E^lecture} experts, one in "
+        "{detail:lecture_reading}, which this configuration, and this statement, contradict (see "
+        "batch.optimal-size)."
     ),
 )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..engine import Claim, Derivation, Input, Rows, Step
+from ..engine import Claim, Derivation, Detail, Input, Rows, Step
 from ..policy import Stated
 
 PAGE = "rack"
@@ -18,6 +18,10 @@ def derive_gap() -> Derivation:
     return Derivation(
         steps=(Step("Per chip and per direction, the scale-out gap is", sp.Eq(G, S_up / S_out)),),
         result=S_up / S_out,
+        details=(
+            Detail("scale_up", "scale-up (NVLink) bandwidth per chip, per direction", S_up, "GB/s"),
+            Detail("scale_out", "scale-out (NIC) bandwidth per chip, per direction", S_out, "GB/s"),
+        ),
     )
 
 
@@ -32,7 +36,7 @@ SCALE_OUT_GAP = Claim(
     kind="derived",
     page=PAGE,
     unit="1",
-    stated=Stated(8, "1", "about", "scale-out bandwidth per GPU is ~8× lower than scale-up (NVLink)"),
+    stated=Stated(8, "1", "scale-out bandwidth per GPU is ~8× lower than scale-up (NVLink)"),
     build=derive_gap,
     inputs=(
         Input(S_up, "scaleup_bandwidth", None, "scale-up bandwidth per chip, per direction"),
@@ -40,20 +44,25 @@ SCALE_OUT_GAP = Claim(
     ),
     rows=Rows(
         "accelerator",
-        "h100-sxm",
-        "most",
-        "the lecture contrasts NVLink with the NICs of an NVIDIA server",
-        scope=(("vendor", "NVIDIA"),),
-        why_scope="the statement is about NVLink; TPU rows are shown for comparison but do not count",
+        "gb200",
+        "reference",
+        "the lecture makes the point for its running example, experts spread over a GB200 NVL72 rack",
     ),
     finding=(
-        "On the reference hardware the gap is {value}. Accelerators without a published per-chip NIC "
-        "figure have no row."
+        "Per GPU and per direction, GB200 NVL72's NVLink 5 carries {detail:scale_up} and its ConnectX-7 NIC "
+        "{detail:scale_out}, a gap of {value}, well outside the band around the lecture's {stated}. The lecture's "
+        "figure is a Hopper figure: H100 and H200 servers paired the slower NVLink 4 with the same NIC and fall "
+        "inside the band (see their rows), but Blackwell doubled NVLink while GB200 kept the Hopper-era NIC. "
+        "GB300 NVL72's faster ConnectX-8 NICs bring the gap back near the lecture's figure, while TPU and "
+        "Trainium chips, whose scale-up links dwarf their share of the data-centre network, show far larger "
+        "gaps; accelerators with no published per-chip NIC figure have no row. The lecture's conclusion, keep an "
+        "expert layer inside one scale-up domain, only gets stronger as the gap widens."
     ),
 )
 
 
 R = sp.Symbol("R", positive=True)
+k_route = sp.Symbol("k", positive=True)  # routed experts each token picks
 
 
 def derive_half_leaves() -> Derivation:
@@ -65,8 +74,20 @@ def derive_half_leaves() -> Derivation:
                 "Share of token-expert trips that leave the token's rack, with R racks", sp.Eq(sp.Symbol("f"), leaving)
             ),
             Step("For two racks", sp.Eq(sp.Symbol("f"), leaving.subs(R, 2))),
+            Step(
+                "A token with k experts keeps all of them at home only if each lands there",
+                sp.Eq(sp.Symbol("p_token"), 1 - (1 / R) ** k_route),
+            ),
         ),
         result=leaving.subs(R, 2),
+        details=(
+            Detail(
+                "tokens_leaving",
+                "share of DeepSeek-V3's tokens with at least one expert in the other rack",
+                1 - sp.Rational(1, 2) ** k_route,
+                "percent",
+            ),
+        ),
     )
 
 
@@ -78,11 +99,17 @@ HALF_LEAVES = Claim(
     kind="structural",
     page=PAGE,
     unit="1",
-    stated=Stated(
-        0.5, "1", "exact", "split an expert layer across two racks and half of the tokens must leave the rack"
-    ),
+    stated=Stated(0.5, "1", "split an expert layer across two racks and half of the tokens must leave the rack"),
     build=derive_half_leaves,
-    finding="Under uniform routing the share is exactly {value}.",
+    inputs=(Input(k_route, "experts_per_token", "deepseek-v3", "routed experts each token picks"),),
+    finding=(
+        "With an expert layer's experts spread evenly over two racks and a router that ignores where an expert "
+        "sits, each trip from a token to one of its experts lands in the other rack with probability exactly "
+        "{value}. That counts dispatches, not tokens: a DeepSeek-V3 token goes to {in:k} experts, so "
+        "{detail:tokens_leaving} of tokens have at least one in the other rack and cross the slower network "
+        "for part of their work, while the bytes crossing are half the dispatch traffic. Real routing is not uniform, and DeepSeek-V3 caps how "
+        "many nodes one token's experts may span precisely to cut this traffic."
+    ),
 )
 
 CLAIMS = (SCALE_OUT_GAP, HALF_LEAVES)

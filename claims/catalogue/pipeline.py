@@ -116,9 +116,7 @@ KV_CANCELS = Claim(
     kind="structural",
     page=PAGE,
     unit="B",
-    stated=Stated(
-        0, "B", "per-GPU memory = (N·bytes + B·L·kv)/(E·P) with B = P·b: P cancels from the KV term"
-    ),
+    stated=Stated(0, "B", "per-GPU memory = (N·bytes + B·L·kv)/(E·P) with B = P·b: P cancels from the KV term"),
     build=derive_kv_cancels,
     finding=(
         "With P stages the batch must grow to P micro-batches to keep every stage busy, while the memory for it "

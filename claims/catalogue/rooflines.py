@@ -89,6 +89,7 @@ HARDWARE_RATIO = Claim(
         "the lecture's statement is about GPUs in general; H100 is shown as the reference row",
         scope=(("family", "GPU"),),
         why_scope="'on most GPUs': GPU rows are judged, other accelerators are shown for comparison",
+        noun="GPUs",
     ),
     finding=(
         "On the reference GPU, {in:F} of dense BF16 against {in:W} of HBM gives {value}: the batch at which a "

@@ -81,9 +81,7 @@ RUBIN_INTERVAL = Claim(
         Input(M, "hbm_capacity", "rubin", "Rubin HBM capacity"),
         Input(W, "hbm_bandwidth", "rubin", "Rubin HBM bandwidth"),
     ),
-    own=LectureArithmetic(
-        "288 GB over its ~20 TB/s", M_lec / W_lec, ((M_lec, 288), (W_lec, 20))
-    ),
+    own=LectureArithmetic("288 GB over its ~20 TB/s", M_lec / W_lec, ((M_lec, 288), (W_lec, 20))),
     finding=(
         "The lecture's arithmetic, 288 GB over about 20 TB/s, closes on its own figure ({own}). With NVIDIA's "
         "announced {in:W} rather than the lecture's round bandwidth, the interval is {value}: faster than the "
@@ -149,7 +147,9 @@ def derive_replica_throughput() -> Derivation:
             Detail("chips", "chips in the smallest replica that holds weights and KV", SMALLEST, "1", noun="GPUs"),
             Detail("step_time", "step time of that replica", REPLICA_STEP, "ms"),
             Detail("per_chip", "tokens per second per chip", REPLICA_RATE / SMALLEST, "token/s"),
-            Detail("hbm_filled", "share of the replica's HBM the weights and KV fill", HELD / (SMALLEST * M), "percent"),
+            Detail(
+                "hbm_filled", "share of the replica's HBM the weights and KV fill", HELD / (SMALLEST * M), "percent"
+            ),
             Detail(
                 "weights_only_rate",
                 "the lecture's model: balanced batch over one HBM read of one chip (weights only)",
@@ -186,7 +186,9 @@ REPLICA_THROUGHPUT = Claim(
     build=derive_replica_throughput,
     inputs=REPLICA_INPUTS,
     constants=REPLICA_CONSTANTS,
-    rows=Rows("accelerator", "gb200", "reference", "DeepSeek-V3 on the lecture's GB200 NVL72, as for the balanced batch"),
+    rows=Rows(
+        "accelerator", "gb200", "reference", "DeepSeek-V3 on the lecture's GB200 NVL72, as for the balanced batch"
+    ),
     own=LectureArithmetic(
         "2,000 tokens per train, one train every 20 ms (its '~64 steps per second' is a 15.6 ms train)",
         B_lec / T_lec * 1000,
@@ -231,7 +233,9 @@ GEMINI_SHARE = Claim(
         Input(G_tok, "token_throughput", "google-tokens-2025-10", "Google's reported tokens per month"),
     ),
     constants=REPLICA_CONSTANTS,
-    rows=Rows("accelerator", "gb200", "reference", "DeepSeek-V3 on the lecture's GB200 NVL72, as for the balanced batch"),
+    rows=Rows(
+        "accelerator", "gb200", "reference", "DeepSeek-V3 on the lecture's GB200 NVL72, as for the balanced batch"
+    ),
     finding=(
         "Against Google's {in:G} (the last figure before the lecture), one DeepSeek-V3 replica of the size that "
         "holds its weights and KV is {value} of the traffic, about half the lecture's {stated}. The gap comes "
