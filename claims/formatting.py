@@ -77,7 +77,9 @@ def factor(k: float) -> str:
     """A multiplicative change: ×1.25 or ÷1.5; any change at all for exact statements."""
     if abs(math.log(k)) < 1e-6:
         return "any change"
-    return f"×{number(k)}" if k >= 1 else f"÷{number(1 / k)}"
+    size = k if k >= 1 else 1 / k
+    digits = next(d for d in range(SIGNIFICANT, 9) if number(size, d) != "1" or d == 8)  # never "×1"
+    return f"×{number(size, digits)}" if k >= 1 else f"÷{number(size, digits)}"
 
 
 def claim_quantity(claim: Claim, value: float) -> str:
@@ -86,6 +88,8 @@ def claim_quantity(claim: Claim, value: float) -> str:
     An exact statement is written to five figures, so "2,048" is not shown as "2,050".
     """
     digits = 5 if claim.stated.wording == "exact" else SIGNIFICANT
+    if value == 0:  # a proof's zero (a derivative, a dependence) has no magnitude to give a unit to
+        return "zero"
     if claim.noun:
         return f"{number(value, digits)} {claim.noun}"
     return quantity(value, claim.unit, digits)
@@ -107,6 +111,18 @@ ROW_NOUNS = {
 def detail(spec: Detail, value: float) -> str:
     """A detail's value: a count with its noun ("17.9 GPUs"), the rest by unit."""
     return f"{number(value)} {spec.noun}" if spec.noun else quantity(value, spec.unit)
+
+
+def skipped(records: tuple[tuple[str, str], ...], kind: str) -> str:
+    """Which records have no row, named where few and counted per missing field where many."""
+    by_field: dict[str, list[str]] = {}
+    for record_id, field_name in records:
+        by_field.setdefault(field_name, []).append(record_id)
+    parts = [
+        ", ".join(ids) + f" (no {name})" if len(ids) <= 4 else f"{len(ids)} other {kind} records (no {name})"
+        for name, ids in by_field.items()
+    ]
+    return "No row for " + "; ".join(parts) + "."
 
 
 def in_stated_unit(evaluation: Evaluation, value: float) -> float:

@@ -313,7 +313,11 @@ class ClaimDirective(SphinxDirective):
     def _rows(self, e: Evaluation) -> nodes.table:
         c = e.claim
         assert c.rows is not None
-        detail_names = [d for d in e.derivation.details if d.name in e.reference.details]
+        shown = [d for d in e.derivation.details if d.name in e.reference.details]
+        # A detail that no row changes (a model's sparsity) is said once, not repeated down a column.
+        varies = {d.name for d in shown if len({lock.pinned_text(r.details[d.name]) for r in e.rows}) > 1}
+        detail_names = [d for d in shown if d.name in varies]
+        same = [d for d in shown if d.name not in varies]
         rows: list[list[nodes.Node | str]] = []
         for row in e.rows:
             assert row.record is not None
@@ -328,8 +332,14 @@ class ClaimDirective(SphinxDirective):
         caption = f"Per {c.rows.kind}: reference {c.rows.reference} ({c.rows.why_reference})."
         if c.rows.why_scope:
             caption += f" Scope: {c.rows.why_scope}."
+        if same:
+            caption += (
+                " The same on every row: "
+                + "; ".join(f"{d.label}, {formatting.detail(d, e.reference.details[d.name])}" for d in same)
+                + "."
+            )
         if e.skipped:
-            caption += " No row for " + ", ".join(f"{rid} (no {fld})" for rid, fld in e.skipped) + "."
+            caption += " " + formatting.skipped(e.skipped, c.rows.kind)
         listing.insert(0, nodes.title("", caption))
         return listing
 
@@ -649,10 +659,10 @@ class TolerancePolicyDirective(SphinxDirective):
             said = ", ".join(f"“{m}”" for m in markers) if markers else "no hedge word"
             if w.key == "exact":
                 said += "; and every proof (structural claim), whatever its words"
-            rows.append([paragraph_of(nodes.literal("", w.key)), w.meaning, said, holds, rough])
+            rows.append([paragraph_of(nodes.literal("", w.key)), said, holds, rough])
         order = " → ".join(key for key, _ in MARKERS) + " → bare"
         table = table_of(
-            ["wording", "used for", "the lecture's words that select it", "holds", "holds roughly"],
+            ["wording", "the lecture's words that select it", "holds", "holds roughly"],
             rows,
             ["tolerance-policy"],
         )

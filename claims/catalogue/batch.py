@@ -238,7 +238,13 @@ SCALE_INDEPENDENT = Claim(
     unit="token",
     stated=Stated(0, "token", "B ≳ 300 × sparsity, 'independent of model scale'"),
     build=derive_scale_independence,
-    finding="Differentiating the balanced batch by a common scale on both parameter counts gives exactly zero.",
+    finding=(
+        "The balanced batch depends on the parameter counts only through their ratio, the sparsity: compute per "
+        "token and bytes per step both grow in proportion to the model, so scaling both counts by any factor "
+        "leaves it unchanged, and its derivative with respect to that factor is {value}. What would change it is "
+        "anything that does not scale with the model: the KV cache per sequence (which rises with layers and "
+        "width more slowly than the parameters), or a different number format for weights and arithmetic."
+    ),
 )
 
 
@@ -356,7 +362,13 @@ SLOW_MODE = Claim(
     stated=Stated(0, "s/token**2", "past the optimal batch, cost per token plateaus"),
     build=derive_plateau,
     constants=(FLOP_PER_PARAM_TOKEN,),
-    finding="Beyond the balanced batch the derivative of time per token with respect to the batch is zero.",
+    finding=(
+        "Past the balanced batch every step is compute-bound, so time per token is compute per token and no "
+        "longer falls as the batch grows: its derivative with respect to the batch is {value}. A 'slow mode' "
+        "that waits for bigger batches therefore saves nothing on the weights; what remains is compute and each "
+        "sequence's own KV reads, which no batch shares (see the cost-per-token figure). It would save something "
+        "only where a deployment runs below its balanced batch to keep latency low."
+    ),
 )
 
 CLAIMS = (OPTIMAL_BATCH, SCALE_INDEPENDENT, UNBATCHED_PENALTY, SLOW_MODE)

@@ -95,8 +95,8 @@ def derive_halving() -> Derivation:
     ratio = sp.simplify(compute.subs(S, 2 * S) / compute)
     return Derivation(
         steps=(
-            Step("Compute per token at sparsity S and fixed total size", sp.Eq(sp.Symbol("C"), compute)),
-            Step("Doubling the sparsity", sp.Eq(sp.Symbol("C_2S") / sp.Symbol("C"), ratio)),
+            Step("Compute per token at sparsity S and fixed total size", sp.Eq(sp.Symbol("C_token"), compute)),
+            Step("Doubling the sparsity", sp.Eq(sp.Symbol("C_2S") / sp.Symbol("C_token"), ratio)),
         ),
         result=ratio,
     )

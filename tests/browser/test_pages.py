@@ -194,6 +194,7 @@ def test_claim_index_filters_by_verdict_and_evidence(browser: Browser, base_url:
             shown = sorted(code.inner_text() for code in table.locator("tbody tr:visible td:first-child code").all())
             assert shown == expected, verdict
             assert form.locator("output").inner_text() == f"{len(expected)} of {len(claims)} claims"
+        form.locator('select[name="verdict"]').select_option("does not hold")
         form.locator('select[name="evidence"]').select_option("independent")
         expected = [
             c["id"] for c in claims if c["verdict"] == "does not hold" and c["evidence"]["class"] == "independent"
