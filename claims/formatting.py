@@ -147,12 +147,17 @@ def judged(evaluation: Evaluation) -> str:
 
 
 def band(evaluation: Evaluation, interval: tuple[float, float]) -> str:
-    """One tolerance band in the lecture's unit, written like the claim's values: "16–25 ms", "≥ 1"."""
+    """One tolerance band, written like the claim's values and in their unit: "16–25 ms", "≥ 1"."""
     lo, hi = interval
     claim = evaluation.claim
 
     def write(v: float) -> str:
-        return claim_quantity(claim, v) if claim.stated.unit == claim.unit else quantity(v, claim.stated.unit)
+        """In the claim's own unit, so a band reads beside the value it judges (26.3 us against 949 us)."""
+        if claim.stated.unit == claim.unit:
+            return claim_quantity(claim, v)
+        return claim_quantity(
+            claim, float(Quantity(v, parse_unit(claim.stated.unit)).to(parse_unit(claim.unit)).magnitude)
+        )
 
     if math.isinf(hi):
         return f"≥ {write(lo)}"

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import sympy as sp
 
-from ..engine import Constant, Derivation, Detail, Step
+from ..engine import Constant, Derivation, Detail, Rows, Step
 
 #: One new token per sequence per decode step: a batch of B tokens is B sequences.
 TOKENS_PER_STEP = Constant(sp.Symbol("n", positive=True), 1, "token", "a decode step emits one token per sequence")
@@ -25,3 +25,16 @@ def one_step(name: str, expr: sp.Expr, text: str, details: tuple[Detail, ...] = 
 def positive(names: str) -> tuple[sp.Symbol, ...]:
     symbols = sp.symbols(names, positive=True)
     return tuple(symbols) if isinstance(symbols, tuple | list) else (symbols,)
+
+
+def across_gpus(why: str) -> Rows:
+    """A statement about GPUs in general: judged on the count of GPU rows in each band, H100 shown first."""
+    return Rows(
+        "accelerator",
+        "h100-sxm",
+        "most",
+        why + "; H100 is shown as the reference row",
+        scope=(("family", "GPU"),),
+        why_scope="GPU rows are judged, other accelerators are shown for comparison",
+        noun="GPUs",
+    )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..engine import Claim, Derivation, Input, Rows, Step
+from ..engine import Claim, Derivation, Input, Step
 from ..policy import Stated
 from .batch import FLOP_PER_PARAM_TOKEN, c
-from .common import one_step, positive
+from .common import across_gpus, one_step, positive
 
 PAGE = "rooflines"
 
@@ -82,15 +82,7 @@ HARDWARE_RATIO = Claim(
         Input(b, "storage_per_parameter", "bf16", "bytes per BF16 weight"),
     ),
     constants=(FLOP_PER_PARAM_TOKEN,),
-    rows=Rows(
-        "accelerator",
-        "h100-sxm",
-        "most",
-        "the lecture's statement is about GPUs in general; H100 is shown as the reference row",
-        scope=(("family", "GPU"),),
-        why_scope="'on most GPUs': GPU rows are judged, other accelerators are shown for comparison",
-        noun="GPUs",
-    ),
+    rows=across_gpus("'on most GPUs' is a statement about GPUs in general"),
     finding=(
         "On the reference GPU, {in:F} of dense BF16 against {in:W} of HBM gives {value}: the batch at which a "
         "dense model's compute just covers its weight fetch. Counting BF16 multiplies against two-byte weights "

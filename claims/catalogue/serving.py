@@ -7,7 +7,7 @@ import sympy as sp
 from ..engine import Claim, Derivation, Detail, Input, LectureArithmetic, Rows, Step
 from ..policy import Stated
 from .batch import FLOP_PER_PARAM_TOKEN, KV_PER_TOKEN, L_ctx, n_L, r_kv, r_rope
-from .common import TOKENS_PER_STEP, VALUE_AS_WEIGHT, one_step, positive
+from .common import TOKENS_PER_STEP, VALUE_AS_WEIGHT, across_gpus, one_step, positive
 
 n_seq = TOKENS_PER_STEP.symbol
 
@@ -42,15 +42,7 @@ TRAIN_INTERVAL = Claim(
         Input(M, "hbm_capacity", None, "HBM capacity"),
         Input(W, "hbm_bandwidth", None, "HBM bandwidth"),
     ),
-    rows=Rows(
-        "accelerator",
-        "h100-sxm",
-        "most",
-        "'consistently across many GPU generations' is a statement about GPUs; H100 is shown as the reference row",
-        scope=(("family", "GPU"),),
-        why_scope="GPU rows are judged, other accelerators are shown for comparison",
-        noun="GPUs",
-    ),
+    rows=across_gpus("'consistently across many GPU generations' is a statement about GPUs"),
     finding=(
         "Capacity over bandwidth is the time to read every byte of HBM once, so it is the shortest step that "
         "touches all the weights and KV a chip holds. Judged across the GPUs in hwdb against the lecture's "
@@ -311,15 +303,7 @@ SECOND_PASS = Claim(
         Input(L_ref, "long_context_threshold", "gemini-3.1-pro", "a long context: Gemini's price threshold"),
     ),
     constants=(TOKENS_PER_STEP,),
-    rows=Rows(
-        "accelerator",
-        "h100-sxm",
-        "most",
-        "a statement about GPUs in general, as for the train interval",
-        scope=(("family", "GPU"),),
-        why_scope="GPU rows are judged, other accelerators are shown for comparison",
-        noun="GPUs",
-    ),
+    rows=across_gpus("a statement about GPUs in general, as for the train interval"),
     finding=(
         "A step of {in:T_s} reads HBM more than once only on a chip that drains its HBM faster than that: "
         "across the GPUs in hwdb, {judged}, and the H100 row makes {value}. So the lecture's step length is "
