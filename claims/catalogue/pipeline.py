@@ -6,7 +6,20 @@ import sympy as sp
 
 from ..engine import Claim, Derivation, Detail, Input, LectureArithmetic, Rows, Step
 from ..policy import Stated
-from .batch import FLOP_PER_PARAM_TOKEN, B_star, c
+from .batch import (
+    FLOP_PER_PARAM_TOKEN,
+    GLU_MATRICES,
+    KV_PER_TOKEN,
+    ROUTED_PARAMS,
+    B_star,
+    E_routed,
+    c,
+    d_e,
+    n_D,
+    n_L,
+    r_kv,
+    r_rope,
+)
 from .common import TOKENS_PER_STEP, VALUE_AS_WEIGHT, one_step, positive
 
 # The lecture's own figures: its scale-out gap, DeepSeek's experts, layers per stage, racks in a pipeline.
@@ -272,6 +285,10 @@ HOP_LATENCY = Claim(
 )
 
 G, DP, EP, D_up = positive("G DP EP D_up")
+N_all, b_w, b_kv, L_served, M_gpu = positive("N_total b_w b_KV L M_GPU")
+#: Bytes one GPU holds under expert parallelism: the always-read weights (replicated with attention),
+#: and 1/EP of the routed experts (redundant copies of busy experts, which DeepSeek adds, not counted).
+HELD_PER_GPU = (N_all - ROUTED_PARAMS + ROUTED_PARAMS / EP) * b_w  # h is DeepSeek's width, as in the hop
 
 DEEPSEEK_NO_TP = Claim(
     id="pipeline.deepseek-no-tensor-parallel",
@@ -311,11 +328,44 @@ DEEPSEEK_EP = Claim(
     unit="1",
     noun="NVLink domains",
     stated=Stated(1, "1", "expert parallelism up to the scale-up domain"),
-    build=one_step("r_EP", EP / D_up, "Expert-parallel degree over the GPUs of one NVLink domain"),
+    build=one_step(
+        "r_EP",
+        EP / D_up,
+        "Expert-parallel degree over the GPUs of one NVLink domain",
+        details=(
+            Detail(
+                "weights_per_gpu",
+                "FP8 weights one GPU holds: the shared part, and its share of the experts",
+                HELD_PER_GPU,
+                "GB",
+            ),
+            Detail("kv_room", "share of an H800's HBM left for KV cache", 1 - HELD_PER_GPU / M_gpu, "percent"),
+            Detail(
+                "sequences_per_gpu",
+                "sequences whose KV (BF16, at DeepSeek's served context) fit in that room",
+                (M_gpu - HELD_PER_GPU) / (L_served * KV_PER_TOKEN.subs(b, b_kv)),
+                "1",
+                noun="sequences",
+            ),
+        ),
+    ),
     inputs=(
         Input(EP, "expert_parallel", None, "expert-parallel degree"),
         Input(D_up, "scaleup_domain", None, "GPUs in one NVLink domain (an H800 node)"),
+        Input(N_all, "total_params", "deepseek-v3", "total parameters"),
+        Input(n_L, "layers", "deepseek-v3", "layers"),
+        Input(n_D, "dense_layers", "deepseek-v3", "leading dense layers"),
+        Input(h, "hidden_size", "deepseek-v3", "residual stream width"),
+        Input(d_e, "moe_intermediate_size", "deepseek-v3", "hidden width of one expert"),
+        Input(E_routed, "routed_experts", "deepseek-v3", "routed experts"),
+        Input(b_w, "storage_per_parameter", "fp8", "bytes per FP8 weight (DeepSeek serves FP8 weights)"),
+        Input(b_kv, "storage_per_parameter", "bf16", "bytes per BF16 cached value"),
+        Input(r_kv, "kv_lora_rank", "deepseek-v3", "MLA latent width cached per layer"),
+        Input(r_rope, "qk_rope_head_dim", "deepseek-v3", "rotary key width cached per layer"),
+        Input(L_served, "kv_length", "deepseek-v3-r1-decode-kv-length", "DeepSeek's average served context"),
+        Input(M_gpu, "hbm_capacity", "h100-sxm", "HBM of one GPU: the H800 carries the H100 SXM's 80 GB"),
     ),
+    constants=(GLU_MATRICES, TOKENS_PER_STEP, VALUE_AS_WEIGHT),
     rows=Rows(
         "deployment",
         "deepseek-v3-online-decode",
@@ -325,7 +375,10 @@ DEEPSEEK_EP = Claim(
     finding=(
         "DeepSeek's decode stage spreads experts over {in:EP} GPUs, {value} of {in:D_up} GPUs each: expert "
         "parallelism runs across InfiniBand, far beyond the scale-up domain. On H800 nodes the lecture's rule "
-        "(keep the all-to-all inside NVLink) is not what DeepSeek does; it is what a 72-GPU rack makes possible."
+        "(keep the all-to-all inside NVLink) is not what DeepSeek does; it is what a 72-GPU rack makes possible. "
+        "The layout is what makes the memory fit: each GPU keeps a copy of the shared weights and only its share "
+        "of the experts, {detail:weights_per_gpu} in FP8, which leaves {detail:kv_room} of its HBM for KV cache, "
+        "room for about {detail:sequences_per_gpu} at DeepSeek's served context."
     ),
 )
 
