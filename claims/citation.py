@@ -133,10 +133,10 @@ def url(evaluation: Evaluation) -> str:
 
 def summary(evaluation: Evaluation) -> str:
     claim = evaluation.claim
-    return (
-        f"{claim.title}: derived {formatting.claim_quantity(claim, evaluation.value)} against the lecture's "
-        f"{formatting.stated(evaluation)} ({evaluation.verdict.value})"
-    )
+    stated, verdict = formatting.stated(evaluation), evaluation.verdict.value
+    if evaluation.population is not None:
+        return f"{claim.title}: against the lecture's {stated}, {formatting.judged(evaluation)} ({verdict})"
+    return f"{claim.title}: derived {formatting.judged(evaluation)} against the lecture's {stated} ({verdict})"
 
 
 def csl_json(evaluation: Evaluation) -> dict[str, Any]:
