@@ -11,7 +11,11 @@ from typing import Any
 import sympy as sp
 
 import hwdb
+from hwdb.files import reader_gone
+from hwdb.loader import within_limits
+from hwdb.model import WHAT_IF
 from hwdb.overlay import add_overlay_argument, overlays_from_args
+from hwdb.schema import FIELDS
 
 from . import citation, formatting, lock, statements
 from .engine import ClaimError, Evaluation, evaluate
@@ -58,7 +62,7 @@ def _show(e: Evaluation) -> None:
     for item in e.reference.inputs:
         print(
             f"    {item.symbol:12} {formatting.field_value(item.field):>18}  {item.key}"
-            f"  [{item.record.file}; {item.field.source.title}]"
+            f"  [{item.field.file}; {item.field.source.title}]"
         )
     for const in c.constants:
         print(f"    {const.symbol!s:12} {const.value:>12g} {const.unit}  (constant: {const.why})")
@@ -88,6 +92,10 @@ def _show(e: Evaluation) -> None:
         if a.flip_factor is not None and a.flips_to is not None:
             flip = f"{formatting.factor(a.flip_factor)} flips it to '{a.flips_to.value}'"
         print(f"  Elasticity to {a.input.key}: {formatting.number(a.elasticity)}; {flip}")
+    what_if = [i.key for i in e.inputs() if i.field.file == WHAT_IF]
+    if what_if:  # a typed value is not the book's: no source to credit, no version to cite
+        print(f"\n  {formatting.finding(e)}\n  What-if: {', '.join(what_if)} set on the command line; not citable.")
+        return
     print(f"\n  {formatting.finding(e)}\n  Book: {citation.url(e)}  (content version {citation.content_version(e)})")
 
 
@@ -107,6 +115,13 @@ def _what_if(db: hwdb.Database, assignments: list[str]) -> hwdb.Database:
             raise ValueError(f"--set {assignment!r}: cannot read {text!r} as a quantity ({exc})") from exc
         if not isinstance(quantity, hwdb.Quantity) or (quantity.dimensionless and not current.dimensionless):
             quantity = hwdb.Quantity(float(quantity), current.units)
+        magnitude = float(quantity.magnitude)
+        allow_zero = FIELDS[field_name].allow_zero if field_name in FIELDS else False
+        if not within_limits(quantity) or magnitude < 0 or (magnitude == 0 and not allow_zero):
+            kind = "non-negative" if allow_zero else "positive"
+            raise ValueError(
+                f"--set {assignment!r}: {record_id}.{field_name} must be finite and {kind}, got {text.strip()}"
+            )
         db = db.with_value(record_id, field_name, quantity, note=f"what-if: --set {assignment}")
     return db
 
@@ -209,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
+    except BrokenPipeError:
+        return reader_gone()
     except (hwdb.HwdbError, ClaimError, UnknownClaimError, lock.LockError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

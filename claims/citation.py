@@ -17,6 +17,7 @@ from typing import Any
 
 import sympy as sp
 
+from hwdb.files import write_atomic
 from hwdb.units import parse_unit
 
 from . import formatting, release
@@ -92,7 +93,7 @@ def register_new(claims: tuple[Claim, ...], path: Path | None = None) -> list[st
                 f'[ids."{claim.id}"]\nsection = "{ident["section"]}"\n'
                 f'dimension = "{ident["dimension"]}"\nsince = "{release.VERSION}"\n\n'
             )
-        path.write_text(head + "# Renamed IDs" + tail, encoding="utf-8")
+        write_atomic(path, head + "# Renamed IDs" + tail)  # a failed write must not empty the registry
     return [c.id for c in new]
 
 

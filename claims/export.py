@@ -200,4 +200,5 @@ def document(evaluations: dict[str, Evaluation], hwdb_fingerprint: str) -> dict[
 
 
 def dumps(evaluations: dict[str, Evaluation], hwdb_fingerprint: str) -> str:
-    return json.dumps(document(evaluations, hwdb_fingerprint), indent=2, ensure_ascii=False) + "\n"
+    # Strict JSON: a NaN or an infinity is a bug to refuse, not a token to print.
+    return json.dumps(document(evaluations, hwdb_fingerprint), indent=2, ensure_ascii=False, allow_nan=False) + "\n"

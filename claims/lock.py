@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hwdb import display_path
+from hwdb.files import write_atomic
 
 from .engine import Evaluation, InputValue
 from .policy import verdict_text
@@ -88,9 +89,7 @@ def render(evaluations: dict[str, Evaluation]) -> str:
 
 def write(evaluations: dict[str, Evaluation], path: Path = LOCK_FILE) -> None:
     """Write atomically, so an interrupted pin never leaves half a lock behind."""
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(render(evaluations), encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, render(evaluations))
 
 
 class LockError(Exception):

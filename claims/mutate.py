@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import hwdb
+from hwdb.files import write_atomic
 
 from . import lock
 from .registry import evaluate_all
@@ -108,8 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(
-            json.dumps({"factor": args.factor, "kill_rate": rate, "mutants": [asdict(m) for m in mutants]}, indent=2)
+        write_atomic(
+            args.json,
+            json.dumps({"factor": args.factor, "kill_rate": rate, "mutants": [asdict(m) for m in mutants]}, indent=2),
         )
     return 1 if unexplained else 0
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
@@ -28,6 +27,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective, SphinxRole
 
 import hwdb
+from hwdb.files import write_atomic
 
 from . import calculator, citation, formatting, lock, notation, release, statements
 from .engine import ClaimError, Evaluation, anchor
@@ -80,16 +80,39 @@ def evaluate_for_build(app: Sphinx) -> None:
         logger.error(failure, type="claims", subtype="drift")
 
 
+#: What the build writes beside the pages, and the mark it leaves on an output folder it failed to make.
+EXPORTS = ("claims.json", "claims.schema.json", "claims.bib", "claims.csl.json")
+FAILED_MARK = "BUILD-FAILED.txt"
+
+
 def report_at_finish(app: Sphinx, exception: Exception | None) -> None:
-    """build-finished: write claims.json, re-report failures, fail the build."""
+    """build-finished: write the exports, or mark the output failed; re-report failures, fail the build.
+
+    A red build may already have written pages with new numbers, so it must not leave exports
+    from an earlier evaluation beside them: it removes them and marks the folder failed (the
+    browser session refuses such a folder). A green build writes every export and clears the mark.
+    """
     state = build_state(app)
-    if exception is None and app.builder.format == "html" and state.db is not None and not state.failures:
+    if app.builder.format != "html":
+        pass
+    elif exception is None and state.db is not None and not state.failures:
         out = Path(app.outdir)
-        (out / "claims.json").write_text(dumps(state.evaluations, state.db.fingerprint), encoding="utf-8")
-        (out / "claims.schema.json").write_bytes(SCHEMA_FILE.read_bytes())
-        (out / "claims.bib").write_text("\n".join(citation.bibtex(e) for e in state.evaluations.values()), "utf-8")
+        write_atomic(out / "claims.json", dumps(state.evaluations, state.db.fingerprint))
+        write_atomic(out / "claims.schema.json", SCHEMA_FILE.read_bytes())
+        write_atomic(out / "claims.bib", "\n".join(citation.bibtex(e) for e in state.evaluations.values()))
         csl = [citation.csl_json(e) for e in state.evaluations.values()]
-        (out / "claims.csl.json").write_text(json.dumps(csl, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        write_atomic(out / "claims.csl.json", json.dumps(csl, indent=2, ensure_ascii=False) + "\n")
+        (out / FAILED_MARK).unlink(missing_ok=True)
+    else:
+        out = Path(app.outdir)
+        for name in EXPORTS:
+            (out / name).unlink(missing_ok=True)
+        reasons = state.failures or [str(exception)]
+        write_atomic(
+            out / FAILED_MARK,
+            "This build failed; the pages here may show numbers that are not pinned, and no export was "
+            "written. Do not publish this folder.\n\n" + "\n".join(reasons) + "\n",
+        )
     if state.failures:
         for failure in state.failures:
             logger.error(f"(repeated at the end of the build) {failure}", type="claims", subtype="drift")
@@ -115,9 +138,7 @@ def _figure_svg(app: Sphinx, name: str, draw: Callable[[], str]) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in path.parent.glob(f"{name}-*.svg"):
         stale.unlink()
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(svg, encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, svg)
     return svg
 
 

@@ -15,7 +15,7 @@ from .errors import HwdbError, Problem
 from .loader import DATA_DIR, display_path
 from .loader import load as load_from
 from .model import Database, Field, Record, Source
-from .overlay import ENV_VAR, overlays_from_env
+from .overlay import ENV_VAR, absolute_path, overlays_from_env
 from .units import Quantity, ureg
 
 __all__ = [
@@ -38,7 +38,7 @@ __all__ = [
 
 def load(overlays: Sequence[Path] | None = None) -> Database:
     """The packaged database plus overlays (default: those named in $HWDB_OVERLAY)."""
-    paths = tuple(overlays_from_env() if overlays is None else (Path(p).resolve() for p in overlays))
+    paths = tuple(overlays_from_env() if overlays is None else (absolute_path(str(p)) for p in overlays))
     return _load_cached(paths)
 
 

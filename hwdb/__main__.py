@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from . import Database, HwdbError, Record, derived, load_from
+from .files import reader_gone
 from .loader import DATA_DIR
 from .overlay import add_overlay_argument, overlays_from_args
 
@@ -87,6 +88,13 @@ def main(argv: list[str] | None = None) -> int:
     except HwdbError as exc:
         print(exc, file=sys.stderr)
         return 1
+    try:
+        return _run(args, db)
+    except BrokenPipeError:
+        return reader_gone()
+
+
+def _run(args: argparse.Namespace, db: Database) -> int:
     if args.command == "list":
         for r in sorted(db, key=lambda r: (r.kind, r.id)):
             print(f"{r.kind:12} {r.id:28} {r.name}")
@@ -111,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "check":
         print(f"ok: {len(db.records)} records, {len(db.sources)} sources, every number with a unit and a source")
     else:
-        json.dump(export(db), sys.stdout, indent=2, ensure_ascii=False, default=_json_default)
+        # Strict JSON: a NaN or an infinity is a bug to refuse, not a token to print.
+        json.dump(export(db), sys.stdout, indent=2, ensure_ascii=False, default=_json_default, allow_nan=False)
         sys.stdout.write("\n")
     return 0
 

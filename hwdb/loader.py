@@ -38,7 +38,7 @@ def display_path(path: Path) -> str:
     """A path relative to the repository root where possible (for messages and exports)."""
     try:
         return path.resolve().relative_to(REPO_ROOT).as_posix()
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # outside the repository, or a symlink loop
         return str(path)
 
 
@@ -48,6 +48,8 @@ def _read_toml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         problems.append(Problem(display_path(path), f"malformed TOML: {exc}"))
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(display_path(path), f"malformed TOML: not UTF-8 text (byte {exc.start})"))
     except OSError as exc:
         problems.append(Problem(display_path(path), f"cannot read: {exc}"))
     return None
@@ -75,6 +77,17 @@ def _parse_sources(data: dict[str, Any], file: str, problems: list[Problem]) -> 
             continue
         sources[sid] = Source(sid, entry["title"], entry["publisher"], entry["url"], retrieved, entry.get("note"), file)
     return sources
+
+
+#: No figure hwdb holds comes near this in SI base units (a pod's FLOP/s is ~1e19, a year's tokens ~1e17);
+#: past it a typo such as 1e300 would overflow to infinity in a derived figure or an export.
+LIMIT = 1e30
+
+
+def within_limits(quantity: Any) -> bool:
+    """Whether a quantity is finite and no larger than :data:`LIMIT` in SI base units."""
+    magnitude = float(quantity.to_base_units().magnitude)
+    return math.isfinite(magnitude) and abs(magnitude) <= LIMIT
 
 
 def _number(raw: object) -> float | None:
@@ -177,6 +190,9 @@ def _load_field(
                 return None
             bounds[key] = Quantity(bound / divisor, unit)
     quantity = Quantity(value / divisor, unit)
+    if not within_limits(quantity):
+        problem(f"value {value:g} {raw['unit']} is beyond any plausible figure (more than {LIMIT:g} in SI units)", name)
+        return None
     if ("low" in bounds and bounds["low"] > quantity) or ("high" in bounds and bounds["high"] < quantity):
         problem("the value must lie within [low, high]", name)
         return None

@@ -10,6 +10,9 @@ from typing import Any
 
 import pint
 
+#: The file and source a what-if value (``--set``) is credited to: not hwdb, not the vendor.
+WHAT_IF = "(what-if)"
+
 
 @dataclass(frozen=True)
 class Source:
@@ -102,7 +105,8 @@ class Database:
                 f"{record_id}.{field_name}: {quantity.units} has dimension {quantity.dimensionality}, "
                 f"the field has {old.quantity.dimensionality}"
             )
-        changed = replace(old, quantity=quantity.to(old.quantity.units), note=note, file="(what-if)")
+        what_if = Source(WHAT_IF, "a value typed on the command line (--set)", "you", "", dt.date.today(), file=WHAT_IF)
+        changed = replace(old, quantity=quantity.to(old.quantity.units), note=note, file=WHAT_IF, source=what_if)
         new_record = replace(record, fields={**record.fields, field_name: changed})
         return replace(self, records={**self.records, record_id: new_record})
 

@@ -55,6 +55,15 @@ def read_overlay(path: Path, problems: list[Problem]) -> Overlay:
     except tomllib.TOMLDecodeError as exc:
         problems.append(Problem(file, f"malformed TOML: {exc}"))
         return Overlay()
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(file, f"malformed TOML: not UTF-8 text (byte {exc.start}); is it a binary file?"))
+        return Overlay()
+    except IsADirectoryError:
+        problems.append(Problem(file, "is a folder, not an overlay file"))
+        return Overlay()
+    except OSError as exc:  # unreadable, a symlink loop, a device that cannot be read
+        problems.append(Problem(file, f"cannot read the overlay: {exc.strerror or exc}"))
+        return Overlay()
     unknown = set(data) - OVERLAY_KEYS
     if unknown:
         problems.append(
@@ -87,11 +96,20 @@ def add_overlay_argument(parser: argparse.ArgumentParser) -> None:
 
 def overlays_from_args(args: argparse.Namespace) -> list[Path]:
     """--hwdb-overlay paths if any were given, else those named in $HWDB_OVERLAY."""
-    given = [Path(p).resolve() for p in args.hwdb_overlay]
+    given = [absolute_path(p) for p in args.hwdb_overlay]
     return given or overlays_from_env()
 
 
 def overlays_from_env() -> list[Path]:
     """Overlay paths from $HWDB_OVERLAY (several separated by the OS path separator)."""
     value = os.environ.get(ENV_VAR, "")
-    return [Path(p).resolve() for p in value.split(os.pathsep) if p.strip()]
+    return [absolute_path(p) for p in value.split(os.pathsep) if p.strip()]
+
+
+def absolute_path(text: str) -> Path:
+    """The overlay's absolute path; a symlink loop is left unresolved, for the reader to refuse by name."""
+    path = Path(text)
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop, on Python before 3.13
+        return path.absolute()

@@ -80,10 +80,19 @@ def test_incremental_build_after_an_hwdb_edit_stays_red_until_pinned(built: Path
             assert result.returncode != 0
             assert "batch.optimal-size" in result.stderr
             assert "h100-sxm.hbm_bandwidth moved" in result.stderr
+            # The red build's pages may show the new number: no export of the old one may sit beside them.
+            site = built / "_build/html"
+            assert not any((site / name).exists() for name in ("claims.json", "claims.bib", "claims.csl.json"))
+            assert "Do not publish" in (site / "BUILD-FAILED.txt").read_text()
         subprocess.run([sys.executable, "-m", "claims", "pin"], cwd=built, check=True, capture_output=True)
         result = build(built)
         assert result.returncode == 0, result.stderr
         assert "3.9 TB/s" in (built / "_build/html/rooflines.html").read_text()
+        assert not (built / "_build/html/BUILD-FAILED.txt").exists()
+        exported = json.loads((built / "_build/html/claims.json").read_text())
+        ratio = next(c for c in exported["claims"] if c["id"] == "rooflines.hardware-ratio")
+        h100 = next(r for r in ratio["rows"] if r["record"] == "h100-sxm")
+        assert h100["value"] == pytest.approx(989.5e12 * 2 / (2 * 3.9e12))  # the export agrees with the pages
     finally:
         toml.write_text(original)
         subprocess.run([sys.executable, "-m", "claims", "pin"], cwd=built, check=True, capture_output=True)

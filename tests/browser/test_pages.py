@@ -49,6 +49,8 @@ class Quiet(SimpleHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
     assert (SITE / "index.html").exists(), "build the book first (nox -s book)"
+    failed = SITE / "BUILD-FAILED.txt"
+    assert not failed.exists(), f"{failed} says the last build failed; its pages are not to be tested or published"
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(SITE)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

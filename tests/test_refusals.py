@@ -1,0 +1,213 @@
+"""Bad input is refused in a line or two, never with a traceback, and never leaves a file half written.
+
+Each case is one row: the command, the exit status it must end with, and words its message
+must contain. Filesystem faults (a full disk, an interrupted write) are simulated around the
+one helper every writer uses.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import REPO
+
+import hwdb
+from claims import citation, evaluate_all, lock
+from hwdb.files import write_atomic
+
+SHOW = ("show", "serving.worst-case-wait")
+
+
+def _cli(
+    module: str, *args: str, cwd: Path = REPO, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "HWDB_OVERLAY": "", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=cwd, capture_output=True, text=True, env=environment
+    )
+
+
+@pytest.fixture(scope="module")
+def faults(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Files that are wrong in one way each: a folder, a symlink loop, binary bytes, a foreign lock."""
+    root = tmp_path_factory.mktemp("faults")
+    (root / "folder.toml").mkdir()
+    (root / "loop-a.toml").symlink_to(root / "loop-b.toml")
+    (root / "loop-b.toml").symlink_to(root / "loop-a.toml")
+    (root / "binary.toml").write_bytes(b"\x00\x01\xff binary")
+    (root / "not-a-lock.json").write_text("{}\n")
+    (root / "broken-lock.json").write_text('{"version": 1, "claims": ')
+    (root / "huge.toml").write_text(
+        '[[override]]\nid = "gb200"\n\n[override.fields.hbm_bandwidth]\nvalue = 1e300\nunit = "TB/s"\nsource = "nvidia-gb200-nvl72"\n'
+    )
+    return root
+
+
+CLI_CASES: list[tuple[str, tuple[str, ...], int, str]] = [
+    ("set a negative bandwidth", (*SHOW, "--set", "gb200.hbm_bandwidth=-3 TB/s"), 2, "must be finite and positive"),
+    ("set a zero bandwidth", (*SHOW, "--set", "gb200.hbm_bandwidth=0 TB/s"), 2, "must be finite and positive"),
+    ("set an infinite bandwidth", (*SHOW, "--set", "gb200.hbm_bandwidth=inf TB/s"), 2, "must be finite and positive"),
+    ("set NaN", (*SHOW, "--set", "gb200.hbm_bandwidth=nan TB/s"), 2, "must be finite and positive"),
+    ("set an absurd bandwidth", (*SHOW, "--set", "gb200.hbm_bandwidth=1e300 TB/s"), 2, "must be finite and positive"),
+    ("set a capacity as a bandwidth", (*SHOW, "--set", "gb200.hbm_bandwidth=3 GB"), 2, "gb200.hbm_bandwidth"),
+    ("set a word as a value", (*SHOW, "--set", "gb200.hbm_bandwidth=fast"), 2, "cannot read 'fast'"),
+    ("set without '='", (*SHOW, "--set", "gb200.hbm_bandwidth"), 2, "write RECORD.FIELD=VALUE"),
+    ("set an unknown field", (*SHOW, "--set", "gb200.warp_speed=3"), 2, "hwdb has no field gb200.warp_speed"),
+    ("set an unknown record", (*SHOW, "--set", "gb999.hbm_bandwidth=3 TB/s"), 2, "hwdb has no field gb999"),
+    ("set a derived figure", (*SHOW, "--set", "deepseek-v3.kv_bytes_per_token_bf16=1 kB/token"), 2, "no field"),
+    ("show an unknown claim", ("show", "batch.nope"), 2, "unknown claim ID 'batch.nope'"),
+    ("cite an unknown claim", ("cite", "batch.nope"), 2, "unknown claim ID 'batch.nope'"),
+    ("an unknown reference row", ("show", "batch.optimal-size", "--hw", "gb999"), 2, "'gb999' is not among its rows"),
+    ("--hw on a claim without rows", ("show", "kv.sanity-check", "--hw", "gb200"), 2, "not evaluated per hardware"),
+    ("a lock in a missing folder", ("--lock", "/nonexistent/folder/lock.json", "verify"), 2, "lock file not found"),
+]
+
+
+@pytest.mark.parametrize(("args", "status", "words"), [c[1:] for c in CLI_CASES], ids=[c[0] for c in CLI_CASES])
+def test_the_claims_cli_refuses_bad_input_in_words(args: tuple[str, ...], status: int, words: str) -> None:
+    run = _cli("claims", *args)
+    assert run.returncode == status, run.stderr
+    assert words in run.stderr
+    assert "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) <= 6
+
+
+FILE_CASES: list[tuple[str, str, tuple[str, ...], str]] = [
+    ("overlay is a folder", "folder.toml", ("list",), "is a folder, not an overlay file"),
+    ("overlay is a symlink loop", "loop-a.toml", ("list",), "cannot read the overlay"),
+    ("overlay is binary", "binary.toml", ("list",), "malformed TOML"),
+    ("overlay overrides with 1e300", "huge.toml", ("list",), "beyond any plausible figure"),
+]
+
+
+@pytest.mark.parametrize(("name", "args", "words"), [c[1:] for c in FILE_CASES], ids=[c[0] for c in FILE_CASES])
+@pytest.mark.parametrize("module", ["claims", "hwdb"])
+def test_a_bad_overlay_is_refused_by_name(
+    faults: Path, module: str, name: str, args: tuple[str, ...], words: str
+) -> None:
+    run = _cli(module, "--hwdb-overlay", str(faults / name), *args)
+    assert run.returncode in (1, 2), run.stderr
+    assert words in run.stderr
+    assert name in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("lock_name", "words"),
+    [("not-a-lock.json", "not a version-1 claims lock"), ("broken-lock.json", "broken-lock.json")],
+    ids=["a lock of the wrong shape", "a truncated lock"],
+)
+def test_a_damaged_lock_is_named_not_blamed_on_the_derivation(faults: Path, lock_name: str, words: str) -> None:
+    run = _cli("claims", "--lock", str(faults / lock_name), "verify")
+    assert run.returncode == 2, run.stderr
+    assert words in run.stderr
+    assert "Traceback" not in run.stderr
+    assert "derivation" not in run.stderr
+
+
+def test_a_what_if_is_not_credited_to_the_vendor_or_made_citable() -> None:
+    run = _cli("claims", *SHOW, "--set", "gb200.hbm_bandwidth=9 TB/s")
+    assert run.returncode == 0, run.stderr
+    line = next(s for s in run.stdout.splitlines() if "gb200.hbm_bandwidth" in s and "TB/s" in s)
+    assert "(what-if)" in line and "command line" in line and "nvidia" not in line.lower()
+    assert "content version" not in run.stdout
+    assert "not citable" in run.stdout
+
+
+def test_exports_are_strict_json() -> None:
+    """No NaN or Infinity tokens: both exports parse with a parser that refuses them."""
+
+    def refuse(token: str) -> Any:
+        raise ValueError(f"non-standard JSON token {token}")
+
+    for module in ("claims", "hwdb"):
+        run = _cli(module, "export", "--format", "json")
+        assert run.returncode == 0, run.stderr
+        json.loads(run.stdout, parse_constant=refuse)
+
+
+# ------------------------------------------------------------------ writes that fail halfway
+
+
+def _disk_full(*_: object, **__: object) -> None:
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.parametrize("stage", ["fsync", "replace"])
+def test_a_failed_write_leaves_the_old_file_whole_and_no_litter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stage: str
+) -> None:
+    target = tmp_path / "registry.toml"
+    target.write_text("old contents\n")
+    monkeypatch.setattr(os, stage, _disk_full)
+    with pytest.raises(OSError) as caught:
+        write_atomic(target, "new contents\n")
+    assert caught.value.errno == errno.ENOSPC
+    assert target.read_text() == "old contents\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["registry.toml"]
+
+
+def test_an_interrupted_write_leaves_the_old_file_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "claims.lock.json"
+    target.write_text("{}\n")
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(target, "half")
+    assert target.read_text() == "{}\n"
+    assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_a_write_keeps_the_files_permissions(tmp_path: Path) -> None:
+    target = tmp_path / "ids.toml"
+    target.write_text("x\n")
+    target.chmod(0o640)
+    write_atomic(target, "y\n")
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert target.read_text() == "y\n"
+
+
+def test_registering_ids_on_a_full_disk_keeps_the_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The registry once was rewritten in place: a full disk emptied it, and every `since` was lost."""
+    registry = tmp_path / "ids.toml"
+    original = citation.IDS_FILE.read_text(encoding="utf-8")
+    head, _, tail = original.partition("# Renamed IDs")
+    first = head.index('[ids."')
+    second = head.index('[ids."', first + 1)
+    registry.write_text(head[:first] + head[second:] + "# Renamed IDs" + tail, encoding="utf-8")  # one ID unregistered
+    before = registry.read_text(encoding="utf-8")
+    from claims import all_claims
+
+    monkeypatch.setattr(os, "replace", _disk_full)
+    with pytest.raises(OSError):
+        citation.register_new(all_claims(), registry)
+    assert registry.read_text(encoding="utf-8") == before
+
+
+def test_pinning_on_a_full_disk_keeps_the_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "claims.lock.json"
+    path.write_text(lock.LOCK_FILE.read_text(encoding="utf-8"), encoding="utf-8")
+    before = path.read_bytes()
+    evaluations = evaluate_all(hwdb.load([]))
+    monkeypatch.setattr(os, "fsync", _disk_full)
+    with pytest.raises(OSError):
+        lock.write(evaluations, path)
+    assert path.read_bytes() == before
+
+
+def test_output_piped_into_a_closed_reader_is_quiet() -> None:
+    """`python -m claims list | head -1`: the reader leaves early; no traceback follows."""
+    command = f"{sys.executable} -m claims list | head -n 1"
+    run = subprocess.run(command, shell=True, cwd=REPO, capture_output=True, text=True)
+    assert run.stdout.count("\n") == 1
+    assert "Traceback" not in run.stderr
