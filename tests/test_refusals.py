@@ -25,12 +25,10 @@ from hwdb.files import write_atomic
 SHOW = ("show", "serving.worst-case-wait")
 
 
-def _cli(
-    module: str, *args: str, cwd: Path = REPO, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "HWDB_OVERLAY": "", **(env or {})}
+def _cli(module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "HWDB_OVERLAY": ""}
     return subprocess.run(
-        [sys.executable, "-m", module, *args], cwd=cwd, capture_output=True, text=True, env=environment
+        [sys.executable, "-m", module, *args], cwd=REPO, capture_output=True, text=True, env=environment
     )
 
 
@@ -45,7 +43,8 @@ def faults(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "not-a-lock.json").write_text("{}\n")
     (root / "broken-lock.json").write_text('{"version": 1, "claims": ')
     (root / "huge.toml").write_text(
-        '[[override]]\nid = "gb200"\n\n[override.fields.hbm_bandwidth]\nvalue = 1e300\nunit = "TB/s"\nsource = "nvidia-gb200-nvl72"\n'
+        '[[override]]\nid = "gb200"\n\n[override.fields.hbm_bandwidth]\n'
+        'value = 1e300\nunit = "TB/s"\nsource = "nvidia-gb200-nvl72"\n'
     )
     return root
 
