@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 
+from hwdb.files import write_atomic
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_JSON = ROOT / "bench" / "results.json"
 RESULTS_MD = ROOT / "bench" / "RESULTS.md"
@@ -221,7 +223,7 @@ def _update_readme(text: str) -> None:
         raise SystemExit(f"{README}: no {START} … {END} markers to put the results between")
     head, rest = readme.split(START, 1)
     _, tail = rest.split(END, 1)
-    README.write_text(f"{head}{START}\n{text}{END}{tail}", encoding="utf-8")
+    write_atomic(README, f"{head}{START}\n{text}{END}{tail}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -239,12 +241,12 @@ def main(argv: list[str] | None = None) -> int:
     text = table(figures, host, args.runs)
     print(text)
     if not args.no_record:
-        RESULTS_JSON.write_text(
+        write_atomic(
+            RESULTS_JSON,
             json.dumps({"machine": host, "figures": [asdict(f) | {"median": f.median} for f in figures]}, indent=2)
             + "\n",
-            encoding="utf-8",
         )
-        RESULTS_MD.write_text("# Benchmark results (`nox -s bench`)\n\n" + text, encoding="utf-8")
+        write_atomic(RESULTS_MD, "# Benchmark results (`nox -s bench`)\n\n" + text)
         _update_readme(text)
     missed = [f.name for f in figures if f.meets is False]
     if missed:

@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hwdb.files import write_atomic
+
 from . import SCRIPT_VERSION
 
 #: The loader's id rule (hwdb/loader.py ID_PATTERN), repeated so this file needs no hwdb import.
@@ -180,5 +182,5 @@ def write(measurement: Measurement, path: Path) -> str:
     text = render(measurement)
     if tomllib.loads(text) != expected_document(measurement):
         raise AssertionError("the rendered overlay does not parse back to the measurement (a bug in records.py)")
-    path.write_text(text, encoding="utf-8")
+    write_atomic(path, text)
     return text
