@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -11,11 +12,12 @@ from typing import Any
 import sympy as sp
 
 import hwdb
-from hwdb.files import reader_gone
+from hwdb.files import readable_anywhere, reader_gone
 from hwdb.loader import within_limits
 from hwdb.model import WHAT_IF
 from hwdb.overlay import add_overlay_argument, overlays_from_args
-from hwdb.schema import FIELDS
+from hwdb.schema import CONVENTIONS, FIELDS
+from hwdb.units import parse_unit
 
 from . import citation, formatting, lock, statements
 from .engine import ClaimError, Evaluation, evaluate
@@ -99,6 +101,13 @@ def _show(e: Evaluation) -> None:
     print(f"\n  {formatting.finding(e)}\n  Book: {citation.url(e)}  (content version {citation.content_version(e)})")
 
 
+#: A what-if value: one decimal number (NaN and infinity spelled out, to be refused by name) and an optional unit.
+WHAT_IF_VALUE = re.compile(
+    r"\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d{1,4})?|[-+]?(?:inf|nan))\s*([A-Za-zµ%/ ._*\d^:-]*)\s*$",
+    re.IGNORECASE,
+)
+
+
 def _what_if(db: hwdb.Database, assignments: list[str]) -> hwdb.Database:
     """Apply --set RECORD.FIELD=VALUE (a value with a unit, or a bare number in the field's unit)."""
     for assignment in assignments:
@@ -109,12 +118,33 @@ def _what_if(db: hwdb.Database, assignments: list[str]) -> hwdb.Database:
         if record_id not in db.records or not db.records[record_id].has(field_name):
             raise ValueError(f"--set {assignment!r}: hwdb has no field {record_id}.{field_name}")
         current = db.records[record_id][field_name].quantity
+        # A number and a unit, read separately: pint would evaluate an expression such as 9**9**9 and never return.
+        match = WHAT_IF_VALUE.match(text)
+        if match is None:
+            raise ValueError(
+                f"--set {assignment!r}: cannot read {text.strip()!r} as a number and a unit, e.g. '4 TB/s'"
+            )
+        number_text, unit_text = match.group(1), match.group(2).strip()
+        divisor = 1
+        spec = FIELDS.get(field_name)
+        if spec is not None and spec.convention is not None:  # as in a data file: say how the figure was printed
+            choices = CONVENTIONS[spec.convention]
+            *unit_words, stated = unit_text.split() or [""]
+            if stated not in choices:
+                raise ValueError(
+                    f"--set {assignment!r}: say how the figure was printed, ending with one of {sorted(choices)} "
+                    f"(e.g. '{field_name}=1979 TFLOP/s 2:4-sparse' is stored as half that, dense)"
+                    if spec.convention == "sparsity"
+                    else f"--set {assignment!r}: say how the figure was printed, ending with one of {sorted(choices)}"
+                )
+            divisor, unit_text = choices[stated], " ".join(unit_words)
         try:
-            quantity: Any = hwdb.ureg.Quantity(text.strip())
+            unit = parse_unit(unit_text) if unit_text else current.units
         except Exception as exc:  # pint raises several unrelated types for bad text
-            raise ValueError(f"--set {assignment!r}: cannot read {text!r} as a quantity ({exc})") from exc
-        if not isinstance(quantity, hwdb.Quantity) or (quantity.dimensionless and not current.dimensionless):
-            quantity = hwdb.Quantity(float(quantity), current.units)
+            raise ValueError(f"--set {assignment!r}: unknown unit {unit_text!r} ({exc})") from exc
+        quantity: Any = hwdb.Quantity(float(number_text) / divisor, unit)
+        if quantity.dimensionless and not current.dimensionless:
+            quantity = hwdb.Quantity(float(number_text) / divisor, current.units)
         magnitude = float(quantity.magnitude)
         allow_zero = FIELDS[field_name].allow_zero if field_name in FIELDS else False
         if not within_limits(quantity) or magnitude < 0 or (magnitude == 0 and not allow_zero):
@@ -158,13 +188,25 @@ def cmd_statements(args: argparse.Namespace) -> int:
     return 0
 
 
+def _private_numbers(args: argparse.Namespace) -> None:
+    """Under an overlay the numbers are the reader's own: say so before quoting them as the book's."""
+    overlays = overlays_from_args(args)
+    if overlays:
+        names = ", ".join(hwdb.display_path(p) for p in overlays)
+        print(
+            f"note: computed with hwdb overlay(s) {names}; these are not the published book's numbers", file=sys.stderr
+        )
+
+
 def cmd_export(args: argparse.Namespace) -> int:
+    _private_numbers(args)
     db = _load(args)
-    sys.stdout.write(dumps(evaluate_all(db), db.fingerprint))
+    sys.stdout.write(dumps(evaluate_all(db), db.fingerprint, overlays_from_args(args)))
     return 0
 
 
 def cmd_cite(args: argparse.Namespace) -> int:
+    _private_numbers(args)
     sys.stdout.write(citation.cite(evaluate(get_claim(args.id), _load(args)), args.format))
     return 0
 
@@ -193,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m claims", description=__doc__)
     add_overlay_argument(parser)
     parser.add_argument("--lock", metavar="PATH", help="lock file to verify against or pin into")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error instead of one line")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="every claim with its value and verdict").set_defaults(run=cmd_list)
     show = sub.add_parser("show", help="one claim: derivation, inputs, rows, verdict, sensitivity")
@@ -222,12 +265,18 @@ def main(argv: list[str] | None = None) -> int:
     ids.add_argument("--register", action="store_true", help="add claims that are not yet registered")
     ids.set_defaults(run=cmd_ids)
     args = parser.parse_args(argv)
+    readable_anywhere()
     try:
         return int(args.run(args))
     except BrokenPipeError:
         return reader_gone()
-    except (hwdb.HwdbError, ClaimError, UnknownClaimError, lock.LockError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (hwdb.HwdbError, ClaimError, UnknownClaimError, lock.LockError, ValueError, OSError) as exc:
+        if args.debug:
+            raise
+        if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
+            print(f"error: cannot read or write {exc.filename or 'a file'}: {exc.strerror or exc}", file=sys.stderr)
+        else:
+            print(f"error: {exc}", file=sys.stderr)
         return 2
 
 

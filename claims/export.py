@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import sympy as sp
 
-from hwdb import Field, Source
+from hwdb import Field, Source, display_path
 
 from . import formatting, release, statements
 from .citation import content_version, read_registry
@@ -188,10 +190,14 @@ def claim_json(evaluation: Evaluation, table: tuple[statements.Statement, ...]) 
     }
 
 
-def document(evaluations: dict[str, Evaluation], hwdb_fingerprint: str) -> dict[str, Any]:
+def document(
+    evaluations: dict[str, Evaluation], hwdb_fingerprint: str, overlays: Sequence[Path] = ()
+) -> dict[str, Any]:
+    """The export; ``overlays`` (the reader's own data) are named, so private numbers never pass as the book's."""
     table = statements.load()
     return {
         "version": EXPORT_VERSION,
+        "hwdb_overlays": [display_path(p) for p in overlays],
         "release": {"version": release.VERSION, "date": release.DATE, "title": release.TITLE},
         "base_url": release.base_url(),
         "hwdb_fingerprint": hwdb_fingerprint,
@@ -199,6 +205,7 @@ def document(evaluations: dict[str, Evaluation], hwdb_fingerprint: str) -> dict[
     }
 
 
-def dumps(evaluations: dict[str, Evaluation], hwdb_fingerprint: str) -> str:
+def dumps(evaluations: dict[str, Evaluation], hwdb_fingerprint: str, overlays: Sequence[Path] = ()) -> str:
     # Strict JSON: a NaN or an infinity is a bug to refuse, not a token to print.
-    return json.dumps(document(evaluations, hwdb_fingerprint), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    text = json.dumps(document(evaluations, hwdb_fingerprint, overlays), indent=2, ensure_ascii=False, allow_nan=False)
+    return text + "\n"

@@ -31,14 +31,17 @@ RELATIVE_TOLERANCE = 1e-9  # round-off across platforms, nothing more
 def lock_path(overlays: Sequence[Path] = ()) -> Path:
     """Which lock a run compares with.
 
-    $CLAIMS_LOCK if set; with overlays, ``<last overlay>.lock.json`` beside it, so a
-    user's own data gets its own drift guard; otherwise the book's lock.
+    $CLAIMS_LOCK if set; with one overlay, ``<overlay>.lock.json`` beside it, so a user's
+    own data gets its own drift guard; with several, ``<a>+<b>.lock.json`` beside the last,
+    so stacking overlays never rewrites the lock of one of them; otherwise the book's lock.
     """
     explicit = os.environ.get(LOCK_ENV_VAR)
     if explicit:
         return Path(explicit).resolve()
-    if overlays:
-        return Path(overlays[-1]).with_suffix(".lock.json")
+    if len(overlays) == 1:
+        return Path(overlays[0]).with_suffix(".lock.json")
+    if overlays:  # a stack of overlays is its own data: its lock is named for all of them, in order
+        return Path(overlays[-1]).with_name("+".join(Path(o).stem for o in overlays) + ".lock.json")
     return LOCK_FILE
 
 
@@ -135,9 +138,9 @@ def changed_inputs(items: Iterable[InputValue], pinned_inputs: dict[str, float])
     for item in items:
         old = pinned_inputs.get(item.key)
         if old is None:
-            lines.append(f"new input {item.key} = {item.field.si:g} ({item.record.file})")
+            lines.append(f"new input {item.key} = {item.field.si:g} ({item.field.file})")
         elif moved(old, item.field.si):
-            lines.append(f"input {item.key} moved {old:g} -> {item.field.si:g} (SI units; {item.record.file})")
+            lines.append(f"input {item.key} moved {old:g} -> {item.field.si:g} (SI units; {item.field.file})")
     return "; ".join(lines) if lines else "no input changed: the derivation or its code did"
 
 

@@ -36,7 +36,9 @@ def get_claim(claim_id: str) -> Claim:
     """The claim with this ID, or the claim a retired ID is an alias of."""
     from .citation import read_registry
 
-    claim_id = read_registry().aliases.get(claim_id, claim_id)
+    live = {claim.id for claim in all_claims()}
+    if claim_id not in live:  # a live ID always names itself, even if an alias wrongly reuses it
+        claim_id = read_registry().aliases.get(claim_id, claim_id)
     for claim in all_claims():
         if claim.id == claim_id:
             return claim

@@ -97,7 +97,7 @@ def report_at_finish(app: Sphinx, exception: Exception | None) -> None:
         pass
     elif exception is None and state.db is not None and not state.failures:
         out = Path(app.outdir)
-        write_atomic(out / "claims.json", dumps(state.evaluations, state.db.fingerprint))
+        write_atomic(out / "claims.json", dumps(state.evaluations, state.db.fingerprint, hwdb.overlays_from_env()))
         write_atomic(out / "claims.schema.json", SCHEMA_FILE.read_bytes())
         write_atomic(out / "claims.bib", "\n".join(citation.bibtex(e) for e in state.evaluations.values()))
         csl = [citation.csl_json(e) for e in state.evaluations.values()]

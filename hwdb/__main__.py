@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from . import Database, HwdbError, Record, derived, load_from
-from .files import reader_gone
+from .files import readable_anywhere, reader_gone
 from .loader import DATA_DIR
 from .overlay import add_overlay_argument, overlays_from_args
 
@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     exp = sub.add_parser("export", help="every record as JSON")
     exp.add_argument("--format", choices=["json"], default="json")
     args = parser.parse_args(argv)
+    readable_anywhere()
     try:
         db = load_from(DATA_DIR, overlays_from_args(args))
     except HwdbError as exc:

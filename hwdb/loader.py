@@ -12,6 +12,7 @@ import math
 import re
 import tomllib
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,10 @@ def _parse_sources(data: dict[str, Any], file: str, problems: list[Problem]) -> 
         missing = [k for k in ("title", "publisher", "url", "retrieved") if k not in entry]
         if missing:
             problems.append(Problem(file, f"missing {', '.join(missing)}", sid))
+            continue
+        wrong = [k for k in ("title", "publisher", "url", "note") if k in entry and not isinstance(entry[k], str)]
+        if wrong:
+            problems.append(Problem(file, f"{', '.join(wrong)} must be text (quote it)", sid))
             continue
         retrieved = entry["retrieved"]
         if not isinstance(retrieved, dt.date) or isinstance(retrieved, dt.datetime):
@@ -285,13 +290,16 @@ def _apply_override(
         if name not in target.fields:
             problem(f"overrides a field that record '{target.id}' does not have ({target.file})", name)
             continue
+        if target.fields[name].file != target.file:
+            problem(f"is overridden twice, here and in {target.fields[name].file}; keep one of the two", name)
+            continue
         loaded = _load_field(name, raw, override, sources, spec.allows_range, problem, file)
         if loaded is not None:
             fields[name] = loaded
     records[target.id] = replace(target, fields=fields)
 
 
-def _cross_references(records: dict[str, Record]) -> list[Problem]:
+def _cross_references(records: dict[str, Record], failed: AbstractSet[str] = frozenset()) -> list[Problem]:
     """A system or measurement names its accelerator; that record must exist.
 
     A rental price names its accelerator and how it was sold (meta.pricing, see PRICING_MODELS).
@@ -309,6 +317,8 @@ def _cross_references(records: dict[str, Record]) -> list[Problem]:
         elif record.kind not in ("system", "measurement"):
             continue
         target = record.meta.get("accelerator")
+        if target in failed:
+            continue  # its own error already names the problem
         if not isinstance(target, str) or records.get(target) is None or records[target].kind != "accelerator":
             problems.append(
                 Problem(record.file, f"meta.accelerator must name an accelerator record, got {target!r}", record.id)
@@ -354,9 +364,11 @@ def load(data_dir: Path = DATA_DIR, overlays: Sequence[Path] = ()) -> Database:
         tables += [(table, file, None) for table in overlay.records]
         overrides += [(table, file) for table in overlay.overrides]
     records: dict[str, Record] = {}
+    failed: set[str] = set()  # records refused already: those that name them get no second, false error
     for data, file, stem in tables:
         record = _build_record(data, file, sources, problems, stem)
         if record is None:
+            failed.add(str(data.get("id", stem)))
             continue
         if record.id in records:
             problems.append(Problem(record.file, f"duplicate record id (also in {records[record.id].file})", record.id))
@@ -364,7 +376,7 @@ def load(data_dir: Path = DATA_DIR, overlays: Sequence[Path] = ()) -> Database:
         records[record.id] = record
     for table, file in overrides:
         _apply_override(table, file, records, sources, problems)
-    problems += _cross_references(records)
+    problems += _cross_references(records, failed)
     if problems:
         raise HwdbError(problems)
     used = {f.source.id for r in records.values() for f in r.fields.values()}

@@ -28,7 +28,7 @@ SHOW = ("show", "serving.worst-case-wait")
 def _cli(module: str, *args: str) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "HWDB_OVERLAY": ""}
     return subprocess.run(
-        [sys.executable, "-m", module, *args], cwd=REPO, capture_output=True, text=True, env=environment
+        [sys.executable, "-m", module, *args], cwd=REPO, capture_output=True, text=True, env=environment, timeout=120
     )
 
 
@@ -42,6 +42,19 @@ def faults(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "binary.toml").write_bytes(b"\x00\x01\xff binary")
     (root / "not-a-lock.json").write_text("{}\n")
     (root / "broken-lock.json").write_text('{"version": 1, "claims": ')
+    mine = '[sources.mine]\ntitle = "My notes"\npublisher = "me"\nurl = "https://example.com"\nretrieved = 2026-01-01\n'
+    override = (
+        '[[override]]\nid = "gb200"\n\n[override.fields.hbm_bandwidth]\nvalue = {v}\nunit = "TB/s"\nsource = "mine"\n'
+    )
+    (root / "faster.toml").write_text(mine + override.format(v=9))
+    (root / "fastest.toml").write_text(mine + override.format(v=10))
+    (root / "numeric-title.toml").write_text(mine.replace('"My notes"', "2026"))
+    (root / "cascade.toml").write_text(
+        mine + '[[record]]\nid = "x9"\nkind = "accelerator"\nname = "X9"\nsource = "mine"\n'
+        '[record.fields.hbm_capacity]\nvalue = 80\nunit = "GB"\n\n'
+        '[[record]]\nid = "x9-rack"\nkind = "system"\nname = "X9 rack"\nsource = "mine"\n'
+        '[record.meta]\naccelerator = "x9"\n[record.fields.chips]\nvalue = 8\nunit = "1"\n'
+    )
     (root / "huge.toml").write_text(
         '[[override]]\nid = "gb200"\n\n[override.fields.hbm_bandwidth]\n'
         'value = 1e300\nunit = "TB/s"\nsource = "nvidia-gb200-nvl72"\n'
@@ -57,6 +70,20 @@ CLI_CASES: list[tuple[str, tuple[str, ...], int, str]] = [
     ("set an absurd bandwidth", (*SHOW, "--set", "gb200.hbm_bandwidth=1e300 TB/s"), 2, "must be finite and positive"),
     ("set a capacity as a bandwidth", (*SHOW, "--set", "gb200.hbm_bandwidth=3 GB"), 2, "gb200.hbm_bandwidth"),
     ("set a word as a value", (*SHOW, "--set", "gb200.hbm_bandwidth=fast"), 2, "cannot read 'fast'"),
+    (
+        "set an expression pint would run forever",
+        (*SHOW, "--set", "gb200.hbm_bandwidth=9**9**9 TB/s"),
+        2,
+        "unknown unit",
+    ),
+    ("set an unknown unit", (*SHOW, "--set", "gb200.hbm_bandwidth=3 parsecs"), 2, "gb200.hbm_bandwidth"),
+    (
+        "set FLOP/s without dense or sparse",
+        (*SHOW, "--set", "gb200.bf16_flops=5 PFLOP/s"),
+        2,
+        "how the figure was printed",
+    ),
+    ("set a link without its direction", (*SHOW, "--set", "gb200.scaleup_bandwidth=1.8 TB/s"), 2, "per-direction"),
     ("set without '='", (*SHOW, "--set", "gb200.hbm_bandwidth"), 2, "write RECORD.FIELD=VALUE"),
     ("set an unknown field", (*SHOW, "--set", "gb200.warp_speed=3"), 2, "hwdb has no field gb200.warp_speed"),
     ("set an unknown record", (*SHOW, "--set", "gb999.hbm_bandwidth=3 TB/s"), 2, "hwdb has no field gb999"),
@@ -210,3 +237,100 @@ def test_output_piped_into_a_closed_reader_is_quiet() -> None:
     run = subprocess.run(command, shell=True, cwd=REPO, capture_output=True, text=True)
     assert run.stdout.count("\n") == 1
     assert "Traceback" not in run.stderr
+
+
+# ------------------------------------------------------------------ overlays: provenance and conflicts
+
+
+def test_two_overrides_of_one_field_are_refused_naming_both(faults: Path) -> None:
+    run = _cli(
+        "claims", "--hwdb-overlay", str(faults / "faster.toml"), "--hwdb-overlay", str(faults / "fastest.toml"), "list"
+    )
+    assert run.returncode == 2
+    assert "overridden twice" in run.stderr and "faster.toml" in run.stderr and "fastest.toml" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_a_source_title_must_be_text(faults: Path) -> None:
+    run = _cli("hwdb", "--hwdb-overlay", str(faults / "numeric-title.toml"), "check")
+    assert run.returncode == 1
+    assert "title must be text" in run.stderr and "numeric-title.toml" in run.stderr
+
+
+def test_a_bad_record_yields_one_error_not_one_per_user(faults: Path) -> None:
+    run = _cli("hwdb", "--hwdb-overlay", str(faults / "cascade.toml"), "check")
+    assert run.returncode == 1
+    assert "record 'x9'" in run.stderr and "hbm_bandwidth" in run.stderr
+    assert "x9-rack" not in run.stderr  # the rack that names it is not blamed as well
+
+
+def test_a_drift_caused_by_an_overlay_names_the_overlay(faults: Path) -> None:
+    db = hwdb.load([faults / "faster.toml"])
+    drifts = lock.check(evaluate_all(db), lock.read(lock.LOCK_FILE))
+    moved = [str(d) for d in drifts if "gb200.hbm_bandwidth moved" in str(d)]
+    assert moved
+    assert all("faster.toml" in d and "hwdb/data/accelerators/gb200.toml" not in d for d in moved)
+
+
+def test_stacked_overlays_get_a_lock_of_their_own(faults: Path) -> None:
+    one = lock.lock_path([faults / "faster.toml"])
+    both = lock.lock_path([faults / "faster.toml", faults / "fastest.toml"])
+    assert one == faults / "faster.lock.json"
+    assert both == faults / "faster+fastest.lock.json"
+    assert lock.lock_path([faults / "fastest.toml"]) != both
+
+
+@pytest.mark.parametrize("command", [("export", "--format", "json"), ("cite", "batch.optimal-size")])
+def test_private_numbers_are_never_quoted_as_the_books(faults: Path, command: tuple[str, ...]) -> None:
+    run = _cli("claims", "--hwdb-overlay", str(faults / "faster.toml"), *command)
+    assert run.returncode == 0, run.stderr
+    assert "not the published book's numbers" in run.stderr
+    if command[0] == "export":
+        import jsonschema
+
+        document = json.loads(run.stdout)
+        assert any("faster.toml" in p for p in document["hwdb_overlays"])
+        jsonschema.validate(document, json.loads((REPO / "claims/claims.schema.json").read_text()))
+
+
+def test_a_live_id_names_itself_even_if_an_alias_reuses_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from claims import get_claim
+    from claims.citation import IdRegistry
+
+    clash = IdRegistry(ids={}, aliases={"batch.optimal-size": "kv.bytes-per-token"})
+    monkeypatch.setattr(citation, "read_registry", lambda *_: clash)
+    assert get_claim("batch.optimal-size").id == "batch.optimal-size"
+
+
+# ------------------------------------------------------------------ the error boundary
+
+
+def test_pin_where_nothing_can_be_written_is_refused_in_words() -> None:
+    run = _cli("claims", "--lock", "/proc/claims.lock.json", "pin")
+    assert run.returncode == 2
+    assert "cannot read or write" in run.stderr and "/proc" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_debug_shows_the_traceback_that_is_otherwise_hidden() -> None:
+    run = _cli("claims", "--debug", "show", "batch.nope")
+    assert run.returncode != 0
+    assert "Traceback" in run.stderr and "UnknownClaimError" in run.stderr
+
+
+@pytest.mark.parametrize("module", ["claims", "hwdb"])
+def test_an_ascii_only_terminal_gets_escapes_not_a_crash(module: str) -> None:
+    args = ("show", "batch.optimal-size") if module == "claims" else ("show", "h100-sxm")
+    environment = {**os.environ, "HWDB_OVERLAY": "", "PYTHONIOENCODING": "ascii"}
+    run = subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=REPO, capture_output=True, text=True, env=environment, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_a_sparse_what_if_is_stored_dense_like_a_data_file() -> None:
+    run = _cli("claims", "show", "batch.optimal-size", "--set", "gb200.bf16_flops=5 PFLOP/s 2:4-sparse")
+    assert run.returncode == 0, run.stderr
+    line = next(s for s in run.stdout.splitlines() if "gb200.bf16_flops" in s and "(what-if)" in s)
+    assert "2.5 PFLOP/s" in line
