@@ -109,9 +109,18 @@ def read(path: Path = LOCK_FILE) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise LockError(f"{display_path(path)}: not valid JSON ({exc})") from exc
-    if data.get("version") != LOCK_VERSION or not isinstance(data.get("claims"), dict):
+    if not isinstance(data, dict) or data.get("version") != LOCK_VERSION or not isinstance(data.get("claims"), dict):
         raise LockError(f"{display_path(path)}: not a version-{LOCK_VERSION} claims lock")
     claims: dict[str, Any] = data["claims"]
+    for claim_id, entry in claims.items():  # a damaged lock is named as such, not blamed on a derivation
+        rows = entry.get("rows") if isinstance(entry, dict) else None
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("value"), int | float)
+            or not isinstance(rows, dict)
+            or not all(isinstance(r, dict) and isinstance(r.get("value"), int | float) for r in rows.values())
+        ):
+            raise LockError(f"{display_path(path)}: the entry for '{claim_id}' is damaged; re-pin or restore the file")
     return claims
 
 

@@ -98,7 +98,10 @@ def within_limits(quantity: Any) -> bool:
 def _number(raw: object) -> float | None:
     if isinstance(raw, bool) or not isinstance(raw, (int, float)):
         return None
-    return float(raw)
+    try:
+        return float(raw)
+    except OverflowError:  # an integer too large for a float is no plausible figure either
+        return math.inf
 
 
 def _load_field(
@@ -293,7 +296,8 @@ def _apply_override(
         if target.fields[name].file != target.file:
             problem(f"is overridden twice, here and in {target.fields[name].file}; keep one of the two", name)
             continue
-        loaded = _load_field(name, raw, override, sources, spec.allows_range, problem, file)
+        # The override inherits the record's kind, so a per-chip figure for an accelerator is allowed as in its file.
+        loaded = _load_field(name, raw, {**override, "kind": target.kind}, sources, spec.allows_range, problem, file)
         if loaded is not None:
             fields[name] = loaded
     records[target.id] = replace(target, fields=fields)

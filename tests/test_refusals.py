@@ -55,6 +55,11 @@ def faults(tmp_path_factory: pytest.TempPathFactory) -> Path:
         '[[record]]\nid = "x9-rack"\nkind = "system"\nname = "X9 rack"\nsource = "mine"\n'
         '[record.meta]\naccelerator = "x9"\n[record.fields.chips]\nvalue = 8\nunit = "1"\n'
     )
+    (root / "bigint.toml").write_text(mine + override.format(v="1" + "0" * 400))
+    (root / "per-chip.toml").write_text(
+        mine + override.format(v="576").replace('unit = "TB/s"', 'unit = "TB/s"\nper_chips = 72')
+    )
+    (root / "damaged-entry.json").write_text('{"version": 1, "claims": {"batch.optimal-size": 5}}')
     (root / "huge.toml").write_text(
         '[[override]]\nid = "gb200"\n\n[override.fields.hbm_bandwidth]\n'
         'value = 1e300\nunit = "TB/s"\nsource = "nvidia-gb200-nvl72"\n'
@@ -110,6 +115,7 @@ FILE_CASES: list[tuple[str, str, tuple[str, ...], str]] = [
     ("overlay is a symlink loop", "loop-a.toml", ("list",), "cannot read the overlay"),
     ("overlay is binary", "binary.toml", ("list",), "malformed TOML"),
     ("overlay overrides with 1e300", "huge.toml", ("list",), "beyond any plausible figure"),
+    ("overlay overrides with a 400-digit integer", "bigint.toml", ("list",), "value must be finite"),
 ]
 
 
@@ -127,8 +133,12 @@ def test_a_bad_overlay_is_refused_by_name(
 
 @pytest.mark.parametrize(
     ("lock_name", "words"),
-    [("not-a-lock.json", "not a version-1 claims lock"), ("broken-lock.json", "broken-lock.json")],
-    ids=["a lock of the wrong shape", "a truncated lock"],
+    [
+        ("not-a-lock.json", "not a version-1 claims lock"),
+        ("broken-lock.json", "broken-lock.json"),
+        ("damaged-entry.json", "the entry for 'batch.optimal-size' is damaged"),
+    ],
+    ids=["a lock of the wrong shape", "a truncated lock", "a lock with a damaged entry"],
 )
 def test_a_damaged_lock_is_named_not_blamed_on_the_derivation(faults: Path, lock_name: str, words: str) -> None:
     run = _cli("claims", "--lock", str(faults / lock_name), "verify")
@@ -334,3 +344,19 @@ def test_a_sparse_what_if_is_stored_dense_like_a_data_file() -> None:
     assert run.returncode == 0, run.stderr
     line = next(s for s in run.stdout.splitlines() if "gb200.bf16_flops" in s and "(what-if)" in s)
     assert "2.5 PFLOP/s" in line
+
+
+def test_a_per_chip_override_of_an_accelerator_is_accepted(faults: Path) -> None:
+    """A rack figure over its 72 chips, as an accelerator's own file may give it, is valid in an override too."""
+    db = hwdb.load([faults / "per-chip.toml"])
+    assert db["gb200"]["hbm_bandwidth"].quantity.to("TB/s").magnitude == pytest.approx(8)
+
+
+def test_two_pins_at_once_leave_one_whole_lock(tmp_path: Path) -> None:
+    target = tmp_path / "concurrent.lock.json"
+    command = [sys.executable, "-m", "claims", "--lock", str(target), "pin"]
+    environment = {**os.environ, "HWDB_OVERLAY": ""}
+    runs = [subprocess.Popen(command, cwd=REPO, env=environment, stderr=subprocess.PIPE) for _ in range(2)]
+    assert [run.wait(timeout=120) for run in runs] == [0, 0]
+    assert lock.read(target).keys() == lock.read(lock.LOCK_FILE).keys()
+    assert [p.name for p in tmp_path.iterdir()] == ["concurrent.lock.json"]
