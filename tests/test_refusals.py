@@ -360,3 +360,17 @@ def test_two_pins_at_once_leave_one_whole_lock(tmp_path: Path) -> None:
     assert [run.wait(timeout=120) for run in runs] == [0, 0]
     assert lock.read(target).keys() == lock.read(lock.LOCK_FILE).keys()
     assert [p.name for p in tmp_path.iterdir()] == ["concurrent.lock.json"]
+
+
+def test_a_binary_data_file_is_refused_by_name(data_dir: Any) -> None:
+    root = data_dir()
+    (root / "garbage.toml").write_bytes(b"\xff\xfe\x00 not text")
+    with pytest.raises(hwdb.HwdbError, match=r"garbage\.toml: malformed TOML: not UTF-8 text"):
+        hwdb.load_from(root)
+
+
+def test_pin_into_a_missing_folder_is_refused_in_words(tmp_path: Path) -> None:
+    run = _cli("claims", "--lock", str(tmp_path / "no-such-folder" / "x.lock.json"), "pin")
+    assert run.returncode == 2
+    assert "cannot read or write" in run.stderr and "no-such-folder" in run.stderr
+    assert "Traceback" not in run.stderr
