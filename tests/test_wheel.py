@@ -1,0 +1,68 @@
+"""A plain `pip install` of the project works: every command runs from the installed wheel.
+
+The wheel is built and installed into a fresh virtual environment outside the checkout, so
+nothing can be read from the working tree by accident (a data file left out of the package
+would fail here, as `statements.toml` once did).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO, copy_repo
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Python of a fresh virtual environment with the project's wheel installed."""
+    root = tmp_path_factory.mktemp("wheel")
+    source = copy_repo(root / "source")  # built from a copy: the checkout gets no build/ folder
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(root / "dist"), str(source)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = (root / "dist").glob("lecture_claims-*.whl")
+    subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True, capture_output=True)
+    python = root / "venv" / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(wheel)], check=True, capture_output=True)
+    return python
+
+
+COMMANDS = [
+    ("claims", "list"),
+    ("claims", "show", "batch.optimal-size"),
+    ("claims", "verify"),
+    ("claims", "statements"),
+    ("claims", "export", "--format", "json"),
+    ("claims", "cite", "kv.bytes-per-token", "--format", "bibtex"),
+    ("claims", "ids"),
+    ("hwdb", "list"),
+    ("hwdb", "check"),
+    ("hwdb", "show", "deepseek-v3"),
+    ("hwdb", "export", "--format", "json"),
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=[" ".join(c) for c in COMMANDS])
+def test_every_command_runs_from_the_installed_wheel(installed: Path, tmp_path: Path, command: tuple[str, ...]) -> None:
+    module, *args = command
+    run = subprocess.run([str(installed), "-m", module, *args], cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    if args[0] == "export":
+        json.loads(run.stdout)
+
+
+def test_pin_from_the_wheel_writes_where_it_is_told(installed: Path, tmp_path: Path) -> None:
+    target = tmp_path / "mine.lock.json"
+    run = subprocess.run([str(installed), "-m", "claims", "--lock", str(target), "pin"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(target.read_text())["version"] == 1
