@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -150,31 +151,83 @@ def csl_json(evaluation: Evaluation) -> dict[str, Any]:
         "container-title": release.TITLE,
         "publisher": release.PUBLISHER,
         "version": f"{release.VERSION}+{content_version(evaluation)}",
+        "author": [{"literal": release.PUBLISHER}],
         "issued": {"date-parts": [[year, month, day]]},
+        "accessed": {"date-parts": [[year, month, day]]},
         "URL": url(evaluation),
-        "note": summary(evaluation),
+        "note": f"Version {release.VERSION}+{content_version(evaluation)}. {summary(evaluation)}",
     }
+
+
+#: LaTeX for the characters the book's titles and summaries use; anything else non-ASCII is spelled
+#: out by Unicode decomposition, so the entry compiles under plain pdflatex with no extra package.
+LATEX = {
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "\\": r"\textbackslash{}",
+    "≈": r"$\approx$",
+    "≥": r"$\geq$",
+    "≤": r"$\leq$",
+    "≳": r"$\gtrsim$",
+    "×": r"$\times$",
+    "÷": r"$\div$",
+    "²": r"$^2$",
+    "³": r"$^3$",
+    "⁻": r"$^-$",
+    "¹": r"$^1$",
+    "⁵": r"$^5$",
+    "µ": r"$\mu$",
+    "√": r"$\surd$",
+    "–": "--",
+    "—": "---",
+    "’": "'",
+    "‘": "`",
+    "“": "``",
+    "”": "''",
+    "→": r"$\to$",
+    "…": r"\ldots{}",
+}
 
 
 def _bibtex_escape(text: str) -> str:
-    return "".join("\\" + ch if ch in "&%$#_{}" else ch for ch in text)
+    out = []
+    for ch in text:
+        if ch in LATEX:
+            out.append(LATEX[ch])
+        elif ord(ch) < 128:
+            out.append(ch)
+        else:
+            out.append(unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode() or "?")
+    return "".join(out)
 
 
 def bibtex(evaluation: Evaluation) -> str:
+    """A @misc entry that compiles under pdflatex and keeps the claim ID's case in any style.
+
+    The title is brace-protected; the version, which standard styles drop, is repeated in the note.
+    """
     c = evaluation.claim
     year = release.DATE.split("-")[0]
+    version = f"{release.VERSION}+{content_version(evaluation)}"
     fields = {
-        "title": f"{c.id}: {c.title}",
-        "howpublished": f"\\url{{{url(evaluation)}}}",
-        "organization": release.PUBLISHER,
-        "booktitle": release.TITLE,
+        "author": f"{{{_bibtex_escape(release.PUBLISHER)}}}",
+        "title": f"{{{_bibtex_escape(f'{c.id}: {c.title}')}}}",
+        "url": url(evaluation),
+        "urldate": release.DATE,
+        "organization": _bibtex_escape(release.PUBLISHER),
+        "booktitle": _bibtex_escape(release.TITLE),
         "year": year,
-        "version": f"{release.VERSION}+{content_version(evaluation)}",
-        "note": summary(evaluation),
+        "version": version,
+        "note": _bibtex_escape(f"Version {version}. {summary(evaluation)}"),
     }
-    body = ",\n".join(
-        f"  {key} = {{{value if key == 'howpublished' else _bibtex_escape(value)}}}" for key, value in fields.items()
-    )
+    body = ",\n".join(f"  {key} = {{{value}}}" for key, value in fields.items())
     return f"@misc{{claim:{c.id},\n{body}\n}}\n"
 
 

@@ -153,3 +153,24 @@ def test_intersphinx_citation_and_alias_end_to_end(tmp_path: Path) -> None:
     assert 'href="https://book.example/prices.html#claim-kv.bytes-per-token"' in html
     for name in ("claims.json", "claims.schema.json", "claims.bib", "claims.csl.json"):
         assert (repo / "_build/html" / name).exists()
+
+
+@pytest.mark.parametrize("claim_id", ["kv.bytes-per-token", "serving.train-interval", "rack.rubin-domain"])
+def test_bibtex_renders_in_a_standard_style_and_compiles_as_ascii(claim_id: str) -> None:
+    """pybtex's plain style keeps the ID's case, shows the value and version; the entry is pure ASCII for pdflatex."""
+    from pybtex.database import parse_string
+    from pybtex.plugin import find_plugin
+
+    from claims import citation, evaluate, get_claim
+
+    evaluation = evaluate(get_claim(claim_id), hwdb.load([]))
+    entry = citation.bibtex(evaluation)
+    assert entry.isascii(), [ch for ch in entry if not ch.isascii()]
+    style = find_plugin("pybtex.style.formatting", "plain")()
+    (formatted,) = style.format_entries(parse_string(entry, "bibtex").entries.values())
+    text = formatted.text.render_as("text")
+    assert text.startswith("The claims-book authors. " + claim_id + ":"), text
+    assert "Version 0.1.0+" in text and evaluation.verdict.value in text
+    assert "URL: " in text and "visited on" in text
+    csl = citation.csl_json(evaluation)
+    assert csl["author"] == [{"literal": "The claims-book authors"}] and "accessed" in csl and csl["version"]
