@@ -19,9 +19,9 @@ from hwdb.overlay import add_overlay_argument, overlays_from_args
 from hwdb.schema import CONVENTIONS, FIELDS
 from hwdb.units import parse_unit
 
-from . import citation, formatting, lock, statements
+from . import citation, formatting, lock, refs, statements
 from .engine import ClaimError, Evaluation, evaluate
-from .export import dumps
+from .export import document, dumps
 from .policy import EVIDENCE, RULES
 from .registry import UnknownClaimError, all_claims, evaluate_all, get_claim
 from .sensitivity import analyse
@@ -211,6 +211,24 @@ def cmd_cite(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_refs(args: argparse.Namespace) -> int:
+    """Citations in design docs: unknown, renamed or stale ones, with file and line; exit 1 on any."""
+    if args.claims:
+        book = refs.load_book(args.claims)
+    else:
+        db = _load(args)
+        book = refs.Book.from_export(document(evaluate_all(db), db.fingerprint), "this checkout")
+    paths = [Path(p) for p in args.paths]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise ValueError(f"no such file or folder: {', '.join(missing)}")
+    findings = refs.check_files(book, paths)
+    for finding in findings:
+        print(finding)
+    print(f"{len(findings)} citation problem(s), checked against {book.source}", file=sys.stderr)
+    return 1 if findings else 0
+
+
 def cmd_ids(args: argparse.Namespace) -> int:
     if args.register:
         added = citation.register_new(all_claims())
@@ -261,6 +279,10 @@ def main(argv: list[str] | None = None) -> int:
     cite.add_argument("id")
     cite.add_argument("--format", choices=citation.FORMATS, default="md")
     cite.set_defaults(run=cmd_cite)
+    check = sub.add_parser("check-refs", help="check claim citations in Markdown, reST, text or HTML files")
+    check.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to scan")
+    check.add_argument("--claims", metavar="PATH|URL", help="a claims.json to check against (default: this checkout)")
+    check.set_defaults(run=cmd_check_refs)
     ids = sub.add_parser("ids", help="check the registry of published IDs (claims/ids.toml)")
     ids.add_argument("--register", action="store_true", help="add claims that are not yet registered")
     ids.set_defaults(run=cmd_ids)
