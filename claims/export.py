@@ -106,6 +106,7 @@ def claim_json(evaluation: Evaluation, table: tuple[statements.Statement, ...]) 
         "value_in_stated_unit": formatting.in_stated_unit(evaluation, evaluation.value),
         "unit": claim.unit,
         "display": formatting.claim_quantity(claim, evaluation.value),
+        "stated_display": formatting.stated(evaluation),
         "stated": {
             "value": stated.value,
             "unit": stated.unit,

@@ -29,12 +29,13 @@ class Book:
     claims: dict[str, dict[str, Any]]
     aliases: dict[str, str]
     source: str
+    base_url: str = ""
 
     @classmethod
     def from_export(cls, document: dict[str, Any], source: str) -> Book:
         claims = {c["id"]: c for c in document["claims"]}
         aliases = {old: c["id"] for c in document["claims"] for old in c.get("aliases", [])}
-        return cls(claims, aliases, source)
+        return cls(claims, aliases, source, str(document.get("base_url") or ""))
 
     def pattern(self) -> re.Pattern[str]:
         """IDs look like ``chapter.slug``; only the book's chapters count, so prose such as 'e.g.' is never one."""

@@ -66,3 +66,24 @@ def test_pin_from_the_wheel_writes_where_it_is_told(installed: Path, tmp_path: P
     run = subprocess.run([str(installed), "-m", "claims", "--lock", str(target), "pin"], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert json.loads(target.read_text())["version"] == 1
+
+
+def test_a_citing_project_builds_from_the_installed_wheel(installed: Path, tmp_path: Path) -> None:
+    """claims.citing needs only the wheel and Sphinx: no checkout, no plotting library."""
+    subprocess.run(
+        [str(installed), "-m", "pip", "install", "--quiet", "sphinx>=9,<10", "myst-parser>=5,<6"],
+        check=True,
+        capture_output=True,
+    )
+    project = tmp_path / "design-doc"
+    shutil.copytree(REPO / "tests" / "citing_project", project)
+    export = subprocess.run([str(installed), "-m", "claims", "export"], capture_output=True, text=True, check=True)
+    (project / "claims.json").write_text(export.stdout)
+    run = subprocess.run(
+        [str(installed), "-m", "sphinx", "-W", "-q", str(project), str(project / "_build")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "claim-value" in (project / "_build" / "index.html").read_text(encoding="utf-8")

@@ -1,0 +1,95 @@
+"""claims.citing: another Sphinx project cites the book's claims from its claims.json."""
+
+from __future__ import annotations
+
+import html
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import REPO
+
+import hwdb
+from claims import evaluate_all
+from claims.export import document
+
+PROJECT = REPO / "tests" / "citing_project"
+
+
+@pytest.fixture(scope="module")
+def export() -> dict[str, Any]:
+    db = hwdb.load([])
+    return document(evaluate_all(db), db.fingerprint)
+
+
+def _project(tmp_path: Path, export: dict[str, Any], notes: str | None = None) -> Path:
+    project = tmp_path / "design-doc"
+    shutil.copytree(PROJECT, project)
+    (project / "claims.json").write_text(json.dumps(export))
+    if notes is not None:
+        (project / "notes.rst").write_text(notes)
+    return project
+
+
+def _build(project: Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", str(project), str(project / "_build")]
+    return subprocess.run(command, capture_output=True, text=True)
+
+
+def _text(page: Path) -> str:
+    """A built page's text with entities decoded and typographic apostrophes made plain."""
+    return html.unescape(page.read_text(encoding="utf-8")).replace("\u2019", "'")
+
+
+def _claim(export: dict[str, Any], claim_id: str) -> dict[str, Any]:
+    return next(c for c in export["claims"] if c["id"] == claim_id)
+
+
+def test_values_render_in_myst_and_rest_and_nothing_else_is_written(tmp_path: Path, export: dict[str, Any]) -> None:
+    project = _project(tmp_path, export)
+    run = _build(project)
+    assert run.returncode == 0, run.stderr
+    batch, kv = _claim(export, "batch.optimal-size"), _claim(export, "kv.bytes-per-token")
+    index = _text(project / "_build/index.html")
+    for text in (batch["judged"], batch["stated_display"], batch["verdict"], batch["title"]):
+        assert text in index, text
+    assert batch["url"] in index
+    notes = _text(project / "_build/notes.html")
+    assert kv["judged"] in notes and kv["title"] in notes
+    assert not any((project / "_build" / name).exists() for name in ("claims.json", "claims.bib", "claims.csl.json"))
+
+
+def test_a_stale_pin_fails_a_strict_build_naming_the_claim_and_values(tmp_path: Path, export: dict[str, Any]) -> None:
+    project = _project(tmp_path, export, "Notes\n=====\n\n:claim-value:`kv.bytes-per-token@0123456789ab`\n")
+    run = _build(project)
+    assert run.returncode != 0
+    kv = _claim(export, "kv.bytes-per-token")
+    assert "kv.bytes-per-token' is cited at version 0123456789ab" in run.stderr
+    assert kv["version"] in run.stderr and kv["judged"] in run.stderr and kv["verdict"] in run.stderr
+
+
+def test_a_current_pin_builds_clean(tmp_path: Path, export: dict[str, Any]) -> None:
+    version = _claim(export, "kv.bytes-per-token")["version"]
+    project = _project(tmp_path, export, f"Notes\n=====\n\n:claim-value:`kv.bytes-per-token@{version}`\n")
+    run = _build(project)
+    assert run.returncode == 0, run.stderr
+
+
+def test_an_unknown_id_suggests_the_nearest(tmp_path: Path, export: dict[str, Any]) -> None:
+    project = _project(tmp_path, export, "Notes\n=====\n\n:claim:`kv.bytes-per-tokn`\n")
+    run = _build(project)
+    assert run.returncode != 0
+    assert "unknown claim ID 'kv.bytes-per-tokn'" in run.stderr and "did you mean kv.bytes-per-token" in run.stderr
+
+
+def test_a_renamed_id_resolves_with_a_warning(tmp_path: Path, export: dict[str, Any]) -> None:
+    renamed = json.loads(json.dumps(export))
+    _claim(renamed, "kv.bytes-per-token")["aliases"] = ["kv.bytes"]
+    project = _project(tmp_path, renamed, "Notes\n=====\n\n:claim-value:`kv.bytes`\n")
+    run = _build(project)
+    assert run.returncode != 0  # -W: the warning fails the build until the ID is updated
+    assert "claim 'kv.bytes' was renamed to 'kv.bytes-per-token'" in run.stderr
