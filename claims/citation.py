@@ -99,14 +99,18 @@ def register_new(claims: tuple[Claim, ...], path: Path | None = None) -> list[st
 
 
 def content_version(evaluation: Evaluation) -> str:
-    """A short hash of what a reader cites: derivation, inputs, value, verdict, rows.
+    """A short hash of what a reader cites: statement, lecture figure and tolerance, derivation, inputs,
+    value, verdict, rows.
 
     Numbers enter as the lock pins them (12 significant digits), so a change in the last bits of a float
-    (the order of unit conversions, a platform's libm) does not make a new version.
+    (the order of unit conversions, a platform's libm) does not make a new version. The ID is not in it:
+    renaming a claim (its old ID kept as an alias) does not move the version of what it says.
     """
     d = evaluation.derivation
+    stated = evaluation.claim.stated
     body = {
-        "id": evaluation.claim.id,
+        "statement": evaluation.claim.statement,
+        "tolerance": [stated.text, stated.low, stated.high, [list(b) if b else None for b in stated.bands()]],
         "steps": [_srepr(s.math) for s in d.steps],
         "result": _srepr(d.result),
         "inputs": sorted((i.key, pinned_text(i.field.si)) for i in evaluation.inputs()),

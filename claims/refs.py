@@ -1,7 +1,7 @@
 """Claim citations in documents outside Sphinx: find them, and say which are unknown, renamed or stale.
 
 A design doc cites a claim by its ID (``kv.bytes-per-token``), optionally pinned to the content
-version it quoted (``kv.bytes-per-token@1535ea69f74f``). This module reads any text file
+version it quoted (``kv.bytes-per-token@`` and twelve hex digits). This module reads any text file
 (Markdown, reST, plain text, HTML) line by line and checks each citation against an export of
 the book (``claims.json``: the one this checkout builds, or a published one), so nothing here
 needs the engine.

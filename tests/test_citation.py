@@ -174,3 +174,13 @@ def test_bibtex_renders_in_a_standard_style_and_compiles_as_ascii(claim_id: str)
     assert "URL: " in text and "visited on" in text
     csl = citation.csl_json(evaluation)
     assert csl["author"] == [{"literal": "The claims-book authors"}] and "accessed" in csl and csl["version"]
+
+
+def test_a_rename_keeps_the_content_version_and_a_new_statement_moves_it() -> None:
+    from dataclasses import replace
+
+    claim = get_claim("kv.bytes-per-token")
+    db = hwdb.load([])
+    before = content_version(evaluate(claim, db))
+    assert content_version(evaluate(replace(claim, id="kv.renamed"), db)) == before
+    assert content_version(evaluate(replace(claim, statement=claim.statement + " Reworded."), db)) != before
