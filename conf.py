@@ -42,3 +42,4 @@ html_theme = "furo"
 html_title = "The lecture, verified"
 html_static_path = ["book/_static"]
 html_last_updated_fmt = None
+html_baseurl = book_release.base_url()  # $CLAIMS_BASE_URL at deployment: canonical links and every export

@@ -134,7 +134,12 @@ def _srepr(expr: sp.Basic) -> str:
 
 
 def url(evaluation: Evaluation) -> str:
-    return release.base_url() + evaluation.claim.url
+    """The claim's permanent address, ``c/ID.html``: it stays valid if the box moves to another chapter."""
+    return release.base_url() + permalink(evaluation.claim.id)
+
+
+def permalink(claim_id: str) -> str:
+    return f"c/{claim_id}.html"
 
 
 def summary(evaluation: Evaluation) -> str:

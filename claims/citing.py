@@ -121,7 +121,7 @@ class ClaimRole(SphinxRole):
             "claim-verdict": claim["verdict"],
             "claim-stated": claim["stated_display"],
         }[self.show]
-        link = nodes.reference(self.rawtext, text, refuri=_base(book) + claim["url"], classes=[self.show])
+        link = nodes.reference(self.rawtext, text, refuri=_base(book) + claim["permalink"], classes=[self.show])
         link["reftitle"] = f"{claim_id}: {claim['title']} ({claim['verdict']})"
         return [link], []
 

@@ -14,7 +14,7 @@ import sympy as sp
 from hwdb import Field, Source, display_path
 
 from . import formatting, release, statements
-from .citation import content_version, read_registry
+from .citation import content_version, permalink, read_registry
 from .engine import Evaluation, InputValue, Row
 from .policy import EVIDENCE, RULES, WORDINGS, Verdict, verdict_text
 from .sensitivity import analyse
@@ -138,6 +138,7 @@ def claim_json(evaluation: Evaluation, table: tuple[statements.Statement, ...]) 
         ),
         "finding": formatting.finding(evaluation),
         "url": claim.url,
+        "permalink": permalink(claim.id),
         "inputs": [input_json(i) for i in evaluation.reference.inputs],
         "constants": [
             {"symbol": str(c.symbol), "value": c.value, "unit": c.unit, "why": c.why} for c in claim.constants

@@ -11,6 +11,7 @@ page: nothing is served from a cache that cannot see those inputs.
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 from collections.abc import Callable
 from importlib.metadata import version
@@ -102,6 +103,7 @@ def report_at_finish(app: Sphinx, exception: Exception | None) -> None:
         write_atomic(out / "claims.bib", "\n".join(citation.bibtex(e) for e in state.evaluations.values()))
         csl = [citation.csl_json(e) for e in state.evaluations.values()]
         write_atomic(out / "claims.csl.json", json.dumps(csl, indent=2, ensure_ascii=False) + "\n")
+        _permanent_pages(out, state.evaluations)
         (out / FAILED_MARK).unlink(missing_ok=True)
     else:
         out = Path(app.outdir)
@@ -120,6 +122,28 @@ def report_at_finish(app: Sphinx, exception: Exception | None) -> None:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _permanent_pages(out: Path, evaluations: dict[str, Evaluation]) -> None:
+    """``c/ID.html`` for every claim and alias: an address that never moves, whichever chapter holds the box.
+
+    Each page sends the reader on to the box; it shows no number, so it can never disagree with one.
+    """
+    folder = out / "c"
+    folder.mkdir(exist_ok=True)
+    aliases = citation.read_registry().aliases
+    for claim_id, e in evaluations.items():
+        for name in (claim_id, *(old for old, new in aliases.items() if new == claim_id)):
+            target = "../" + e.claim.url
+            title = html.escape(f"{claim_id}: {e.claim.title}")
+            renamed = f"<p>{html.escape(name)} was renamed to {html.escape(claim_id)}.</p>" if name != claim_id else ""
+            page = (
+                f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n<title>{title}</title>\n'
+                f'<link rel="canonical" href="{html.escape(release.base_url() + e.claim.url)}">\n'
+                f'<meta http-equiv="refresh" content="0; url={html.escape(target)}"></head>\n'
+                f'<body>{renamed}<p><a href="{html.escape(target)}">{title}</a></p></body></html>\n'
+            )
+            write_atomic(folder / f"{name}.html", page)
 
 
 def _figure_svg(app: Sphinx, name: str, draw: Callable[[], str]) -> str:

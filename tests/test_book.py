@@ -264,3 +264,11 @@ def test_the_text_has_no_doubled_words_or_raw_numbers(built: Path) -> None:
                     f"{page.name}: …{text[max(0, m.start() - 40) : m.end() + 40]}…" for m in pattern.finditer(text)
                 ]
     assert problems == [], "\n".join(problems)
+
+
+def test_every_claim_has_a_permanent_address(built: Path) -> None:
+    """c/ID.html sends the reader to the box wherever it is; citations use that address."""
+    exported = json.loads((built / "_build/html/claims.json").read_text())
+    for claim in exported["claims"]:
+        page = (built / "_build/html" / claim["permalink"]).read_text()
+        assert f'url=../{claim["url"]}"' in page, claim["id"]

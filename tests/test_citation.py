@@ -101,7 +101,7 @@ def test_every_citation_format_names_id_version_and_link(form: str) -> None:
     text = cite(e, form)
     assert "kv.bytes-per-token" in text
     assert content_version(e) in text
-    assert "prices.html#claim-kv.bytes-per-token" in text
+    assert "c/kv.bytes-per-token.html" in text  # the permanent address, not the chapter's
     if form == "json":
         item = json.loads(text)
         assert item["type"] == "dataset" and item["issued"]["date-parts"][0][0] >= 2026
@@ -120,7 +120,7 @@ def test_cite_cli_and_absolute_urls(tmp_path: Path) -> None:
         check=True,
         env=env,
     )
-    assert "(https://book.example/rooflines.html#claim-batch.optimal-size)" in run.stdout
+    assert "(https://book.example/c/batch.optimal-size.html)" in run.stdout
 
 
 def _build(repo: Path) -> subprocess.CompletedProcess[str]:

@@ -57,7 +57,7 @@ def test_values_render_in_myst_and_rest_and_nothing_else_is_written(tmp_path: Pa
     index = _text(project / "_build/index.html")
     for text in (batch["judged"], batch["stated_display"], batch["verdict"], batch["title"]):
         assert text in index, text
-    assert batch["url"] in index
+    assert batch["permalink"] in index  # the permanent address, valid wherever the box moves
     notes = _text(project / "_build/notes.html")
     assert kv["judged"] in notes and kv["title"] in notes
     assert not any((project / "_build" / name).exists() for name in ("claims.json", "claims.bib", "claims.csl.json"))
