@@ -57,7 +57,7 @@ def input_json(item: InputValue) -> dict[str, Any]:
         "label": item.label,
         "record": item.record.id,
         "field": item.field.name,
-        "file": item.record.file,
+        "file": item.field.file,  # an overlay's value names the overlay, not the record's base file
         **field_json(item.field),
     }
 

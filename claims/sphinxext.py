@@ -298,7 +298,7 @@ class ClaimDirective(SphinxDirective):
         rows: list[list[nodes.Node | str]] = []
         for item in e.reference.inputs:
             f = item.field
-            where = paragraph_of(nodes.literal("", item.key), f" ({item.record.file})")
+            where = paragraph_of(nodes.literal("", item.key), f" ({item.field.file})")
             rows.append(
                 [
                     paragraph_of(nodes.math("", sp.latex(sp.Symbol(item.symbol)))),

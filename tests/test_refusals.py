@@ -300,6 +300,13 @@ def test_private_numbers_are_never_quoted_as_the_books(faults: Path, command: tu
 
         document = json.loads(run.stdout)
         assert any("faster.toml" in p for p in document["hwdb_overlays"])
+        bandwidths = [
+            i
+            for c in document["claims"]
+            for i in c["inputs"]
+            if i["record"] == "gb200" and i["field"] == "hbm_bandwidth"
+        ]
+        assert bandwidths and all("faster.toml" in i["file"] and i["source"]["id"] == "mine" for i in bandwidths)
         jsonschema.validate(document, json.loads((REPO / "claims/claims.schema.json").read_text()))
 
 
