@@ -13,7 +13,7 @@ import sympy as sp
 
 import hwdb
 from hwdb.files import readable_anywhere, reader_gone
-from hwdb.loader import within_limits
+from hwdb.loader import value_problem, within_limits
 from hwdb.model import WHAT_IF
 from hwdb.overlay import add_overlay_argument, overlays_from_args
 from hwdb.schema import CONVENTIONS, FIELDS
@@ -132,10 +132,7 @@ def _what_if(db: hwdb.Database, assignments: list[str]) -> hwdb.Database:
             *unit_words, stated = unit_text.split() or [""]
             if stated not in choices:
                 raise ValueError(
-                    f"--set {assignment!r}: say how the figure was printed, ending with one of {sorted(choices)} "
-                    f"(e.g. '{field_name}=1979 TFLOP/s 2:4-sparse' is stored as half that, dense)"
-                    if spec.convention == "sparsity"
-                    else f"--set {assignment!r}: say how the figure was printed, ending with one of {sorted(choices)}"
+                    f"--set {assignment!r}: say how the figure was printed, ending with one of {sorted(choices)}"
                 )
             divisor, unit_text = choices[stated], " ".join(unit_words)
         try:
@@ -145,13 +142,11 @@ def _what_if(db: hwdb.Database, assignments: list[str]) -> hwdb.Database:
         quantity: Any = hwdb.Quantity(float(number_text) / divisor, unit)
         if quantity.dimensionless and not current.dimensionless:
             quantity = hwdb.Quantity(float(number_text) / divisor, current.units)
-        magnitude = float(quantity.magnitude)
-        allow_zero = FIELDS[field_name].allow_zero if field_name in FIELDS else False
-        if not within_limits(quantity) or magnitude < 0 or (magnitude == 0 and not allow_zero):
-            kind = "non-negative" if allow_zero else "positive"
-            raise ValueError(
-                f"--set {assignment!r}: {record_id}.{field_name} must be finite and {kind}, got {text.strip()}"
-            )
+        wrong = value_problem(spec, float(quantity.magnitude)) if spec else None
+        if wrong is None and not within_limits(quantity):
+            wrong = "is beyond any plausible figure"
+        if wrong:
+            raise ValueError(f"--set {assignment!r}: {record_id}.{field_name} {wrong}")
         db = db.with_value(record_id, field_name, quantity, note=f"what-if: --set {assignment}")
     return db
 

@@ -135,7 +135,8 @@ def cost_per_token(db: Database, evaluations: Evaluations) -> Figure:
     """Step time and cost per token against batch: the lecture's model and one with expert traffic and KV."""
     batch = evaluations["batch.optimal-size"]
     penalty = evaluations["batch.unbatched-penalty"]
-    values = _si(batch) | _si(penalty) | {kappa: _curve(KV_PER_TOKEN, _si(batch), B, np.ones(1))[0]}
+    # The claim's own detail: KV bytes per token of context (B/token is already SI, bytes per token).
+    values = _si(batch) | _si(penalty) | {kappa: batch.reference.details["kv_per_token"]}
     sizes = np.geomspace(1, 1e5, 300)
     lecture = _curve(sp.Max(B * c * N_act / F, N_tot * b / W), values, B, sizes)
     served = _curve(step_time(B), values, B, sizes)

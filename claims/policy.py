@@ -20,10 +20,6 @@ class Verdict(enum.Enum):
     FAILS = "does not hold"
     UNCHECKABLE = "no public evidence"
 
-    @property
-    def rank(self) -> int:
-        return {Verdict.HOLDS: 2, Verdict.ROUGHLY: 1, Verdict.FAILS: 0, Verdict.UNCHECKABLE: -1}[self]
-
 
 def verdict_text(verdict: Verdict | None) -> str | None:
     """A verdict as written in exports and the lock; None for a row that is context only."""

@@ -22,7 +22,7 @@ import pint
 from .errors import HwdbError, Problem
 from .model import Database, Field, Record, Source
 from .overlay import read_overlay
-from .schema import CONVENTIONS, FIELDS, KINDS, PRICING_MODELS
+from .schema import CONVENTIONS, FIELDS, KINDS, PRICING_MODELS, FieldSpec
 from .units import UNITS_FILE, Quantity, parse_unit
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -89,6 +89,15 @@ def _parse_sources(data: dict[str, Any], file: str, problems: list[Problem]) -> 
 LIMIT = 1e30
 
 
+def value_problem(spec: FieldSpec, value: float) -> str | None:
+    """Why a number cannot stand for a field, in a data file or a what-if: not finite, or of the wrong sign."""
+    if not math.isfinite(value):
+        return f"must be finite, got {value}"
+    if value < 0 or (value == 0 and not spec.allow_zero):
+        return f"must be {'non-negative' if spec.allow_zero else 'positive'}, got {value:g}"
+    return None
+
+
 def within_limits(quantity: Any) -> bool:
     """Whether a quantity is finite and no larger than :data:`LIMIT` in SI base units."""
     magnitude = float(quantity.to_base_units().magnitude)
@@ -134,11 +143,9 @@ def _load_field(
     if value is None:
         problem(f"value must be a number, got {raw['value']!r}", name)
         return None
-    if not math.isfinite(value):
-        problem(f"value must be finite, got {value}", name)
-        return None
-    if value < 0 or (value == 0 and not spec.allow_zero):
-        problem(f"value must be {'non-negative' if spec.allow_zero else 'positive'}, got {value:g}", name)
+    wrong = value_problem(spec, value)
+    if wrong:
+        problem(f"value {wrong}", name)
         return None
     try:
         unit = parse_unit(str(raw["unit"]))
