@@ -26,8 +26,8 @@ import hwdb
 from claims import evaluate, get_claim
 
 REPO = Path(__file__).resolve().parents[2]
-SITE = REPO / "_build/html"
-SHOTS = REPO / "_build/screenshots"
+SITE = Path(os.environ.get("BOOK_SITE", REPO / "_build/html"))  # another build folder: $BOOK_SITE
+SHOTS = Path(os.environ.get("BOOK_SHOTS", REPO / "_build/screenshots"))
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 FLAGS = [
     "--no-sandbox",
