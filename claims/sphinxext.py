@@ -814,4 +814,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("builder-inited", evaluate_for_build)
     app.connect("env-check-consistency", check_every_claim_placed)
     app.connect("build-finished", report_at_finish)
+    app.setup_extension("claims.sphinx.exercises")
+    app.setup_extension("claims.sphinx.explore")
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}

@@ -1,0 +1,1 @@
+"""Sphinx adapters of the book, one module per job (see claims/sphinxext.py for the entry point)."""
