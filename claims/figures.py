@@ -1,18 +1,18 @@
 """Figures drawn from hwdb and claim evaluations at build time (no committed images).
 
-Each figure function takes the database and the evaluations and returns a
-matplotlib figure; :func:`render_svg` turns it into deterministic SVG text.
+Each figure function takes the database and the evaluations and returns one matplotlib figure
+or a tuple of panels; :func:`render_svg` turns them into deterministic SVG that follows the
+page's light or dark theme. Panels are separate SVGs so a narrow screen stacks them instead
+of shrinking them. Colours, markers and type sizes come from :mod:`claims.figstyle`; point
+labels are placed by :mod:`claims.figlabels` so they never cover each other.
 """
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import sympy as sp
@@ -21,6 +21,10 @@ from matplotlib.figure import Figure
 from hwdb import Database, Record, derived
 
 from . import formatting
+from .catalogue.attention import C_star, best_integer_cost
+from .catalogue.attention import L as L_attn
+from .catalogue.attention import m as m_blocks
+from .catalogue.attention import u as u_summary
 from .catalogue.batch import (
     BALANCED_WITH_KV,
     FLOP_PER_PARAM_TOKEN,
@@ -31,6 +35,8 @@ from .catalogue.batch import (
     M,
     N_act,
     N_tot,
+    T_compute,
+    T_weights,
     W,
     b,
     c,
@@ -44,70 +50,108 @@ from .catalogue.serving import REPLICA_RATE, REPLICA_STEP, SMALLEST
 from .catalogue.training import PRETRAIN_FLOP
 from .compiled import lambdified
 from .engine import Evaluation
+from .figlabels import place_labels
+from .figstyle import (
+    BLUE,
+    GREEN,
+    GREY,
+    INK,
+    ORANGE,
+    PURPLE,
+    SERIES,
+    SKY,
+    STYLE,
+    VENDORS,
+    VERMILLION,
+    WIDTH,
+    panel,
+    svg_of,
+    vendor_style,
+)
 
 Evaluations = dict[str, Evaluation]
-
-VENDOR_COLOURS = {"NVIDIA": "#4c8c2b", "Google": "#3367d6", "AMD": "#c0392b"}
+Drawn = Figure | tuple[Figure, ...]
 
 
 @dataclass(frozen=True)
 class FigureSpec:
     name: str
     claims: tuple[str, ...]
-    draw: Callable[[Database, Evaluations], Figure]
+    plot: Callable[[Database, Evaluations], Drawn]
 
-
-def _colour(record: Record) -> str:
-    return VENDOR_COLOURS.get(str(record.meta.get("vendor")), "#555555")
+    def draw(self, db: Database, evaluations: Evaluations) -> Drawn:
+        """The figure (or its panels), drawn in the book's style."""
+        with plt.rc_context(STYLE):
+            return self.plot(db, evaluations)
 
 
 def _rows(evaluation: Evaluation) -> list[tuple[Record, float]]:
     return [(r.record, r.value) for r in evaluation.rows if r.record is not None]
 
 
+def _vendor_scatter(ax: Any, points: Sequence[tuple[Record, float, float]]) -> None:
+    """One series per accelerator maker (colour and marker), each point labelled with its record id."""
+    vendors = sorted({str(rec.meta.get("vendor")) for rec, _, _ in points}, key=lambda v: (v not in VENDORS, v))
+    for vendor in vendors:
+        mine = [(x, y) for rec, x, y in points if str(rec.meta.get("vendor")) == vendor]
+        colour, marker = vendor_style(vendor)
+        ax.scatter(*zip(*mine, strict=True), color=colour, marker=marker, s=34, zorder=3, label=vendor)
+
+
+def _legend_below(fig: Figure, ax: Any, ncols: int = 3) -> None:
+    """The legend under the axes, outside the data, so it covers no point or label."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=ncols, frameon=False)
+
+
 def hardware_ratio(db: Database, evaluations: Evaluations) -> Figure:
     """Dense BF16 FLOP/s against HBM bandwidth, with the lecture's ratio as a line."""
     batch = evaluations["batch.optimal-size"]
     lecture_ratio = batch.claim.stated.value / batch.reference.details["lecture_sparsity"]
-    fig, ax = plt.subplots(figsize=(7, 4.6))
+    fig, ax = panel(WIDTH, 4.8)
+    points = []
     for row in batch.rows:
         rec = row.record
         assert rec is not None
         bw = rec["hbm_bandwidth"].quantity.to("TB/s").magnitude
         flops = rec["bf16_flops"].quantity.to("TFLOP/s").magnitude
-        ax.scatter(bw, flops, color=_colour(rec), s=36, zorder=3)
-        ax.annotate(rec.id, (bw, flops), textcoords="offset points", xytext=(5, 3), fontsize=8)
-    bws = np.geomspace(0.5, 30, 50)
+        points.append((rec, bw, flops))
+    _vendor_scatter(ax, points)
+    xs = np.array([x for _, x, _ in points])
+    bws = np.geomspace(xs.min() / 1.4, xs.max() * 1.4, 50)
     # ratio (tokens at sparsity 1) = F * b / (c * W); for BF16 (b = 2 B/param, c = 2 FLOP/(param*token)) F/W = ratio
-    b = db["bf16"]["storage_per_parameter"].quantity.to("B/param").magnitude
-    c = batch.claim.constants[0].value
-    flop_per_byte = lecture_ratio * c / b
-    ax.plot(bws, flop_per_byte * bws, "--", color="#888888", label=f"lecture's ratio ({lecture_ratio:.0f}), BF16")
+    bytes_per_weight = db["bf16"]["storage_per_parameter"].quantity.to("B/param").magnitude
+    flop_per_byte = lecture_ratio * batch.claim.constants[0].value / bytes_per_weight
+    ax.plot(bws, flop_per_byte * bws, "--", color=GREY, lw=1.4, label=f"lecture's ratio, {lecture_ratio:.0f}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("HBM bandwidth (TB/s)")
-    ax.set_ylabel("dense BF16 throughput (TFLOP/s)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
+    ax.set_ylabel("dense BF16 (TFLOP/s)")
+    ax.grid(True)
+    _legend_below(fig, ax)
+    place_labels(ax, [(x, y, rec.id) for rec, x, y in points])
     return fig
 
 
-def _by_year(evaluation: Evaluation, ylabel: str) -> Figure:
-    """Each row's value against its record's release year, with the lecture's figure as a line."""
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    for rec, value in _rows(evaluation):
-        year = int(str(rec.meta.get("year")))
-        ax.scatter(year, value, color=_colour(rec), s=36, zorder=3)
-        ax.annotate(rec.id, (year, value), textcoords="offset points", xytext=(5, 2), fontsize=8)
-    label = f"lecture: {formatting.stated(evaluation)}"
-    ax.axhline(evaluation.claim.stated.value, ls="--", color="#888888", label=label)
+def _by_year(evaluation: Evaluation, ylabel: str, unit: bool = True) -> Figure:
+    """Each row's value against its record's release year, with the lecture's figure as a line.
+
+    ``unit=False`` leaves the claim's unit off the legend where the axis label already names the quantity.
+    """
+    fig, ax = panel(WIDTH, 4.8)
+    points = [(rec, float(int(str(rec.meta.get("year")))), value) for rec, value in _rows(evaluation)]
+    _vendor_scatter(ax, points)
+    stated = formatting.stated(evaluation) if unit else formatting.number(evaluation.claim.stated.value)
+    ax.axhline(evaluation.claim.stated.value, ls="--", lw=1.4, color=GREY, label=f"lecture: {stated}")
+    years = [x for _, x, _ in points]
+    ax.set_xlim(min(years) - 0.7, max(years) + 0.7)
+    ax.set_xticks(range(int(min(years)), int(max(years)) + 1, 2))
     ax.set_xlabel("year of release")
     ax.set_ylabel(ylabel)
-    ax.set_ylim(bottom=0)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    ax.set_ylim(0, max(v for _, _, v in points) * 1.12)
+    ax.grid(True)
+    _legend_below(fig, ax)
+    place_labels(ax, [(x, y, rec.id) for rec, x, y in points])
     return fig
 
 
@@ -131,7 +175,63 @@ def _curve(expr: sp.Expr, values: dict[sp.Symbol, float], free: sp.Symbol, xs: n
     return np.array(np.broadcast_to(np.asarray(function(*args), dtype=float), xs.shape))
 
 
-def cost_per_token(db: Database, evaluations: Evaluations) -> Figure:
+def _step(evaluation: Evaluation, lhs: sp.Symbol) -> sp.Expr:
+    """The right-hand side of the derivation step that defines ``lhs``: the figure draws the claim's own formula."""
+    for step in evaluation.derivation.steps:
+        if isinstance(step.math, sp.Eq) and step.math.lhs == lhs:
+            return sp.sympify(step.math.rhs)
+    raise ValueError(f"{evaluation.claim.id}: no derivation step defines {lhs}")
+
+
+def decode_roofline(db: Database, evaluations: Evaluations) -> Figure:
+    """Concept: a decode step's time against its batch, the flat weight fetch and the rising compute.
+
+    Times are in units of one read of every weight, so the picture holds however many GPUs share
+    the model (both times divide by their number) and the crossing is the claim's balanced batch.
+    """
+    batch = evaluations["batch.optimal-size"]
+    values = _si(batch)
+    balanced = float(batch.value)
+    sizes = np.linspace(0, 2.5 * balanced, 400)
+    fetch = _curve(_step(batch, T_weights), values, B, sizes)
+    unit = float(fetch[0])
+    compute = _curve(_step(batch, T_compute), values, B, sizes) / unit
+    fetch = fetch / unit
+    rec = batch.reference.record
+    assert rec is not None
+    fig, ax = panel(WIDTH, 4.2)
+    ax.axvspan(0, balanced, color=BLUE, alpha=0.08, lw=0)
+    ax.axvspan(balanced, sizes[-1], color=VERMILLION, alpha=0.08, lw=0)
+    ax.plot(sizes, np.maximum(compute, fetch), color=INK, lw=6, alpha=0.22, label="step time: the larger of the two")
+    ax.plot(sizes, fetch, color=BLUE, label="reading every weight once")
+    ax.plot(sizes, compute, color=VERMILLION, ls="--", label="the batch's arithmetic")
+    ax.plot([balanced], [1.0], "o", color=INK, ms=7, zorder=4)
+    ax.annotate(
+        f"balanced batch\n{formatting.claim_quantity(batch.claim, balanced)}",
+        (balanced, 1.0),
+        xytext=(0, -30),
+        textcoords="offset points",
+        ha="center",
+        va="top",
+        fontsize=9.5,
+        arrowprops={"arrowstyle": "-", "color": INK, "lw": 0.8},
+    )
+    top = float(compute[-1]) * 1.08
+    ax.text(balanced * 0.5, top * 0.95, "weights set the pace", ha="center", va="top", fontsize=9.5, color=BLUE)
+    ax.text(
+        balanced * 1.75, top * 0.95, "arithmetic sets the pace", ha="center", va="top", fontsize=9.5, color=VERMILLION
+    )
+    ax.set_xlim(0, sizes[-1])
+    ax.set_ylim(0, top)
+    ax.set_xlabel("batch (tokens per decode step)")
+    ax.set_ylabel("step time ÷ one read of the weights")
+    ax.set_title(f"DeepSeek-V3 in BF16 on {rec.id} GPUs", fontsize=10)
+    ax.grid(True)
+    _legend_below(fig, ax, ncols=1)
+    return fig
+
+
+def cost_per_token(db: Database, evaluations: Evaluations) -> tuple[Figure, ...]:
     """Step time and cost per token against batch: the lecture's model and one with expert traffic and KV."""
     batch = evaluations["batch.optimal-size"]
     penalty = evaluations["batch.unbatched-penalty"]
@@ -142,30 +242,35 @@ def cost_per_token(db: Database, evaluations: Evaluations) -> Figure:
     served = _curve(step_time(B), values, B, sizes)
     optimum = values[c] * values[N_act] / values[F]  # compute time per token
     fetch = values[N_tot] * values[b] / values[W]  # one read of every weight
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.8))
-    for ax, lecture_y, served_y, label in (
-        (left, lecture / fetch, served / fetch, "step time ÷ time to read every weight"),
-        (right, lecture / sizes / optimum, served / sizes / optimum, "cost per token ÷ compute-only cost"),
+    rec = batch.reference.record
+    assert rec is not None
+    panels = []
+    for lecture_y, served_y, label in (
+        (lecture / fetch, served / fetch, "step time ÷ time to read every weight"),
+        (lecture / sizes / optimum, served / sizes / optimum, "cost per token ÷ compute-only cost"),
     ):
-        ax.plot(sizes, lecture_y, color="#3367d6", label="lecture: every weight, no KV")
-        ax.plot(sizes, served_y, color="#c0392b", ls="-.", label="touched experts + KV at the served context")
+        fig, ax = panel(WIDTH, 4.4)
+        ax.plot(sizes, lecture_y, color=BLUE, label="lecture: every weight, no KV")
+        ax.plot(sizes, served_y, color=VERMILLION, ls="-.", label="touched experts + KV at the served context")
+        ax.axvline(
+            batch.value,
+            ls="--",
+            lw=1.4,
+            color=GREY,
+            label=f"balanced batch, {formatting.claim_quantity(batch.claim, batch.value)}",
+        )
         ax.set_ylabel(label)
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.axvline(
-            batch.value, ls="--", color="#888888", label=f"B* = {formatting.claim_quantity(batch.claim, batch.value)}"
-        )
         ax.set_xlabel("batch (tokens, one per sequence)")
-        ax.grid(True, which="both", alpha=0.3)
-    right.legend(fontsize=7, loc="upper right")
-    rec = batch.reference.record
-    assert rec is not None
-    fig.suptitle(f"DeepSeek-V3 in BF16 on {rec.id} chips; the ratios do not depend on how many share it", fontsize=9)
-    fig.tight_layout()
-    return fig
+        ax.set_title(f"DeepSeek-V3 in BF16 on {rec.id} GPUs", fontsize=10)
+        ax.grid(True)
+        _legend_below(fig, ax, ncols=1)
+        panels.append(fig)
+    return tuple(panels)
 
 
-def serving_context(db: Database, evaluations: Evaluations) -> Figure:
+def serving_context(db: Database, evaluations: Evaluations) -> tuple[Figure, ...]:
     """How the balanced batch, the step and a replica's throughput move with the context each sequence carries."""
     replica = evaluations["serving.replica-throughput"]
     batch = evaluations["batch.optimal-size"]
@@ -179,90 +284,94 @@ def serving_context(db: Database, evaluations: Evaluations) -> Figure:
     chips = _curve(SMALLEST, values, L_ctx, contexts)
     train = float(values[M] / values[W]) * 1e3
     served = float(values[L_ctx])
-    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(11, 3.8))
-    left.plot(contexts, np.full_like(contexts, float(batch.value)), color="#3367d6", label="weights only (lecture)")
-    left.plot(contexts, balanced_kv, color="#c0392b", ls="-.", label="with KV reads")
-    left.axvline(limit, color="#c0392b", ls=":", label="no batch balances beyond")
-    left.set_ylabel("balanced batch (tokens)")
-    middle.plot(contexts, step, color="#7a5195", label="step of the smallest replica")
-    middle.axhline(train, color="#888888", ls="--", label="one HBM read (the 'train')")
-    middle.set_ylabel("step time (ms)")
-    middle.set_ylim(0, train * 1.2)
-    right.plot(contexts, rate, color="#2e7d32", label="replica (tokens/s)")
-    right.plot(contexts, rate / chips, color="#b26a00", ls="-.", label="per chip (tokens/s)")
-    right.set_ylabel("tokens per second")
-    for ax in (left, middle, right):
-        ax.set_xscale("log")
-        ax.axvline(served, color="#444444", ls="--", lw=0.8)
-        ax.set_xlabel("context per sequence (tokens)")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
-    left.set_yscale("log")
-    right.set_yscale("log")
     rec = replica.reference.record
     assert rec is not None
-    fig.suptitle(
-        f"DeepSeek-V3 in BF16 on {rec.id} chips at the lecture's batch; grey dashes: DeepSeek's served context",
-        fontsize=9,
-    )
-    fig.tight_layout()
-    return fig
+    figs = [panel(WIDTH, 4.2) for _ in range(3)]
+    (_, left), (_, middle), (_, right) = figs
+    left.plot(contexts, np.full_like(contexts, float(batch.value)), color=BLUE, label="weights only (lecture)")
+    left.plot(contexts, balanced_kv, color=VERMILLION, ls="-.", label="with KV reads")
+    left.axvline(limit, color=GREY, ls=":", lw=1.6, label="no batch balances beyond")
+    left.set_ylabel("balanced batch (tokens)")
+    left.set_yscale("log")
+    middle.plot(contexts, step, color=PURPLE, label="step of the smallest replica")
+    middle.axhline(train, color=GREY, ls="--", lw=1.4, label="one read of all HBM (the 'train')")
+    middle.set_ylabel("step time (ms)")
+    middle.set_ylim(0, train * 1.2)
+    right.plot(contexts, rate, color=GREEN, label="replica")
+    right.plot(contexts, rate / chips, color=ORANGE, ls="-.", label="per GPU")
+    right.set_ylabel("tokens per second")
+    right.set_yscale("log")
+    for fig, ax in figs:
+        ax.set_xscale("log")
+        ax.axvline(served, color=INK, ls="--", lw=0.8, label="DeepSeek's served context")
+        ax.set_xlabel("context per sequence (tokens)")
+        ax.set_title(f"DeepSeek-V3 in BF16 on {rec.id} GPUs, the lecture's batch", fontsize=10)
+        ax.grid(True)
+        _legend_below(fig, ax, ncols=2)
+    return tuple(fig for fig, _ in figs)
+
+
+ROOFLINE_CHIPS = ("a100-sxm", "h100-sxm", "b200", "tpu-v7", "mi355x")
 
 
 def roofline(db: Database, evaluations: Evaluations) -> Figure:
     """Attainable dense BF16 FLOP/s against arithmetic intensity, with decode and prefill marked."""
     batch = evaluations["batch.optimal-size"]
     chosen = [r.record for r in batch.rows if r.record is not None and r.record.id in ROOFLINE_CHIPS]
-    fig, ax = plt.subplots(figsize=(7, 4.6))
+    fig, ax = panel(WIDTH, 4.6)
     intensity = np.geomspace(1, 1e4, 400)
-    for rec in chosen:
+    # One colour per chip (three are NVIDIA's, so the vendor colour cannot tell them apart); the
+    # vendor's marker sits on each chip's ridge point.
+    for rec, colour, dash in zip(chosen, SERIES, ("-", "--", "-.", ":", "-"), strict=False):
         peak = rec["bf16_flops"].quantity.to("TFLOP/s").magnitude
         bandwidth = rec["hbm_bandwidth"].quantity.to("TB/s").magnitude
-        ax.plot(intensity, np.minimum(peak, bandwidth * intensity), color=_colour(rec), label=rec.name)
+        marker = vendor_style(rec.meta.get("vendor"))[1]
+        ax.plot(intensity, np.minimum(peak, bandwidth * intensity), color=colour, ls=dash, label=rec.name)
+        ax.plot([peak / bandwidth], [peak], marker=marker, color=colour, ms=7, ls="none")
     # A BF16 step over B tokens of a model with sparsity S does 2·B·N_active FLOP per 2·N_total
     # weight bytes: intensity B/S. Batch one of a dense model sits at 1; DeepSeek-V3 at its
     # balanced batch sits at the reference chip's ridge.
     decode = 1.0
     balanced = float(batch.value) / batch.reference.details["sparsity"]
-    ax.axvline(decode, ls=":", color="#444444")
-    ax.text(decode * 1.15, 3, "decode at batch 1 (dense model)", fontsize=8, rotation=90)
-    ax.axvline(balanced, ls="--", color="#888888")
-    ax.text(balanced * 1.1, 3, "DeepSeek-V3 at its balanced batch", fontsize=8, rotation=90)
+    ax.axvline(decode, ls=":", lw=1.4, color=INK)
+    ax.text(decode * 1.2, 2, "batch 1, dense model", fontsize=9, rotation=90, va="bottom")
+    ax.axvline(balanced, ls="--", lw=1.4, color=GREY)
+    ax.text(balanced * 1.12, 2, "DeepSeek-V3, balanced batch", fontsize=9, rotation=90, va="bottom")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("arithmetic intensity (FLOP per byte of weights read)")
-    ax.set_ylabel("attainable dense BF16 throughput (TFLOP/s)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
+    ax.set_ylim(1, None)
+    ax.set_xlabel("FLOP per byte of weights read")
+    ax.set_ylabel("attainable dense BF16 (TFLOP/s)")
+    ax.grid(True)
+    _legend_below(fig, ax, ncols=2)
     return fig
-
-
-ROOFLINE_CHIPS = ("a100-sxm", "h100-sxm", "b200", "tpu-v7", "mi355x")
 
 
 def ratio_by_year(db: Database, evaluations: Evaluations) -> Figure:
     """The hardware ratio of each accelerator against its year, with the lecture's figure."""
-    return _by_year(evaluations["rooflines.hardware-ratio"], "FLOP/s × bytes per weight ÷ (2 × bandwidth)")
+    return _by_year(evaluations["rooflines.hardware-ratio"], "multiply-adds per weight read", unit=False)
 
 
-def scale_up_domains(db: Database, evaluations: Evaluations) -> Figure:
+def scale_up_domains(db: Database, evaluations: Evaluations) -> tuple[Figure, ...]:
     """NVIDIA scale-up domains: GPUs and aggregate HBM bandwidth, derived from the system records."""
     systems = [s for s in db.of_kind("system") if str(db[str(s.meta["accelerator"])].meta.get("vendor")) == "NVIDIA"]
     systems.sort(key=lambda s: (int(str(db[str(s.meta["accelerator"])].meta.get("year"))), s.id))
     names = [s.id for s in systems]
     chips = [s["chips"].quantity.magnitude for s in systems]
     totals = [derived.system_totals(db, s)["hbm_bandwidth"].to("TB/s").magnitude for s in systems]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.8))
-    left.bar(range(len(systems)), chips, color="#4c8c2b")
-    left.set_ylabel("GPUs in the scale-up domain")
-    right.bar(range(len(systems)), totals, color="#3367d6")
-    right.set_ylabel("aggregate HBM bandwidth (TB/s)")
-    for ax in (left, right):
-        ax.set_xticks(range(len(systems)), names, rotation=30, ha="right", fontsize=7)
-        ax.grid(True, axis="y", alpha=0.3)
-    fig.tight_layout()
-    return fig
+    panels = []
+    for heights, colour, label in (
+        (chips, GREEN, "GPUs in the scale-up domain"),
+        (totals, BLUE, "aggregate HBM bandwidth (TB/s)"),
+    ):
+        fig, ax = panel(WIDTH, 0.5 + 0.32 * len(systems))
+        ax.barh(range(len(systems)), heights, color=colour)
+        ax.set_yticks(range(len(systems)), names, fontsize=9)
+        ax.invert_yaxis()
+        ax.set_xlabel(label)
+        ax.grid(True, axis="x")
+        panels.append(fig)
+    return tuple(panels)
 
 
 def tier_drain(db: Database, evaluations: Evaluations) -> Figure:
@@ -270,60 +379,68 @@ def tier_drain(db: Database, evaluations: Evaluations) -> Figure:
     tiers = sorted(db.of_kind("memory-tier"), key=lambda r: float(derived.drain_time(r).to("s").magnitude))  # type: ignore[union-attr]
     seconds = [float(derived.drain_time(r).to("s").magnitude) for r in tiers]  # type: ignore[union-attr]
     sheet = db["claude-opus-4-5"]
-    fig, ax = plt.subplots(figsize=(7, 4.4))
-    ax.barh(range(len(tiers)), seconds, color="#7a5195")
-    ax.set_yticks(range(len(tiers)), [r.id for r in tiers], fontsize=8)
+    fig, ax = panel(WIDTH, 0.9 + 0.3 * len(tiers))
+    ax.barh(range(len(tiers)), seconds, color=PURPLE)
+    ax.set_yticks(range(len(tiers)), [r.id for r in tiers], fontsize=9)
+    ax.invert_yaxis()
     ax.set_xscale("log")
-    for row, (name, label) in enumerate(
-        (("cache_short_duration", "short cache"), ("cache_long_duration", "long cache"))
+    for name, colour, dash, label in (
+        ("cache_short_duration", VERMILLION, "--", "short prompt-cache lifetime"),
+        ("cache_long_duration", ORANGE, "-.", "long prompt-cache lifetime"),
     ):
-        value = sheet[name].quantity.to("s").magnitude
-        ax.axvline(value, ls="--", color="#c0392b")
-        ax.text(value * 1.1, 0.5 + 1.2 * row, label, fontsize=8, color="#c0392b")
+        ax.axvline(sheet[name].quantity.to("s").magnitude, ls=dash, color=colour, label=label)
     ax.set_xlabel("capacity ÷ bandwidth (s)")
-    ax.grid(True, axis="x", which="both", alpha=0.3)
-    fig.tight_layout()
+    ax.grid(True, axis="x")
+    _legend_below(fig, ax, ncols=1)
     return fig
 
 
 def kv_against_compute(db: Database, evaluations: Evaluations) -> Figure:
-    """KV-read time over compute time per decoded token as the context grows."""
+    """KV-read time over compute time per decoded token as the context grows, dense and sparse.
+
+    Both curves use the same KV bytes per token, the one kv.bytes-per-token solves for so that
+    dense attention's read takes exactly as long as the arithmetic at Gemini's threshold. Dense
+    reads every cached token, so its ratio is context ÷ threshold; the two-level sparse scheme
+    reads the optimum of attention.sparse-sqrt-gain, 2·√(m·L) tokens' worth (each block summary
+    is one token), so its ratio is that over the threshold: below dense at every context past a
+    few tokens, never above it.
+    """
     kv = evaluations["kv.bytes-per-token"]
+    sparse = evaluations["attention.sparse-sqrt-gain"]
     threshold = db["gemini-3.1-pro"]["long_context_threshold"].quantity.to("token").magnitude
+    optimum = _step(sparse, C_star).subs(u_summary, 1)
     contexts = np.geomspace(1e3, 1e8, 200)
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    ax.plot(contexts, contexts / threshold, color="#3367d6", label="dense attention")
-    ax.plot(contexts, np.sqrt(contexts / threshold), color="#c0392b", label="square-root sparse attention")
-    ax.axhline(1, ls=":", color="#444444")
-    ax.axvline(threshold, ls="--", color="#888888", label="Gemini's long-context threshold")
+    fig, ax = panel(WIDTH, 4.4)
+    ax.plot(contexts, contexts / threshold, color=BLUE, label="dense: reads every cached token")
+    for blocks, colour, dash in ((1, VERMILLION, "-."), (16, GREEN, "--")):
+        tokens = _curve(optimum.subs(m_blocks, blocks), {}, L_attn, contexts)
+        ax.plot(contexts, tokens / threshold, color=colour, ls=dash, label=f"sparse, {blocks} selected block(s)")
+    ax.axhline(1, ls=":", lw=1.4, color=INK, label="KV reads take as long as the arithmetic")
+    ax.axvline(threshold, ls="--", lw=1.4, color=GREY, label="Gemini's long-context threshold")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("context length (tokens)")
-    ax.set_ylabel("KV-read time ÷ compute time per token")
-    ax.set_title(f"KV cache of {kv.value:,.0f} B/token, balanced at the threshold", fontsize=9)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    ax.set_ylabel("KV-read time ÷ compute time")
+    ax.set_title(f"KV cache of {formatting.claim_quantity(kv.claim, kv.value)} for every curve", fontsize=10)
+    ax.grid(True)
+    _legend_below(fig, ax, ncols=1)
     return fig
 
 
 def sparse_attention_cost(db: Database, evaluations: Evaluations) -> Figure:
     """Tokens read per query: dense against the optimised two-level sparse scheme."""
-    from .catalogue.attention import best_integer_cost
-
     contexts = np.unique(np.geomspace(1e2, 1e6, 25).astype(int))
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    ax.plot(contexts, contexts, color="#3367d6", label="dense: every cached token")
-    for blocks in (1, 16):
+    fig, ax = panel(WIDTH, 4.2)
+    ax.plot(contexts, contexts, color=BLUE, label="dense: every cached token")
+    for blocks, colour, dash in ((1, VERMILLION, "-."), (16, GREEN, "--")):
         costs = [best_integer_cost(int(c), blocks) for c in contexts]
-        ax.plot(contexts, costs, label=f"sparse, {blocks} selected block(s), best block size")
+        ax.plot(contexts, costs, color=colour, ls=dash, label=f"sparse, {blocks} selected block(s), best block size")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("context length (tokens)")
     ax.set_ylabel("tokens read per query")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    ax.grid(True)
+    _legend_below(fig, ax, ncols=1)
     return fig
 
 
@@ -333,21 +450,24 @@ def reversible_memory(db: Database, evaluations: Evaluations) -> Figure:
     per_layer = rev.reference.details["reversible_per_token"]
     depth_now = rev.reference.inputs[0].field.quantity.magnitude
     depths = np.arange(1, 129)
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    ax.plot(depths, depths * per_layer, color="#3367d6", label="every layer's input stored")
+    fig, ax = panel(WIDTH, 4.2)
+    ax.plot(depths, depths * per_layer, color=BLUE, label="every layer's input stored")
     ax.plot(
-        depths, np.full_like(depths, per_layer, dtype=float), color="#c0392b", label="reversible: recomputed backwards"
+        depths,
+        np.full_like(depths, per_layer, dtype=float),
+        color=VERMILLION,
+        ls="-.",
+        label="reversible: recomputed backwards",
     )
-    ax.axvline(depth_now, ls="--", color="#888888", label="DeepSeek-V3's depth")
+    ax.axvline(depth_now, ls="--", lw=1.4, color=GREY, label="DeepSeek-V3's depth")
     ax.set_xlabel("layers")
-    ax.set_ylabel("residual-stream activations per token (KiB, BF16)")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    ax.set_ylabel("activations per token (KiB, BF16)")
+    ax.grid(True)
+    _legend_below(fig, ax, ncols=1)
     return fig
 
 
-def pipeline_bubble(db: Database, evaluations: Evaluations) -> Figure:
+def pipeline_bubble(db: Database, evaluations: Evaluations) -> tuple[Figure, ...]:
     """Idle share of a synchronous (GPipe-style) pipeline step against micro-batches, with weight re-reads."""
     naive = evaluations["pipeline.naive-idle"]
     stages = int(naive.reference.inputs[0].field.quantity.magnitude)
@@ -360,23 +480,25 @@ def pipeline_bubble(db: Database, evaluations: Evaluations) -> Figure:
 
     if not np.isclose(bubble(stages)[0], naive.value, rtol=1e-12):
         raise ValueError("pipeline bubble figure: one micro-batch must reproduce pipeline.naive-idle")
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.8))
-    for p, colour in ((stages // 2, "#9ab8e8"), (stages, "#3367d6"), (stages * 2, "#1a3f8a")):
-        left.plot(micro, bubble(p), color=colour, label=f"{p} stages" + (" (the lecture's)" if p == stages else ""))
-    left.plot([1], [naive.value], "o", color="#c0392b", label="no micro-batching (pipeline.naive-idle)")
+    left_fig, left = panel(WIDTH, 4.2)
+    for p, colour, dash in ((stages // 2, SKY, "--"), (stages, BLUE, "-"), (stages * 2, GREEN, "-.")):
+        left.plot(
+            micro, bubble(p), color=colour, ls=dash, label=f"{p} stages" + (" (the lecture's)" if p == stages else "")
+        )
+    left.plot([1], [naive.value], "o", color=VERMILLION, ms=7, label="no micro-batching")
     left.set_xscale("log", base=2)
     left.set_xlabel("micro-batches per step")
-    left.set_ylabel("share of the step each stage idles")
-    left.grid(True, alpha=0.3)
-    left.legend(fontsize=8)
-    right.plot(micro, micro, color="#555555")
+    left.set_ylabel("share of the step a stage idles")
+    left.grid(True)
+    _legend_below(left_fig, left, ncols=2)
+    right_fig, right = panel(WIDTH, 3.6)
+    right.plot(micro, micro, color=INK)
     right.set_xscale("log", base=2)
     right.set_yscale("log", base=2)
     right.set_xlabel("micro-batches per step")
-    right.set_ylabel("reads of each stage's weights per step")
-    right.grid(True, alpha=0.3)
-    fig.tight_layout()
-    return fig
+    right.set_ylabel("reads of a stage's weights")
+    right.grid(True)
+    return left_fig, right_fig
 
 
 def lifetime_cost(db: Database, evaluations: Evaluations) -> Figure:
@@ -387,7 +509,7 @@ def lifetime_cost(db: Database, evaluations: Evaluations) -> Figure:
     training.model-inference-volume at the lecture's decode efficiency.
     """
     law = db["chinchilla-loss-fit"]
-    floor, a, alpha, b, beta = (
+    floor, a, alpha, b_data, beta = (
         law[f].si for f in ("loss_floor", "param_coefficient", "param_exponent", "data_coefficient", "data_exponent")
     )
     model = db["lecture-frontier-model"]
@@ -395,27 +517,31 @@ def lifetime_cost(db: Database, evaluations: Evaluations) -> Figure:
     efficiency = db["lecture-serving"]["decode_efficiency"].si
     served = evaluations["training.model-inference-volume"].value
     c_train, c_serve = PRETRAIN_FLOP.si, FLOP_PER_PARAM_TOKEN.si
-    target = floor + a / n0**alpha + b / d0**beta
+    target = floor + a / n0**alpha + b_data / d0**beta
     sizes = np.geomspace(n0 / 16, n0 * 16, 600)
     gap = target - floor - a / sizes**alpha
     sizes, gap = sizes[gap > 0], gap[gap > 0]
-    tokens = (b / gap) ** (1 / beta)
+    tokens = (b_data / gap) ** (1 / beta)
     training = c_train * sizes * tokens
     lifetime = training + c_serve * sizes * served / efficiency
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    for flops, colour, label in (
-        (training, "#3367d6", "pre-training only"),
-        (lifetime, "#c0392b", "pre-training + serving the lecture's inference volume"),
+    fig, ax = panel(WIDTH, 4.8)
+    for flops, colour, dash, label in (
+        (training, BLUE, "-", "pre-training only"),
+        (lifetime, VERMILLION, "-.", "pre-training + serving"),
     ):
         best = int(np.argmin(flops))
         ratio = tokens[best] / sizes[best]
         serving_share = (flops[best] - training[best]) / training[best]
-        split = f"; serving = {formatting.number(serving_share)}× pre-training" if serving_share > 0 else ""
+        split = f", serving {formatting.number(serving_share)}× pre-training" if serving_share > 0 else ""
         ax.plot(
-            sizes, flops, color=colour, label=f"{label}: cheapest at {formatting.number(ratio)} tokens/param{split}"
+            sizes,
+            flops,
+            color=colour,
+            ls=dash,
+            label=f"{label}\ncheapest at {formatting.number(ratio)} tokens/param{split}",
         )
-        ax.plot([sizes[best]], [flops[best]], "o", color=colour)
-    ax.axvline(n0, ls="--", color="#888888", label="the lecture's assumed active parameters")
+        ax.plot([sizes[best]], [flops[best]], "o", color=colour, ms=7)
+    ax.axvline(n0, ls="--", lw=1.4, color=GREY, label="the lecture's assumed active parameters")
     ax.set_xscale("log")
     ax.set_yscale("log")
     # Near the smallest sizes the loss is barely reachable and the token count runs away;
@@ -423,15 +549,15 @@ def lifetime_cost(db: Database, evaluations: Evaluations) -> Figure:
     ax.set_ylim(training.min() / 2, lifetime.min() * 30)
     ax.set_xlabel("active parameters")
     ax.set_ylabel("lifetime FLOP at the same loss")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    ax.grid(True)
+    _legend_below(fig, ax, ncols=1)
     return fig
 
 
 FIGURES: dict[str, FigureSpec] = {
     spec.name: spec
     for spec in (
+        FigureSpec("decode-roofline", ("batch.optimal-size",), decode_roofline),
         FigureSpec("hardware-ratio", ("batch.optimal-size",), hardware_ratio),
         FigureSpec("drain-time", ("serving.train-interval",), drain_time),
         FigureSpec("cost-per-token", ("batch.optimal-size", "batch.unbatched-penalty"), cost_per_token),
@@ -440,7 +566,7 @@ FIGURES: dict[str, FigureSpec] = {
         FigureSpec("ratio-by-year", ("rooflines.hardware-ratio",), ratio_by_year),
         FigureSpec("scale-up-domains", ("rack.aggregate-bandwidth-growth",), scale_up_domains),
         FigureSpec("tier-drain", ("memory.flash-drain",), tier_drain),
-        FigureSpec("kv-against-compute", ("kv.bytes-per-token",), kv_against_compute),
+        FigureSpec("kv-against-compute", ("kv.bytes-per-token", "attention.sparse-sqrt-gain"), kv_against_compute),
         FigureSpec("sparse-attention", ("attention.sparse-sqrt-gain",), sparse_attention_cost),
         FigureSpec("reversible-memory", ("reversible.feistel-invertible",), reversible_memory),
         FigureSpec("pipeline-bubble", ("pipeline.naive-idle",), pipeline_bubble),
@@ -449,11 +575,15 @@ FIGURES: dict[str, FigureSpec] = {
 }
 
 
-def render_svg(figure: Figure) -> str:
-    """SVG text with no timestamp and a fixed hash salt, so builds are byte-identical."""
-    buffer = io.StringIO()
-    with plt.rc_context({"svg.hashsalt": "claims-book", "svg.fonttype": "path"}):
-        figure.savefig(buffer, format="svg", metadata={"Date": None})
-    plt.close(figure)
-    text = buffer.getvalue()
-    return text[text.index("<svg") :]
+def panels_of(drawn: Drawn) -> tuple[Figure, ...]:
+    """A drawn figure as its panels (a single figure is one panel)."""
+    return drawn if isinstance(drawn, tuple) else (drawn,)
+
+
+def render_svg(drawn: Drawn) -> str:
+    """SVG text for a figure; panels side by side where the page is wide and stacked where it is not."""
+    panels = panels_of(drawn)
+    if len(panels) == 1:
+        return svg_of(panels[0])
+    inner = "".join(f'<div class="claim-figure-panel">{svg_of(p)}</div>' for p in panels)
+    return f'<div class="claim-figure-panels">{inner}</div>'
