@@ -1,25 +1,194 @@
-// Claim calculators: evaluate the closed form SymPy printed to JavaScript, on SI magnitudes.
-(function () {
-  function format(x) {
-    if (!isFinite(x)) return String(x);
-    return Number(x.toPrecision(3)).toLocaleString("en-US", { maximumFractionDigits: 12 });
+// Claim calculators: evaluate the closed form SymPy printed to JavaScript, on SI magnitudes,
+// and judge the value by the bands the policy exported (claims/calculator.py writes the spec).
+// The pure functions are shared with the explore page (window.ClaimCalc) and with the unit
+// tests, which load this file in Node (module.exports).
+(function (root) {
+  "use strict";
+
+  // Python's round(x, decimals): on the exact binary value of x, ties to even.
+  function roundHalfEven(x, decimals) {
+    const exact = Math.abs(x).toFixed(100); // every digit of the double (|x| < 1e21)
+    const [whole, fraction] = exact.split(".");
+    const digits = whole + fraction;
+    const cut = whole.length + decimals; // digits kept
+    if (cut <= 0) return 0;
+    const kept = digits.slice(0, cut);
+    const rest = digits.slice(cut);
+    let n = Number(kept);
+    if (/^50*$/.test(rest)) n += n % 2; // exactly half: to even
+    else if (rest[0] >= "5") n += 1; // more than half
+    const scaled = decimals >= 0 ? n / 10 ** decimals : n * 10 ** -decimals;
+    return x < 0 ? -scaled : scaled;
   }
-  function setup(box) {
-    const spec = JSON.parse(box.querySelector('script[type="application/json"]').textContent);
+
+  // claims.formatting.number: three significant figures, thousands separators, no trailing zeros.
+  function number(x, significant) {
+    const sig = significant || 3;
+    if (x === 0) return "0";
+    if (!isFinite(x)) return String(x);
+    const magnitude = Math.floor(Math.log10(Math.abs(x)));
+    if (magnitude >= 15 || magnitude <= -5) {
+      return x.toExponential(sig - 1).replace(/e([+-])(\d)$/, (m, sign, d) => "e" + sign + "0" + d); // Python writes e-06, e+15
+    }
+    const decimals = sig - 1 - magnitude;
+    const rounded = roundHalfEven(x, decimals);
+    const digits = Math.max(decimals, 0);
+    const text = rounded.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+    return text.includes(".") ? text.replace(/0+$/, "").replace(/\.$/, "") : text;
+  }
+
+  // claims.formatting.claim_quantity, driven by the format the spec exports.
+  function quantity(value, format) {
+    const digits = format.digits;
+    if (value === 0) return "zero";
+    if (format.kind === "noun") return number(value, digits) + " " + format.label;
+    if (format.kind === "count") {
+      const plain = value * format.plain;
+      const scales = [[1e12, "T"], [1e9, "B"], [1e6, "M"], [1e3, "k"]];
+      for (const [scale, suffix] of scales) {
+        if (Math.abs(plain) >= Math.max(scale, 1e5)) return number(plain / scale, digits) + suffix + " " + format.label;
+      }
+      return number(plain, digits) + " " + format.label;
+    }
+    if (format.kind === "ratio") {
+      if (value > 0 && value < 0.01) return "1/" + number(1 / value, digits);
+      return value >= 1 ? number(value, digits) + "×" : number(value, digits);
+    }
+    const label = format.plural && value !== 1 ? format.plural : format.label;
+    return number(value, digits) + (label === "%" ? " %" : " " + label);
+  }
+
+  // What a reader typed, in SI base units, or why it is refused.
+  const NUMBER = /^([+\-\u2212]?)((?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:[eE][+\-\u2212]?\d+)?)\s*(.*)$/;
+  function parse(text, variable) {
+    const typed = String(text).replace(/[\s\u00a0\u202f]+/g, " ").trim();
+    if (!typed) return { error: "Enter a value." };
+    const match = NUMBER.exec(typed);
+    if (!match) {
+      if (/^[+\-]?(inf|infinity|∞|nan)/i.test(typed)) return { error: "Not a finite number." };
+      return { error: "Not a number: type digits, e.g. " + (variable.text || "8") + "." };
+    }
+    const [, sign, body, rest] = match;
+    const mantissa = body.split(/[eE]/)[0];
+    if (mantissa.includes(",") && !/^\d{1,3}(,\d{3})*(\.\d*)?$/.test(mantissa)) {
+      return { error: "Commas only group thousands; use a point for decimals." };
+    }
+    const negative = sign === "-" || sign === "\u2212";
+    const value = Number((negative ? "-" : "") + body.replace(/,/g, "").replace("\u2212", "-"));
+    if (Number.isNaN(value)) return { error: "Not a number." };
+    if (!isFinite(value)) return { error: "Not a finite number: too large." };
+    if (value < 0) return { error: "Cannot be negative." };
+    if (value === 0) return { error: "Must be more than zero." };
+    let factor = variable.factor;
+    const unit = rest.replace(/\s+/g, "");
+    if (unit) {
+      const spellings = variable.spellings || {};
+      factor = spellings[unit] !== undefined ? spellings[unit] : spellings[unit.toLowerCase()];
+      if (factor === undefined) {
+        return { error: "Unknown unit “" + rest + "”" + (variable.unit ? ": write it in " + variable.unit + "." : ".") };
+      }
+    }
+    const si = value * factor;
+    if (!isFinite(si)) return { error: "Not a finite number: too large." };
+    if (si <= 0) return { error: "Must be more than zero (too small to represent)." };
+    return { si: si };
+  }
+
+  // claims.policy.Stated.verdict on the value in the claim's unit: "holds", "rough" or "fails".
+  function within(value, band, edge) {
+    const lo = band[0] === null ? -Infinity : band[0];
+    const hi = band[1] === null ? Infinity : band[1];
+    return lo - Math.abs(lo) * edge <= value && value <= hi + Math.abs(hi) * edge;
+  }
+  function verdict(value, judge) {
+    const stated = value * judge.to_stated;
+    if (within(stated, judge.holds, judge.edge)) return "holds";
+    if (judge.rough !== null && within(stated, judge.rough, judge.edge)) return "rough";
+    return "fails";
+  }
+
+  // The closed form as a function of SI inputs (in the spec's order), returning the claim's unit.
+  function compile(spec) {
     const names = spec.vars.map((v) => v.name).concat(Object.keys(spec.constants));
     const fn = new Function(...names, "return " + spec.expr + ";");
-    const inputs = Array.from(box.querySelectorAll("input[data-name]"));
+    const constants = Object.values(spec.constants);
+    return (args) => fn(...args, ...constants) * spec.to_unit;
+  }
+
+  function badge(doc, key, judge, prefix) {
+    const text = judge.names[key];
+    const span = doc.createElement("span");
+    span.className = "claim-verdict verdict-" + text.replace(/ /g, "-");
+    span.textContent = text;
+    const out = doc.createDocumentFragment();
+    if (prefix) out.append(prefix);
+    out.append(span);
+    return out;
+  }
+
+  // Show a field's problem beside it (or clear it); returns the parse result.
+  function check(input, variable, message) {
+    const parsed = parse(input.value, variable);
+    message.textContent = parsed.error || "";
+    if (parsed.error) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
+    return parsed;
+  }
+
+  function setup(box) {
+    const doc = box.ownerDocument;
+    const spec = JSON.parse(box.querySelector('script[type="application/json"]').textContent);
+    const evaluate = compile(spec);
+    const inputs = spec.vars.map((v) => box.querySelector('input[data-name="' + v.name + '"]'));
+    const messages = inputs.map((input) => doc.getElementById(input.getAttribute("aria-describedby")));
+    const si = spec.vars.map((v) => v.si); // exact hwdb values until the reader types
+    const valid = spec.vars.map(() => true);
     const out = box.querySelector('output[data-role="value"]');
+    const verdictOut = box.querySelector('output[data-role="verdict"]');
     function update() {
-      const args = spec.vars.map((v, i) => parseFloat(inputs[i].value) * v.factor);
-      const value = fn(...args, ...Object.values(spec.constants)) / spec.result_factor;
+      verdictOut.textContent = "";
+      delete verdictOut.dataset.verdict;
+      if (valid.includes(false)) {
+        out.textContent = "— (correct the input marked)";
+        out.dataset.value = "";
+        verdictOut.textContent = "—";
+        return;
+      }
+      const value = evaluate(si);
+      if (!isFinite(value)) {
+        out.textContent = "— (no finite value for these inputs)";
+        out.dataset.value = "";
+        verdictOut.textContent = "—";
+        return;
+      }
       out.dataset.value = String(value);
-      out.textContent = format(value) + (spec.result_unit ? " " + spec.result_unit : "");
+      out.textContent = quantity(value, spec.format);
+      const judge = spec.judge;
+      if (judge.mode === "none") {
+        verdictOut.textContent = "none computed";
+        return;
+      }
+      const key = verdict(value, judge);
+      verdictOut.dataset.verdict = judge.names[key];
+      verdictOut.append(badge(doc, key, judge, judge.mode === "row" ? "this row: " : ""));
     }
-    inputs.forEach((input) => input.addEventListener("input", update));
+    inputs.forEach((input, i) => {
+      input.addEventListener("input", () => {
+        const parsed = check(input, spec.vars[i], messages[i]);
+        valid[i] = parsed.error === undefined;
+        if (valid[i]) si[i] = parsed.si;
+        update();
+      });
+    });
     update();
   }
-  document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll(".claim-calculator").forEach(setup);
-  });
-})();
+
+  const api = { number, quantity, parse, verdict, compile, check, badge };
+  if (typeof module !== "undefined" && module.exports) module.exports = api;
+  else root.ClaimCalc = api;
+  if (typeof document !== "undefined") {
+    document.addEventListener("DOMContentLoaded", function () {
+      document.querySelectorAll(".claim-calculator").forEach(setup);
+    });
+  }
+})(typeof window !== "undefined" ? window : this);
