@@ -34,13 +34,23 @@ FORMATS = ("md", "rst", "bibtex", "json")
 class IdRegistry:
     ids: dict[str, dict[str, str]]
     aliases: dict[str, str]
+    #: Claims taken out of the book, each with why and in which release: their IDs still resolve, to a
+    #: page that says so, and are never reused.
+    withdrawn: dict[str, dict[str, str]]
 
 
 def read_registry(path: Path | None = None) -> IdRegistry:
     """The registry as the file says now (parsed once per file content, copied per call)."""
     path = path or IDS_FILE
     data = _parse_registry(path, path.read_bytes())
-    return IdRegistry({k: dict(v) for k, v in data.get("ids", {}).items()}, dict(data.get("aliases", {})))
+    withdrawn = data.get("withdrawn", {})
+    for cid, entry in withdrawn.items():
+        if not isinstance(entry, dict):
+            raise ValueError(f"{path}: withdrawn claim '{cid}' must be a table with reason and release")
+        missing = [key for key in ("reason", "release") if not isinstance(entry.get(key), str) or not entry[key]]
+        if missing:
+            raise ValueError(f"{path}: withdrawn claim '{cid}' needs {' and '.join(missing)} (text)")
+    return IdRegistry({k: dict(v) for k, v in data.get("ids", {}).items()}, dict(data.get("aliases", {})), withdrawn)
 
 
 @lru_cache(maxsize=8)
@@ -61,9 +71,14 @@ def registry_problems(claims: tuple[Claim, ...], registry: IdRegistry) -> list[s
         claim = by_id.get(cid)
         if claim is None:
             target = next((new for old, new in registry.aliases.items() if old == cid), None)
-            if target is None or target not in by_id:
-                problems.append(f"published ID '{cid}' no longer names a claim and has no alias")
+            if cid not in registry.withdrawn and (target is None or target not in by_id):
+                problems.append(
+                    f"published ID '{cid}' no longer names a claim: add an alias to its new ID, or a "
+                    "[withdrawn] entry saying why"
+                )
             continue
+        if cid in registry.withdrawn:
+            problems.append(f"ID '{cid}' is marked withdrawn but still names a claim")
         now = identity(claim)
         for key in ("section", "dimension"):
             if entry.get(key) != now[key]:
@@ -72,6 +87,8 @@ def registry_problems(claims: tuple[Claim, ...], registry: IdRegistry) -> list[s
                 )
     for cid in sorted(set(by_id) - set(registry.ids)):
         problems.append(f"claim '{cid}' is not in claims/ids.toml; run `python -m claims ids --register`")
+    for cid in sorted(set(registry.withdrawn) - set(registry.ids)):
+        problems.append(f"withdrawn ID '{cid}' was never published (not in [ids])")
     for old, new in registry.aliases.items():
         if new not in by_id:
             problems.append(f"alias '{old}' points to '{new}', which is not a claim")
@@ -87,14 +104,14 @@ def register_new(claims: tuple[Claim, ...], path: Path | None = None) -> list[st
     new = [c for c in claims if c.id not in registry.ids]
     if new:
         text = path.read_text(encoding="utf-8")
-        head, _, tail = text.partition("# Renamed IDs")
+        head, _, tail = text.partition("# Withdrawn claims")
         for claim in new:
             ident = identity(claim)
             head += (
                 f'[ids."{claim.id}"]\nsection = "{ident["section"]}"\n'
                 f'dimension = "{ident["dimension"]}"\nsince = "{release.VERSION}"\n\n'
             )
-        write_atomic(path, head + "# Renamed IDs" + tail)  # a failed write must not empty the registry
+        write_atomic(path, head + "# Withdrawn claims" + tail)  # a failed write must not empty the registry
     return [c.id for c in new]
 
 
@@ -150,13 +167,19 @@ def summary(evaluation: Evaluation) -> str:
     return f"{claim.title}: derived {formatting.judged(evaluation)} against the lecture's {stated} ({verdict})"
 
 
-def csl_json(evaluation: Evaluation) -> dict[str, Any]:
-    """A CSL-JSON item (the format Zotero, Pandoc and citeproc read)."""
+def _renamed_note(key: str | None, evaluation: Evaluation) -> str:
+    return f"Deprecated key claim:{key}: the claim was renamed to claim:{evaluation.claim.id}. " if key else ""
+
+
+def csl_json(evaluation: Evaluation, old_id: str | None = None) -> dict[str, Any]:
+    """A CSL-JSON item (the format Zotero, Pandoc and citeproc read); ``old_id`` files it under a renamed ID."""
     year, month, day = (int(part) for part in release.DATE.split("-"))
     return {
-        "id": f"claim:{evaluation.claim.id}",
+        "id": f"claim:{old_id or evaluation.claim.id}",
         "type": "dataset",
-        "title": f"{evaluation.claim.id}: {evaluation.claim.title}",
+        # Common CSL styles print neither version nor note: the title carries the version, so a
+        # rendered bibliography still says which content of the claim was cited.
+        "title": f"{evaluation.claim.id}: {evaluation.claim.title} (version {release.VERSION}+{content_version(evaluation)})",
         "container-title": release.TITLE,
         "publisher": release.PUBLISHER,
         "version": f"{release.VERSION}+{content_version(evaluation)}",
@@ -164,7 +187,8 @@ def csl_json(evaluation: Evaluation) -> dict[str, Any]:
         "issued": {"date-parts": [[year, month, day]]},
         "accessed": {"date-parts": [[year, month, day]]},
         "URL": url(evaluation),
-        "note": f"Version {release.VERSION}+{content_version(evaluation)}. {summary(evaluation)}",
+        "note": _renamed_note(old_id, evaluation)
+        + f"Version {release.VERSION}+{content_version(evaluation)}. {summary(evaluation)}",
     }
 
 
@@ -217,10 +241,11 @@ def _bibtex_escape(text: str) -> str:
     return "".join(out)
 
 
-def bibtex(evaluation: Evaluation) -> str:
+def bibtex(evaluation: Evaluation, old_id: str | None = None) -> str:
     """A @misc entry that compiles under pdflatex and keeps the claim ID's case in any style.
 
     The title is brace-protected; the version, which standard styles drop, is repeated in the note.
+    ``old_id`` writes the entry under a renamed claim's old key, so existing documents still compile.
     """
     c = evaluation.claim
     year = release.DATE.split("-")[0]
@@ -234,10 +259,28 @@ def bibtex(evaluation: Evaluation) -> str:
         "booktitle": _bibtex_escape(release.TITLE),
         "year": year,
         "version": version,
-        "note": _bibtex_escape(f"Version {version}. {summary(evaluation)}"),
+        "note": _bibtex_escape(f"{_renamed_note(old_id, evaluation)}Version {version}. {summary(evaluation)}"),
     }
     body = ",\n".join(f"  {key} = {{{value}}}" for key, value in fields.items())
-    return f"@misc{{claim:{c.id},\n{body}\n}}\n"
+    return f"@misc{{claim:{old_id or c.id},\n{body}\n}}\n"
+
+
+def _with_aliases(evaluations: dict[str, Evaluation]) -> list[tuple[Evaluation, str | None]]:
+    """Every claim, then each renamed ID with the claim it now names."""
+    aliases = read_registry().aliases
+    return [(e, None) for e in evaluations.values()] + [
+        (evaluations[new], old) for old, new in sorted(aliases.items()) if new in evaluations
+    ]
+
+
+def bibliography(evaluations: dict[str, Evaluation]) -> str:
+    """claims.bib: one entry per claim, and one under each renamed ID."""
+    return "\n".join(bibtex(e, old) for e, old in _with_aliases(evaluations))
+
+
+def csl_items(evaluations: dict[str, Evaluation]) -> list[dict[str, Any]]:
+    """claims.csl.json: one item per claim, and one under each renamed ID."""
+    return [csl_json(e, old) for e, old in _with_aliases(evaluations)]
 
 
 def cite(evaluation: Evaluation, form: str) -> str:

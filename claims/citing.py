@@ -33,7 +33,7 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxRole
 
-from .refs import Book, load_book
+from .refs import Book, load_book, quoted, withdrawn_text
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +101,11 @@ class ClaimRole(SphinxRole):
         claim_id = book.aliases.get(cited, cited)
         claim = book.claims.get(claim_id)
         location = self.get_location()
+        if claim is None and cited in book.withdrawn:
+            entry = book.withdrawn[cited]
+            logger.warning(f"claim '{cited}' was {withdrawn_text(entry)}", location=location)
+            link = nodes.reference(self.rawtext, cited, refuri=_base(book) + entry["permalink"], classes=["withdrawn"])
+            return [link], []
         if claim is None:
             near = difflib.get_close_matches(cited, list(book.claims), n=3, cutoff=0.6)
             hint = f"; did you mean {', '.join(near)}?" if near else ""
@@ -110,7 +115,8 @@ class ClaimRole(SphinxRole):
             logger.warning(f"claim '{cited}' was renamed to '{claim_id}'; cite the new ID", location=location)
         if pinned and pinned != claim["version"]:
             logger.warning(
-                f"claim '{claim_id}' is cited at version {pinned}, but the book now has version {claim['version']}: "
+                f"claim '{claim_id}' is cited at {quoted(claim, pinned)}, "
+                f"but the book now has version {claim['version']}: "
                 f"{claim['judged']}, {claim['verdict']}, against the lecture's {claim['stated_display']}; "
                 "review the text and update the pin",
                 location=location,
@@ -128,7 +134,12 @@ class ClaimRole(SphinxRole):
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("claims_json", "", "env", types=[str])
-    for name in ("claim", "claim-value", "claim-verdict", "claim-stated"):
+    # The book publishes its claims in objects.inv as std:claim. Registering that object type lets
+    # intersphinx resolve them here; its role is this extension's, so :claim: and
+    # :external+book:std:claim: both render the claim's title from claims.json.
+    app.add_object_type("claim", "claim", objname="claim")
+    app.add_role_to_domain("std", "claim", ClaimRole("claim"), override=True)
+    for name in ("claim-value", "claim-verdict", "claim-stated"):
         app.add_role(name, ClaimRole(name))
     app.connect("builder-inited", load_for_build)
     app.connect("env-get-outdated", outdated)

@@ -13,7 +13,7 @@ import sympy as sp
 
 from hwdb import Field, Source, display_path
 
-from . import formatting, release, statements
+from . import formatting, history, release, statements
 from .citation import content_version, permalink, read_registry
 from .engine import Evaluation, InputValue, Row
 from .policy import EVIDENCE, RULES, WORDINGS, Verdict, verdict_text
@@ -78,7 +78,9 @@ def row_json(row: Row) -> dict[str, Any]:
     }
 
 
-def claim_json(evaluation: Evaluation, table: tuple[statements.Statement, ...]) -> dict[str, Any]:
+def claim_json(
+    evaluation: Evaluation, table: tuple[statements.Statement, ...], releases: tuple[history.Release, ...] = ()
+) -> dict[str, Any]:
     claim = evaluation.claim
     stated = claim.stated
     holds, rough = stated.bands()
@@ -139,6 +141,7 @@ def claim_json(evaluation: Evaluation, table: tuple[statements.Statement, ...]) 
         "finding": formatting.finding(evaluation),
         "url": claim.url,
         "permalink": permalink(claim.id),
+        "history": history.of_claim(releases, claim.id, read_registry().aliases),
         "inputs": [input_json(i) for i in evaluation.reference.inputs],
         "constants": [
             {"symbol": str(c.symbol), "value": c.value, "unit": c.unit, "why": c.why} for c in claim.constants
@@ -197,13 +200,26 @@ def document(
 ) -> dict[str, Any]:
     """The export; ``overlays`` (the reader's own data) are named, so private numbers never pass as the book's."""
     table = statements.load()
+    releases = () if overlays else history.read()  # the book's releases describe the book's numbers only
+    registry = read_registry()
     return {
         "version": EXPORT_VERSION,
         "hwdb_overlays": [display_path(p) for p in overlays],
         "release": {"version": release.VERSION, "date": release.DATE, "title": release.TITLE},
         "base_url": release.base_url(),
         "hwdb_fingerprint": hwdb_fingerprint,
-        "claims": [claim_json(e, table) for e in evaluations.values()],
+        "claims": [claim_json(e, table, releases) for e in evaluations.values()],
+        "releases": [{"release": r.number, "date": r.date} for r in releases],
+        "withdrawn": [
+            {
+                "id": cid,
+                "reason": entry["reason"],
+                "release": entry["release"],
+                "permalink": permalink(cid),
+                "history": history.of_claim(releases, cid),
+            }
+            for cid, entry in sorted(registry.withdrawn.items())
+        ],
     }
 
 

@@ -14,7 +14,7 @@ import json
 import re
 import urllib.request
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,16 +30,23 @@ class Book:
     aliases: dict[str, str]
     source: str
     base_url: str = ""
+    #: Withdrawn claims by ID: why, in which release, and what they said.
+    withdrawn: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def from_export(cls, document: dict[str, Any], source: str) -> Book:
+        ids = [c["id"] for c in document["claims"]]
+        repeated = sorted({cid for cid in ids if ids.count(cid) > 1})
+        if repeated:
+            raise ValueError(f"{source}: claim ID(s) listed more than once: {', '.join(repeated)}")
         claims = {c["id"]: c for c in document["claims"]}
         aliases = {old: c["id"] for c in document["claims"] for old in c.get("aliases", [])}
-        return cls(claims, aliases, source, str(document.get("base_url") or ""))
+        withdrawn = {w["id"]: w for w in document.get("withdrawn", [])}
+        return cls(claims, aliases, source, str(document.get("base_url") or ""), withdrawn)
 
     def pattern(self) -> re.Pattern[str]:
         """IDs look like ``chapter.slug``; only the book's chapters count, so prose such as 'e.g.' is never one."""
-        chapters = sorted({cid.split(".", 1)[0] for cid in (*self.claims, *self.aliases)})
+        chapters = sorted({cid.split(".", 1)[0] for cid in (*self.claims, *self.aliases, *self.withdrawn)})
         names = "|".join(re.escape(c) for c in chapters)
         return re.compile(rf"(?<![\w.-])(?P<id>(?:{names})\.[a-z0-9][a-z0-9-]*[a-z0-9])(?:{VERSION})?(?![\w-])")
 
@@ -73,6 +80,20 @@ def _current(claim: dict[str, Any]) -> str:
     return f"{claim['judged']} ({claim['verdict']}, version {claim['version']})"
 
 
+def quoted(claim: dict[str, Any], version: str) -> str:
+    """What a citation pinned to ``version`` quoted, from the claim's release history."""
+    entry = next((h for h in reversed(claim.get("history", [])) if h["version"] == version), None)
+    if entry is None:
+        return f"version {version}, which this book never published"
+    return f"version {version} (release {entry['release']}: {entry['judged']}, {entry['verdict']})"
+
+
+def withdrawn_text(entry: dict[str, Any]) -> str:
+    last = entry["history"][-1] if entry.get("history") else None
+    said = f"; it last said {last['judged']} ({last['verdict']})" if last else ""
+    return f"withdrawn in release {entry['release']}: {entry['reason']}{said}"
+
+
 def check_text(book: Book, text: str, file: str) -> Iterator[Finding]:
     """Every citation in ``text`` that is unknown, renamed or pinned to an older version."""
     pattern = book.pattern()
@@ -82,6 +103,9 @@ def check_text(book: Book, text: str, file: str) -> Iterator[Finding]:
             claim_id = book.aliases.get(cited, cited)
             claim = book.claims.get(claim_id)
             where = (file, number, match.group(0))
+            if claim is None and cited in book.withdrawn:
+                yield Finding(*where, withdrawn_text(book.withdrawn[cited]))
+                continue
             if claim is None:
                 near = difflib.get_close_matches(cited, list(book.claims), n=3, cutoff=0.6)
                 hint = f"; did you mean {', '.join(near)}?" if near else ""
@@ -90,7 +114,9 @@ def check_text(book: Book, text: str, file: str) -> Iterator[Finding]:
             if claim_id != cited:
                 yield Finding(*where, f"renamed to {claim_id}; cite the new ID")
             if version is not None and version != claim["version"]:
-                yield Finding(*where, f"cites version {version}, which is no longer current: now {_current(claim)}")
+                yield Finding(
+                    *where, f"cites {quoted(claim, version)}, which is no longer current: now {_current(claim)}"
+                )
 
 
 def check_files(book: Book, paths: Iterable[Path]) -> list[Finding]:

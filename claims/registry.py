@@ -37,8 +37,12 @@ def get_claim(claim_id: str) -> Claim:
     from .citation import read_registry
 
     live = {claim.id for claim in all_claims()}
+    registry = read_registry()
+    if claim_id not in live and claim_id in registry.withdrawn:
+        entry = registry.withdrawn[claim_id]
+        raise UnknownClaimError(f"claim '{claim_id}' was withdrawn in release {entry['release']}: {entry['reason']}")
     if claim_id not in live:  # a live ID always names itself, even if an alias wrongly reuses it
-        claim_id = read_registry().aliases.get(claim_id, claim_id)
+        claim_id = registry.aliases.get(claim_id, claim_id)
     for claim in all_claims():
         if claim.id == claim_id:
             return claim

@@ -1,11 +1,18 @@
-"""The book's release: one version and date, used by the book, the exports and citations."""
+"""The book's release: one version and date, used by the book, the exports and citations.
+
+Both are read from the last release in ``claims/history.json``, which ``python -m claims pin``
+extends whenever a claim changes: the number can never lag behind what the book publishes.
+"""
 
 from __future__ import annotations
 
 import os
 
-VERSION = "0.1.0"
-DATE = "2026-11-26"
+from .history import latest
+
+_LATEST = latest()
+VERSION = _LATEST.number
+DATE = _LATEST.date
 TITLE = "The lecture, verified"
 PUBLISHER = "The claims-book authors"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import html
 import json
 import os
 import subprocess
@@ -35,8 +37,30 @@ def test_a_disappearing_id_is_caught() -> None:
     registry = read_registry()
     remaining = tuple(c for c in all_claims() if c.id != "serving.train-interval")
     assert registry_problems(remaining, registry) == [
-        "published ID 'serving.train-interval' no longer names a claim and has no alias"
+        "published ID 'serving.train-interval' no longer names a claim: add an alias to its new ID, "
+        "or a [withdrawn] entry saying why"
     ]
+
+
+def test_a_withdrawn_id_is_a_tombstone_not_a_problem_and_is_never_reused() -> None:
+    registry = read_registry()
+    remaining = tuple(c for c in all_claims() if c.id != "serving.train-interval")
+    tomb = {"serving.train-interval": {"reason": "Superseded.", "release": "9.9.0"}}
+    assert registry_problems(remaining, IdRegistry(registry.ids, {}, tomb)) == []
+    assert registry_problems(all_claims(), IdRegistry(registry.ids, {}, tomb)) == [
+        "ID 'serving.train-interval' is marked withdrawn but still names a claim"
+    ]
+    never = {"serving.never-was": {"reason": "x", "release": "9.9.0"}}
+    assert registry_problems(all_claims(), IdRegistry(registry.ids, {}, never)) == [
+        "withdrawn ID 'serving.never-was' was never published (not in [ids])"
+    ]
+
+
+def test_a_withdrawn_entry_without_a_reason_is_refused_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "ids.toml"
+    path.write_text('[ids]\n[aliases]\n[withdrawn."serving.train-interval"]\nrelease = "9.9.0"\n')
+    with pytest.raises(ValueError, match="ids.toml: withdrawn claim 'serving.train-interval' needs reason"):
+        read_registry(path)
 
 
 def test_an_alias_keeps_a_renamed_id_alive() -> None:
@@ -45,7 +69,7 @@ def test_an_alias_keeps_a_renamed_id_alive() -> None:
         replace(c, id="serving.train-period") if c.id == "serving.train-interval" else c for c in all_claims()
     )
     ids = {**registry.ids, "serving.train-period": registry.ids["serving.train-interval"]}
-    assert registry_problems(renamed, IdRegistry(ids, {"serving.train-interval": "serving.train-period"})) == []
+    assert registry_problems(renamed, IdRegistry(ids, {"serving.train-interval": "serving.train-period"}, {})) == []
 
 
 def test_reusing_an_id_for_another_claim_is_caught() -> None:
@@ -61,7 +85,7 @@ def test_reusing_an_id_for_another_claim_is_caught() -> None:
 def test_an_unregistered_claim_is_caught() -> None:
     registry = read_registry()
     ids = {k: v for k, v in registry.ids.items() if k != "kv.bytes-per-token"}
-    assert registry_problems(all_claims(), IdRegistry(ids, {})) == [
+    assert registry_problems(all_claims(), IdRegistry(ids, {}, {})) == [
         "claim 'kv.bytes-per-token' is not in claims/ids.toml; run `python -m claims ids --register`"
     ]
 
@@ -161,7 +185,7 @@ def test_bibtex_renders_in_a_standard_style_and_compiles_as_ascii(claim_id: str)
     from pybtex.database import parse_string
     from pybtex.plugin import find_plugin
 
-    from claims import citation, evaluate, get_claim
+    from claims import citation, evaluate, get_claim, release
 
     evaluation = evaluate(get_claim(claim_id), hwdb.load([]))
     entry = citation.bibtex(evaluation)
@@ -170,10 +194,33 @@ def test_bibtex_renders_in_a_standard_style_and_compiles_as_ascii(claim_id: str)
     (formatted,) = style.format_entries(parse_string(entry, "bibtex").entries.values())
     text = formatted.text.render_as("text")
     assert text.startswith("The claims-book authors. " + claim_id + ":"), text
-    assert "Version 0.1.0+" in text and evaluation.verdict.value in text
+    assert f"Version {release.VERSION}+" in text and evaluation.verdict.value in text
     assert "URL: " in text and "visited on" in text
     csl = citation.csl_json(evaluation)
     assert csl["author"] == [{"literal": "The claims-book authors"}] and "accessed" in csl and csl["version"]
+
+
+@pytest.mark.parametrize("claim_id", ["kv.bytes-per-token", "batch.optimal-size"])
+def test_csl_json_renders_in_a_common_style_with_author_date_url_and_version(claim_id: str) -> None:
+    """citeproc-py with its bundled Harvard style: a reference manager's view of claims.csl.json."""
+    from citeproc import Citation, CitationItem, CitationStylesBibliography, CitationStylesStyle, formatter
+    from citeproc.source.json import CiteProcJSON
+
+    from claims import citation, evaluate, get_claim, release
+
+    evaluation = evaluate(get_claim(claim_id), hwdb.load([]))
+    item = citation.csl_json(evaluation)
+    bibliography = CitationStylesBibliography(
+        CitationStylesStyle("harvard-cite-them-right", validate=False), CiteProcJSON([item]), formatter.plain
+    )
+    bibliography.register(Citation([CitationItem(item["id"])]))
+    (text,) = (str(entry) for entry in bibliography.bibliography())
+    year, month, day = (int(part) for part in release.DATE.split("-"))
+    assert text.startswith(f"The claims-book authors ({year})"), text
+    assert f"{claim_id}: {evaluation.claim.title}" in text.replace("\u2019", "'")
+    assert f"version {release.VERSION}+{content_version(evaluation)}" in text
+    assert f"Available at: {citation.url(evaluation)}" in text
+    assert f"Accessed: {dt.date(year, month, day):%B} {day}, {year}" in text
 
 
 def test_a_rename_keeps_the_content_version_and_a_new_statement_moves_it() -> None:
@@ -184,3 +231,28 @@ def test_a_rename_keeps_the_content_version_and_a_new_statement_moves_it() -> No
     before = content_version(evaluate(claim, db))
     assert content_version(evaluate(replace(claim, id="kv.renamed"), db)) == before
     assert content_version(evaluate(replace(claim, statement=claim.statement + " Reworded."), db)) != before
+
+
+def test_a_renamed_id_keeps_its_bibtex_and_csl_keys_with_a_deprecation_note(monkeypatch: pytest.MonkeyPatch) -> None:
+    from claims import citation
+
+    registry = read_registry()
+    renamed = IdRegistry(registry.ids, {"kv.bytes": "kv.bytes-per-token"}, {})
+    monkeypatch.setattr(citation, "read_registry", lambda path=None: renamed)
+    evaluations = {"kv.bytes-per-token": evaluate(get_claim("kv.bytes-per-token"), hwdb.load([]))}
+    bib = citation.bibliography(evaluations)
+    assert "@misc{claim:kv.bytes-per-token," in bib and "@misc{claim:kv.bytes," in bib
+    assert "Deprecated key claim:kv.bytes: the claim was renamed to claim:kv.bytes-per-token." in bib
+    items = {item["id"]: item for item in citation.csl_items(evaluations)}
+    assert set(items) == {"claim:kv.bytes-per-token", "claim:kv.bytes"}
+    assert items["claim:kv.bytes"]["note"].startswith("Deprecated key claim:kv.bytes")
+
+
+def test_a_withdrawn_claim_keeps_a_page_saying_why_and_what_it_said() -> None:
+    from claims.sphinxext import tombstone
+
+    said = [{"version": "0123456789ab", "release": "0.2.0", "judged": "3 trains", "stated": "2", "verdict": "holds"}]
+    page = tombstone("serving.gone", {"reason": "Superseded by <x>.", "release": "0.3.0"}, said)
+    assert "<h1>serving.gone: withdrawn</h1>" in page and "in release 0.3.0. Superseded by &lt;x&gt;." in page
+    assert "version 0123456789ab (release 0.2.0), said 3 trains against the lecture's 2: holds." in html.unescape(page)
+    assert 'http-equiv="refresh"' not in page  # a tombstone stays: there is nowhere to send the reader

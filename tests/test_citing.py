@@ -68,7 +68,7 @@ def test_a_stale_pin_fails_a_strict_build_naming_the_claim_and_values(tmp_path: 
     run = _build(project)
     assert run.returncode != 0
     kv = _claim(export, "kv.bytes-per-token")
-    assert "kv.bytes-per-token' is cited at version 0123456789ab" in run.stderr
+    assert "kv.bytes-per-token' is cited at version 0123456789ab, which this book never published" in run.stderr
     assert kv["version"] in run.stderr and kv["judged"] in run.stderr and kv["verdict"] in run.stderr
 
 
@@ -93,3 +93,59 @@ def test_a_renamed_id_resolves_with_a_warning(tmp_path: Path, export: dict[str, 
     run = _build(project)
     assert run.returncode != 0  # -W: the warning fails the build until the ID is updated
     assert "claim 'kv.bytes' was renamed to 'kv.bytes-per-token'" in run.stderr
+
+
+def test_a_stale_pin_names_the_release_it_came_from_and_what_it_said(tmp_path: Path, export: dict[str, Any]) -> None:
+    older = json.loads(json.dumps(export))
+    kv = _claim(older, "kv.bytes-per-token")
+    said = {**kv["history"][-1], "release": "0.1.9", "version": "0123456789ab", "judged": "1 B/tok"}
+    kv["history"] = [said, *kv["history"]]
+    project = _project(tmp_path, older, "Notes\n=====\n\n:claim-value:`kv.bytes-per-token@0123456789ab`\n")
+    run = _build(project)
+    assert run.returncode != 0
+    assert f"version 0123456789ab (release 0.1.9: 1 B/tok, {said['verdict']})" in run.stderr
+    assert kv["judged"] in run.stderr
+
+
+def test_a_withdrawn_claim_warns_with_the_reason_and_links_its_tombstone(
+    tmp_path: Path, export: dict[str, Any]
+) -> None:
+    withdrawn = json.loads(json.dumps(export))
+    withdrawn["withdrawn"] = [
+        {
+            "id": "kv.gone",
+            "reason": "The price step was removed.",
+            "release": "0.9.0",
+            "permalink": "c/kv.gone.html",
+            "history": [],
+        }
+    ]
+    project = _project(tmp_path, withdrawn, "Notes\n=====\n\n:claim:`kv.gone`\n")
+    run = _build(project)
+    assert run.returncode != 0
+    assert "claim 'kv.gone' was withdrawn in release 0.9.0: The price step was removed." in run.stderr
+    assert 'href="c/kv.gone.html"' in (project / "_build/notes.html").read_text()
+
+
+def _inventory(path: Path, claim_ids: list[str]) -> None:
+    """A minimal objects.inv of the book, as Sphinx writes it: claims as std:claim."""
+    import zlib
+
+    header = b"# Sphinx inventory version 2\n# Project: book\n# Version: 1\n# The remainder is zlib-compressed.\n"
+    lines = "".join(f"{cid} std:claim -1 c/{cid}.html -\n" for cid in claim_ids)
+    path.write_bytes(header + zlib.compress(lines.encode()))
+
+
+def test_intersphinx_std_claim_works_with_no_conf_hook(tmp_path: Path, export: dict[str, Any]) -> None:
+    """claims.citing registers the std:claim object type; the external role renders the claim's title."""
+    project = _project(tmp_path, export, "Notes\n=====\n\n:external+book:std:claim:`kv.bytes-per-token`\n")
+    _inventory(project / "book.inv", [c["id"] for c in export["claims"]])
+    conf = project / "conf.py"
+    conf.write_text(
+        conf.read_text().replace('"claims.citing"]', '"claims.citing", "sphinx.ext.intersphinx"]')
+        + 'intersphinx_mapping = {"book": ("https://book.example/", "book.inv")}\n'
+    )
+    run = _build(project)
+    assert run.returncode == 0, run.stderr
+    notes = _text(project / "_build/notes.html")
+    assert _claim(export, "kv.bytes-per-token")["title"] in notes

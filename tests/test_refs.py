@@ -74,3 +74,42 @@ def test_a_missing_file_and_a_bad_export_are_refused(tmp_path: Path) -> None:
     ):
         run = subprocess.run([sys.executable, "-m", "claims", *args], cwd=REPO, capture_output=True, text=True)
         assert run.returncode == 2 and words in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_withdrawn_claim_is_reported_with_why_and_what_it_last_said(export: dict[str, Any]) -> None:
+    document = json.loads(json.dumps(export))
+    last = {**export["claims"][0]["history"][-1], "judged": "3 trains"}
+    document["withdrawn"] = [
+        {
+            "id": "serving.gone",
+            "reason": "Superseded.",
+            "release": "0.9.0",
+            "permalink": "c/serving.gone.html",
+            "history": [last],
+        }
+    ]
+    (finding,) = check_text(Book.from_export(document, "test"), "See serving.gone.", "plan.md")
+    assert str(finding) == (
+        f"plan.md:1: serving.gone: withdrawn in release 0.9.0: Superseded.; it last said 3 trains ({last['verdict']})"
+    )
+
+
+def test_an_export_that_lists_a_claim_twice_is_refused(export: dict[str, Any]) -> None:
+    document = json.loads(json.dumps(export))
+    document["claims"].append(document["claims"][0])
+    with pytest.raises(ValueError, match=f"listed more than once: {document['claims'][0]['id']}"):
+        Book.from_export(document, "claims.json")
+
+
+@pytest.mark.parametrize("where", ["top", "claim", "input", "history"])
+def test_the_schema_refuses_unknown_keys_at_every_level(export: dict[str, Any], where: str) -> None:
+    import jsonschema
+
+    schema = json.loads((REPO / "claims/claims.schema.json").read_text())
+    document = json.loads(json.dumps(export))
+    jsonschema.validate(document, schema)
+    claim = next(c for c in document["claims"] if c["inputs"])
+    target = {"top": document, "claim": claim, "input": claim["inputs"][0], "history": claim["history"][0]}[where]
+    target["surprise"] = 1
+    with pytest.raises(jsonschema.ValidationError, match="'surprise' was unexpected"):
+        jsonschema.validate(document, schema)

@@ -314,7 +314,7 @@ def test_a_live_id_names_itself_even_if_an_alias_reuses_it(monkeypatch: pytest.M
     from claims import get_claim
     from claims.citation import IdRegistry
 
-    clash = IdRegistry(ids={}, aliases={"batch.optimal-size": "kv.bytes-per-token"})
+    clash = IdRegistry(ids={}, aliases={"batch.optimal-size": "kv.bytes-per-token"}, withdrawn={})
     monkeypatch.setattr(citation, "read_registry", lambda *_: clash)
     assert get_claim("batch.optimal-size").id == "batch.optimal-size"
 
