@@ -1,15 +1,30 @@
-"""claims: the lecture's quantitative statements as executable, verifiable objects."""
+"""claims: the lecture's quantitative statements as executable, verifiable objects.
+
+The Python API, for notebooks and scripts::
+
+    import claims
+    r = claims.evaluate("batch.optimal-size", hw="h200")     # another accelerator as the case
+    r.value, r.unit, r.text, r.verdict, r.stated             # 4,.. tokens, its verdict, the lecture's figure
+    claims.evaluate("batch.optimal-size", swap={"bf16": "fp8"})   # FP8 weights, BF16 FLOP/s
+    claims.evaluate("batch.optimal-size", set={"gb200.hbm_bandwidth": "10 TB/s dense"})
+
+``evaluate`` returns a :class:`Scenario` (see :mod:`claims.scenario` for every option), which
+displays as a table in Jupyter. ``evaluate(claim, db)`` with a :class:`Claim` object is the
+engine's call and returns its :class:`Evaluation`.
+"""
 
 from __future__ import annotations
 
-from .engine import Claim, ClaimError, Evaluation, anchor, evaluate
+from .engine import Claim, ClaimError, Evaluation, anchor
 from .policy import Verdict
 from .registry import all_claims, evaluate_all, get_claim
+from .scenario import Scenario, evaluate
 
 __all__ = [
     "Claim",
     "ClaimError",
     "Evaluation",
+    "Scenario",
     "Verdict",
     "all_claims",
     "anchor",
