@@ -18,6 +18,7 @@ F, W = sp.symbols("F W", positive=True)
 N_act, L = sp.symbols("N_active L", positive=True)
 kappa = sp.Symbol("kappa", positive=True)  # KV bytes per token of context
 T_compute, T_kv = sp.symbols("T_compute T_KV", positive=True)
+b_w = sp.Symbol("b", positive=True)  # bytes per FP8 weight: the ratio is quoted per weight read, as in rooflines
 
 n = TOKENS_PER_STEP.symbol
 
@@ -36,7 +37,12 @@ def derive_kv_bytes() -> Derivation:
         ),
         result=solution,
         details=(
-            Detail("hardware_ratio", "multiply-adds per byte of bandwidth, F/(c·W)", F / (c * W), "param*token/B"),
+            Detail(
+                "hardware_ratio",
+                "multiply-adds per weight read, F·b/(c·W), with FP8 weights of one byte each",
+                F * b_w / (c * W),
+                "token",
+            ),
         ),
     )
 
@@ -65,6 +71,7 @@ KV_BYTES = Claim(
         Input(W, "hbm_bandwidth", None, "HBM bandwidth"),
         Input(N_act, "active_params", "lecture-frontier-model", "assumed active parameters"),
         Input(L, "long_context_threshold", "gemini-3.1-pro", "long-context price threshold"),
+        Input(b_w, "storage_per_parameter", "fp8", "bytes per FP8 weight"),
     ),
     constants=(FLOP_PER_PARAM_TOKEN, TOKENS_PER_STEP),
     rows=Rows(
@@ -75,8 +82,9 @@ KV_BYTES = Claim(
     ),
     finding=(
         "If the price step sits where one sequence's KV read per emitted token takes as long as its compute, "
-        "the KV bytes per token are the active parameters over the chip's multiply-adds per byte, "
-        "{detail:hardware_ratio} on Ironwood in FP8, times the threshold's {in:L}: {value} for a frontier "
+        "the KV bytes per token are the active parameters over the chip's multiply-adds per weight read, "
+        "{detail:hardware_ratio} on Ironwood in FP8 (one byte per weight, so also per byte read), times the "
+        "threshold's {in:L}: {value} for a frontier "
         "model of {in:N_active} active, as the lecture assumes, and its own arithmetic closes on {own}. The verdict rests on two "
         "assumptions nobody publishes: Gemini's active size, and that Google set the step at that balance point "
         "rather than for margin. Every open model in hwdb caches many times more per token (the models page), so "

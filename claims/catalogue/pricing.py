@@ -110,6 +110,9 @@ def price_symbol(field: str) -> sp.Symbol:
     return sp.Symbol(f"p_{field}", positive=True)
 
 
+s_fast = sp.Symbol("s_fast", positive=True)  # fast mode's speed gain, to read the batch cut off price and speed
+_FAST_PREMIUM = price_symbol("fast_output_price") / price_symbol("output_price")
+
 FAST_MODE = price_ratio(
     "pricing.fast-mode-premium",
     "Fast mode costs ~6× the price",
@@ -126,6 +129,29 @@ FAST_MODE = price_ratio(
         "while the step itself gets shorter. The verdict rests on one price, a research preview and the only "
         "published fast mode; how the speed is delivered (smaller batches, more GPUs per replica, faster hardware "
         "or speculative decoding) is not published, and the price alone cannot tell these apart."
+    ),
+    extra=(Input(s_fast, "speedup", "anthropic-fast-mode-speedup", "fast mode's output-speed gain"),),
+    details=(
+        Detail(
+            "batch_cut",
+            "standard batch over fast batch, if fast mode runs the same chips at a smaller batch and price follows "
+            "chip time per token",
+            _FAST_PREMIUM * s_fast,
+            "1",
+        ),
+        Detail(
+            "fixed_share",
+            "share of a standard step that no smaller batch shortens (the weight fetch), if a step is that part "
+            "plus a part in proportion to the batch",
+            (_FAST_PREMIUM - 1) / (_FAST_PREMIUM * s_fast - 1),
+            "percent",
+        ),
+        Detail(
+            "speed_ceiling",
+            "the most a smaller batch alone could speed a standard step up: the step shrunk to its fixed part",
+            (_FAST_PREMIUM * s_fast - 1) / (_FAST_PREMIUM - 1),
+            "1",
+        ),
     ),
 )
 

@@ -63,7 +63,7 @@ HARDWARE_RATIO = Claim(
     id="rooflines.hardware-ratio",
     title="FLOP/s ÷ bandwidth ≈ 300 on most accelerators",
     statement=(
-        "Counted in multiply-adds per weight byte, an accelerator's arithmetic rate over its memory bandwidth "
+        "Counted in multiply-adds per weight read, an accelerator's arithmetic rate over its memory bandwidth "
         "comes to about 300 on most GPUs."
     ),
     section="1. Rooflines, batch size, Fast and Slow mode",
