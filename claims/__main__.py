@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import sympy as sp
 
 import hwdb
 from hwdb.files import readable_anywhere, reader_gone
-from hwdb.loader import value_problem, within_limits
 from hwdb.model import WHAT_IF
 from hwdb.overlay import add_overlay_argument, overlays_from_args
-from hwdb.schema import CONVENTIONS, FIELDS
-from hwdb.units import parse_unit
 
-from . import citation, formatting, lock, refs, statements
+from . import citation, formatting, history, lock, refs, scenario, statements
 from .engine import ClaimError, Evaluation, evaluate
 from .export import document, dumps
 from .policy import EVIDENCE, RULES
@@ -101,63 +95,19 @@ def _show(e: Evaluation) -> None:
     print(f"\n  {formatting.finding(e)}\n  Book: {citation.url(e)}  (content version {citation.content_version(e)})")
 
 
-#: A what-if value: one decimal number (NaN and infinity spelled out, to be refused by name) and an optional unit.
-WHAT_IF_VALUE = re.compile(
-    r"\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d{1,4})?|[-+]?(?:inf|nan))\s*([A-Za-zµ%/ ._*\d^:-]*)\s*$",
-    re.IGNORECASE,
-)
-
-
 def _what_if(db: hwdb.Database, assignments: list[str]) -> hwdb.Database:
     """Apply --set RECORD.FIELD=VALUE (a value with a unit, or a bare number in the field's unit)."""
-    for assignment in assignments:
-        key, sep, text = assignment.partition("=")
-        record_id, _, field_name = key.strip().rpartition(".")
-        if not sep or not record_id:
-            raise ValueError(f"--set {assignment!r}: write RECORD.FIELD=VALUE, e.g. h100-sxm.hbm_bandwidth='4 TB/s'")
-        if record_id not in db.records or not db.records[record_id].has(field_name):
-            raise ValueError(f"--set {assignment!r}: hwdb has no field {record_id}.{field_name}")
-        current = db.records[record_id][field_name].quantity
-        # A number and a unit, read separately: pint would evaluate an expression such as 9**9**9 and never return.
-        match = WHAT_IF_VALUE.match(text)
-        if match is None:
-            raise ValueError(
-                f"--set {assignment!r}: cannot read {text.strip()!r} as a number and a unit, e.g. '4 TB/s'"
-            )
-        number_text, unit_text = match.group(1), match.group(2).strip()
-        divisor = 1
-        spec = FIELDS.get(field_name)
-        if spec is not None and spec.convention is not None:  # as in a data file: say how the figure was printed
-            choices = CONVENTIONS[spec.convention]
-            *unit_words, stated = unit_text.split() or [""]
-            if stated not in choices:
-                raise ValueError(
-                    f"--set {assignment!r}: say how the figure was printed, ending with one of {sorted(choices)}"
-                )
-            divisor, unit_text = choices[stated], " ".join(unit_words)
-        try:
-            unit = parse_unit(unit_text) if unit_text else current.units
-        except Exception as exc:  # pint raises several unrelated types for bad text
-            raise ValueError(f"--set {assignment!r}: unknown unit {unit_text!r} ({exc})") from exc
-        quantity: Any = hwdb.Quantity(float(number_text) / divisor, unit)
-        if quantity.dimensionless and not current.dimensionless:
-            quantity = hwdb.Quantity(float(number_text) / divisor, current.units)
-        wrong = value_problem(spec, float(quantity.magnitude)) if spec else None
-        if wrong is None and not within_limits(quantity):
-            wrong = "is beyond any plausible figure"
-        if wrong:
-            raise ValueError(f"--set {assignment!r}: {record_id}.{field_name} {wrong}")
-        db = db.with_value(record_id, field_name, quantity, note=f"what-if: --set {assignment}")
-    return db
+    return scenario.what_if(db, assignments)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     claim = get_claim(args.id)
+    db = _load(args)
     if args.hw:
         if claim.rows is None:
             raise ValueError(f"claim {claim.id} is not evaluated per hardware; --hw does not apply")
-        claim = replace(claim, rows=replace(claim.rows, reference=args.hw))
-    _show(evaluate(claim, _what_if(_load(args), args.set)))
+        claim = scenario.with_reference(claim, args.hw)
+    _show(evaluate(claim, _what_if(db, args.set)))
     return 0
 
 
@@ -202,7 +152,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_cite(args: argparse.Namespace) -> int:
     _private_numbers(args)
-    sys.stdout.write(citation.cite(evaluate(get_claim(args.id), _load(args)), args.format))
+    claim = get_claim(args.id)
+    if claim.id != args.id:
+        print(f"note: '{args.id}' is a deprecated ID of '{claim.id}'; this citation uses the new one", file=sys.stderr)
+    sys.stdout.write(citation.cite(evaluate(claim, _load(args)), args.format))
     return 0
 
 
@@ -241,6 +194,14 @@ def cmd_pin(args: argparse.Namespace) -> int:
     path = _lock_path(args)
     lock.write(evaluations, path)
     print(f"pinned {len(evaluations)} claims in {hwdb.display_path(path)}")
+    if path == lock.LOCK_FILE:  # the book's own numbers: its release history follows them
+        number = history.record(evaluations)
+        latest = history.latest()
+        print(
+            f"release {number} recorded in {hwdb.display_path(history.HISTORY_FILE)}"
+            if number
+            else f"release {latest.number} unchanged"
+        )
     return 0
 
 
@@ -287,7 +248,14 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.run(args))
     except BrokenPipeError:
         return reader_gone()
-    except (hwdb.HwdbError, ClaimError, UnknownClaimError, lock.LockError, ValueError, OSError) as exc:
+    except (
+        hwdb.HwdbError,
+        ClaimError,
+        UnknownClaimError,
+        lock.LockError,
+        ValueError,
+        OSError,
+    ) as exc:  # HistoryError is a ValueError
         if args.debug:
             raise
         if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
