@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from docutils import nodes
 from sphinx.application import Sphinx
@@ -36,7 +38,9 @@ def paragraph_of(*children: nodes.Node | str, classes: list[str] | None = None) 
     return para
 
 
-def table_of(headers: list[str], rows: list[list[nodes.Node | str]], classes: list[str]) -> nodes.table:
+def table_of(
+    headers: Sequence[nodes.Node | str], rows: Sequence[Sequence[nodes.Node | str]], classes: list[str]
+) -> nodes.table:
     table = nodes.table(classes=classes)
     group = nodes.tgroup(cols=len(headers))
     table += group
@@ -52,3 +56,36 @@ def table_of(headers: list[str], rows: list[list[nodes.Node | str]], classes: li
             "", *[nodes.entry("", c if isinstance(c, nodes.paragraph) else paragraph_of(c)) for c in cells]
         )
     return table
+
+
+class details(nodes.General, nodes.Element):
+    """A folded section: HTML ``<details>``, which opens without JavaScript."""
+
+
+class summary(nodes.General, nodes.TextElement):
+    """The always-visible line of a :class:`details`."""
+
+
+def folded(title: str, body: nodes.Node, name: str, is_open: bool = False) -> details:
+    """``body`` behind a one-line ``title``; ``name`` becomes a class (``claim-fold-NAME``) for styling and tests."""
+    node = details(classes=["claim-fold", f"claim-fold-{name}"], open=is_open)
+    node += summary(title, title)
+    node += body
+    return node
+
+
+def visit_details(translator: Any, node: details) -> None:
+    attributes = {"open": "open"} if node.get("open") else {}
+    translator.body.append(translator.starttag(node, "details", "", **attributes))
+
+
+def depart_details(translator: Any, node: details) -> None:
+    translator.body.append("</details>\n")
+
+
+def visit_summary(translator: Any, node: summary) -> None:
+    translator.body.append(translator.starttag(node, "summary", ""))
+
+
+def depart_summary(translator: Any, node: summary) -> None:
+    translator.body.append("</summary>\n")

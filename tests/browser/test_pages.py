@@ -17,13 +17,15 @@ import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlparse
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, Route, sync_playwright
 
 import hwdb
-from claims import evaluate, get_claim
+from claims import evaluate, explore, get_claim
+from claims.engine import ClaimError, Evaluation
 
 REPO = Path(__file__).resolve().parents[2]
 SITE = Path(os.environ.get("BOOK_SITE", REPO / "_build/html"))  # another build folder: $BOOK_SITE
@@ -140,31 +142,175 @@ def test_internal_links_resolve(name: str) -> None:
     assert broken == []
 
 
-def test_calculator_agrees_with_python(browser: Browser, base_url: str) -> None:
-    page, problems = _open(browser, base_url + "train.html")
+# ---------------------------------------------------------------- calculators and the explore page
+
+
+CALCULATOR_PAGES = [p for p in PAGES if "claim-calculator" in (SITE / p).read_text(encoding="utf-8")]
+REFUSED = ("0", "-5", "abc")
+
+
+def _reveal(locator: Locator) -> None:
+    """Open every folded section around an element (a calculator may sit in a <details>)."""
+    locator.evaluate(
+        "el => { for (let d = el.closest('details'); d; d = d.parentElement.closest('details')) d.open = true; }"
+    )
+
+
+def _spec(box: Locator) -> dict[str, Any]:
+    spec: dict[str, Any] = json.loads(box.locator('script[type="application/json"]').text_content() or "{}")
+    return spec
+
+
+@functools.cache
+def _db() -> hwdb.Database:
+    return hwdb.load([])
+
+
+def _judged(e: Evaluation, mode: str) -> str:
+    """The verdict a calculator shows: the claim's (one case) or its reference row's band (a population)."""
+    if mode == "bands":
+        return e.verdict.value
+    assert e.reference.verdict is not None
+    return e.reference.verdict.value
+
+
+def _moved(claim_id: str, variable: dict[str, Any], si: float) -> Evaluation | None:
+    """The engine on hwdb with one input set to ``si`` (SI base units); None for a derived field."""
+    record, _, name = variable["key"].rpartition(".")
+    db = _db()
+    if not db[record].has(name):
+        return None
+    unit = db[record][name].quantity.units
+    quantity = hwdb.Quantity(si, hwdb.Quantity(1, unit).to_base_units().units).to(unit)
+    return evaluate(get_claim(claim_id), db.with_value(record, name, quantity, "browser test"))
+
+
+def _change_verdict(claim_id: str, spec: dict[str, Any]) -> tuple[dict[str, Any], float, Evaluation]:
+    """An input and a new value of it for which the engine's verdict differs (or, failing that, the value)."""
+    mode = spec["judge"]["mode"]
+    before = evaluate(get_claim(claim_id), _db())
+    fallback = None
+    for k in (10.0, 0.1, 3.0, 1 / 3, 100.0, 0.01, 1.5, 1 / 1.5):
+        for variable in spec["vars"]:
+            moved = _moved(claim_id, variable, variable["si"] * k)
+            if moved is None or moved.value == pytest.approx(before.value, rel=1e-9):
+                continue
+            if mode == "none" or _judged(moved, mode) != _judged(before, mode):
+                return variable, variable["si"] * k, moved
+            fallback = fallback or (variable, variable["si"] * k, moved)
+    assert fallback is not None, f"{claim_id}: no input of the calculator moves its value"
+    return fallback
+
+
+def _fill(box: Locator, variable: dict[str, Any], text: str) -> None:
+    field = box.locator(f'input[data-key="{variable["key"]}"]')
+    field.fill(text)  # fires the input event
+
+
+def _shown(box: Locator) -> tuple[str, str | None, str | None]:
+    value = box.locator('output[data-role="value"]')
+    verdict = box.locator('output[data-role="verdict"]')
+    return value.inner_text(), value.get_attribute("data-value"), verdict.get_attribute("data-verdict")
+
+
+@pytest.mark.parametrize("name", CALCULATOR_PAGES)
+def test_every_calculator_updates_value_and_verdict(browser: Browser, base_url: str, name: str) -> None:
+    """Typing a new input gives the engine's value and verdict for it; the verdict moves where the engine's does."""
+    page, problems = _open(browser, base_url + name)
     try:
-        box = page.locator('.claim-calculator[data-claim="serving.train-interval"]')
-        field = box.locator("input").nth(1)  # inputs are in symbol order: M_HBM, W
-        field.fill("4")
-        field.dispatch_event("input")
-        shown = float(box.locator("output").get_attribute("data-value") or "nan")
-        db = hwdb.load([])
-        moved = db.with_value("h100-sxm", "hbm_bandwidth", hwdb.Quantity(4, "TB/s"), "browser test")
-        expected = evaluate(get_claim("serving.train-interval"), moved).value
-        assert shown == pytest.approx(expected, rel=1e-12)
+        boxes = page.locator(".claim-calculator").all()
+        assert boxes
+        for box in boxes:
+            _reveal(box)
+            claim_id = box.get_attribute("data-claim") or ""
+            spec = _spec(box)
+            before = evaluate(get_claim(claim_id), _db())
+            mode = spec["judge"]["mode"]
+            _, _, shown_before = _shown(box)
+            if mode != "none":
+                assert shown_before == _judged(before, mode), claim_id
+            variable, si, moved = _change_verdict(claim_id, spec)
+            _fill(box, variable, f"{si / variable['factor']:.15g}")
+            text, value, verdict = _shown(box)
+            assert value and float(value) == pytest.approx(moved.value, rel=1e-9), claim_id
+            assert text and "Infinity" not in text and "NaN" not in text
+            if mode == "none":
+                assert verdict is None, claim_id
+            else:
+                assert verdict == _judged(moved, mode), claim_id
+                if _judged(moved, mode) != _judged(before, mode):
+                    assert verdict != shown_before, claim_id
         assert problems == []
     finally:
         page.close()
 
 
-def test_screenshots(browser: Browser, base_url: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for name in ("index.html", "rooflines.html"):
-        page, _ = _open(browser, base_url + name)
-        page.wait_for_timeout(500)
-        page.screenshot(path=str(SHOTS / name.replace(".html", ".png")), full_page=True)
+@pytest.mark.parametrize("name", CALCULATOR_PAGES)
+def test_every_calculator_refuses_bad_input(browser: Browser, base_url: str, name: str) -> None:
+    """Zero, a negative and a non-number are refused with a message beside the field; no value, no verdict."""
+    page, problems = _open(browser, base_url + name)
+    try:
+        for box in page.locator(".claim-calculator").all():
+            _reveal(box)
+            variable = _spec(box)["vars"][0]
+            field = box.locator(f'input[data-key="{variable["key"]}"]')
+            message = page.locator("#" + (field.get_attribute("aria-describedby") or "missing"))
+            for text in REFUSED:
+                field.fill(text)
+                assert message.is_visible() and message.inner_text().strip(), (box.get_attribute("data-claim"), text)
+                assert field.get_attribute("aria-invalid") == "true"
+                shown, value, verdict = _shown(box)
+                assert not value and verdict is None and "Infinity" not in shown and "-" not in shown.split()[0]
+            field.fill(variable["text"])
+            assert not message.is_visible() and field.get_attribute("aria-invalid") is None
+            assert _shown(box)[1]
+        assert problems == []
+    finally:
         page.close()
-        assert (SHOTS / name.replace(".html", ".png")).stat().st_size > 10_000
+
+
+#: Every page a reader reaches: the chapters and reference pages, and the notebooks (not the c/ID.html redirects).
+READER_PAGES = sorted(
+    p.relative_to(SITE).as_posix()
+    for p in SITE.rglob("*.html")
+    if p.relative_to(SITE).parts[0] not in {"c", "_static", "_sources", "_images"}
+    and p.name not in {"genindex.html", "search.html"}
+)
+OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+
+@pytest.mark.parametrize("width", [1400, 420])
+@pytest.mark.parametrize("name", READER_PAGES)
+def test_page_fits_every_fold_opens_and_answers_start_hidden(
+    browser: Browser, base_url: str, name: str, width: int
+) -> None:
+    """At desktop and phone width: no page wider than the viewport, before or after every folded section is
+    opened by a click; every exercise answer is hidden until opened. Each page is shot at both widths."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    try:
+        page.goto(base_url + name, wait_until="load")
+        if page.locator(".math").count():
+            page.wait_for_function("document.querySelectorAll('mjx-container').length > 0", timeout=20000)
+        page.wait_for_timeout(200)
+        assert page.evaluate(OVERFLOW) <= 0, f"{name} is wider than the viewport at {width}px"
+        for answer in page.locator("details.exercise-answer").all():
+            assert answer.get_attribute("open") is None, f"{name}: an exercise answer starts open"
+            body = answer.locator(":scope > :not(summary)").first
+            assert not body.is_visible(), f"{name}: an exercise answer is visible before it is opened"
+        for fold in page.locator("details").all():
+            summary = fold.locator(":scope > summary")
+            summary.scroll_into_view_if_needed()
+            summary.click()
+            assert fold.evaluate("d => d.open"), f"{name}: a folded section did not open"
+            assert fold.locator(":scope > :not(summary)").first.is_visible(), f"{name}: an opened fold shows nothing"
+        overflow = page.evaluate(OVERFLOW)
+        assert overflow <= 0, f"{name} is {overflow}px wider than the viewport at {width}px with its folds open"
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        shot = SHOTS / f"{name.removesuffix('.html').replace('/', '-')}-{width}.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 5_000
+    finally:
+        page.close()
 
 
 @pytest.mark.parametrize("name", [p for p in PAGES if "claim-calculator" in (SITE / p).read_text(encoding="utf-8")])
@@ -175,7 +321,7 @@ def test_every_calculator_reproduces_the_verified_value(browser: Browser, base_u
     try:
         for box in page.locator(".claim-calculator").all():
             claim_id = box.get_attribute("data-claim") or ""
-            shown = float(box.locator("output").get_attribute("data-value") or "nan")
+            shown = float(box.locator('output[data-role="value"]').get_attribute("data-value") or "nan")
             assert shown == pytest.approx(values[claim_id], rel=1e-9), claim_id
         assert problems == []
     finally:
@@ -215,6 +361,100 @@ def test_search_finds_a_claim(browser: Browser, base_url: str) -> None:
         results.first.wait_for(timeout=15_000)
         targets = [a.get_attribute("href") or "" for a in results.all()]
         assert any(t.startswith("rooflines.html") for t in targets), targets
+        assert problems == []
+    finally:
+        page.close()
+
+
+def _explore_rows(page: Page) -> dict[str, tuple[str | None, str | None, str]]:
+    """Each claim row of the explore page: data-value, data-verdict, the value as written."""
+    out = {}
+    for row in page.locator("table.explore-results tbody tr").all():
+        value = row.locator('output[data-role="value"]')
+        verdict = row.locator('output[data-role="verdict"]')
+        out[row.get_attribute("data-claim") or ""] = (
+            value.get_attribute("data-value"),
+            verdict.get_attribute("data-verdict"),
+            value.inner_text(),
+        )
+    return out
+
+
+def test_explore_follows_the_engine_on_every_accelerator(browser: Browser, base_url: str) -> None:
+    """Choosing a chip gives, for every claim, the row claims.json holds for that chip: value and verdict."""
+    claims = {c["id"]: c for c in json.loads((SITE / "claims.json").read_text())["claims"]}
+    page, problems = _open(browser, base_url + "explore.html")
+    try:
+        select = page.locator('.claim-explore select[name="accelerator"]')
+        chips = [o.get_attribute("value") or "" for o in select.locator("option").all()]
+        assert len(chips) > 10
+        compared = 0
+        for chip in chips:
+            select.select_option(chip)
+            for claim_id, (value, verdict, text) in _explore_rows(page).items():
+                row = next((r for r in claims[claim_id]["rows"] if r["record"] == chip), None)
+                if row is None:  # claims.json has no row: the chip lacks a figure, and the page says which
+                    assert not value and "needs" in text, (claim_id, chip)
+                    continue
+                assert value and float(value) == pytest.approx(row["value"], rel=1e-12), (claim_id, chip)
+                assert verdict == row["verdict"], (claim_id, chip)  # None: outside the claim's scope
+                compared += 1
+        assert compared > 100
+        assert problems == []
+    finally:
+        page.close()
+
+
+def test_explore_follows_the_engine_for_another_model(browser: Browser, base_url: str) -> None:
+    """Another model from hwdb: the page gives what the engine gives with that model's inputs bound."""
+    db = _db()
+    page, problems = _open(browser, base_url + "explore.html")
+    try:
+        chip = page.locator('.claim-explore select[name="accelerator"]').input_value()
+        models = page.locator('.claim-explore select[name="model"]')
+        default = models.input_value()
+        others = [o.get_attribute("value") or "" for o in models.locator("option").all()]
+        checked = 0
+        for model in [m for m in others if m != default]:
+            models.select_option(model)
+            for claim_id, (value, verdict, text) in _explore_rows(page).items():
+                claim = get_claim(claim_id)
+                if explore.model_of(claim, db) is None:
+                    continue
+                try:
+                    e = evaluate(explore.with_model(claim, db, model), db)
+                except ClaimError:
+                    assert not value and "needs" in text, (claim_id, model)
+                    continue
+                row = next(r for r in e.rows if r.record is not None and r.record.id == chip)
+                assert value and float(value) == pytest.approx(row.value, rel=1e-12), (claim_id, model)
+                assert verdict == (row.verdict.value if row.verdict else None), (claim_id, model)
+                checked += 1
+        assert checked > 0
+        assert problems == []
+    finally:
+        page.close()
+
+
+def test_explore_takes_typed_numbers_and_refuses_bad_ones(browser: Browser, base_url: str) -> None:
+    """A typed bandwidth (with its own unit) re-derives the rows; zero, negative, non-numbers are refused."""
+    page, problems = _open(browser, base_url + "explore.html")
+    try:
+        chip = page.locator('.claim-explore select[name="accelerator"]').input_value()
+        field = page.locator('input[data-name="accelerator-hbm_bandwidth"]')
+        message = page.locator("#" + (field.get_attribute("aria-describedby") or "missing"))
+        field.fill("4000 GB/s")
+        db = _db().with_value(chip, "hbm_bandwidth", hwdb.Quantity(4, "TB/s"), "browser test")
+        e = evaluate(get_claim("serving.worst-case-wait"), db)
+        row = next(r for r in e.rows if r.record is not None and r.record.id == chip)
+        value, verdict, _ = _explore_rows(page)["serving.worst-case-wait"]
+        assert value and float(value) == pytest.approx(row.value, rel=1e-12)
+        assert verdict == (row.verdict.value if row.verdict else None)
+        for text in REFUSED:
+            field.fill(text)
+            assert message.is_visible() and message.inner_text().strip(), text
+            value, verdict, shown = _explore_rows(page)["serving.worst-case-wait"]
+            assert not value and verdict is None and "Infinity" not in shown
         assert problems == []
     finally:
         page.close()
