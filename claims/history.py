@@ -83,7 +83,7 @@ def _parse(name: str, content: bytes) -> tuple[Release, ...]:
         releases.append(Release(number, str(date), item["claims"]))
     if not releases:
         raise HistoryError(f"{name}: no releases")
-    numbers = [_number(r.number) for r in releases]
+    numbers = [_number(r.number) or (0, 0, 0) for r in releases]  # each was checked above
     if numbers != sorted(numbers) or len(set(numbers)) != len(numbers):
         raise HistoryError(f"{name}: release numbers must rise: {', '.join(r.number for r in releases)}")
     return tuple(releases)

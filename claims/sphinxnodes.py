@@ -58,11 +58,11 @@ def table_of(
     return table
 
 
-class details(nodes.General, nodes.Element):
+class details(nodes.General, nodes.Element):  # type: ignore[misc]  # docutils has no type hints
     """A folded section: HTML ``<details>``, which opens without JavaScript."""
 
 
-class summary(nodes.General, nodes.TextElement):
+class summary(nodes.General, nodes.TextElement):  # type: ignore[misc]
     """The always-visible line of a :class:`details`."""
 
 
@@ -71,7 +71,7 @@ def folded(title: str, body: nodes.Node, name: str, is_open: bool = False) -> de
     node = details(classes=["claim-fold", f"claim-fold-{name}"], open=is_open)
     node += summary(title, title)
     node += body
-    return node
+    return node  # type: ignore[no-any-return]
 
 
 def visit_details(translator: Any, node: details) -> None:
