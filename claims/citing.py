@@ -25,6 +25,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,8 @@ from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxRole
+
+from hwdb.files import write_atomic
 
 from .refs import Book, load_book, quoted, withdrawn_text
 
@@ -50,12 +53,38 @@ def load_for_build(app: Sphinx) -> None:
     where = str(app.config.claims_json or "")
     if not where:
         raise ValueError("claims.citing: set claims_json in conf.py to the book's claims.json (a path or a URL)")
-    if not where.startswith(("http://", "https://")) and not Path(where).is_absolute():
+    if not _is_url(where) and not Path(where).is_absolute():
         where = str(Path(app.confdir) / where)
-    book = load_book(where)
+    book = _load_cached(where, Path(app.doctreedir) / "claims-citing") if _is_url(where) else load_book(where)
     app._claims_citing_book = book  # type: ignore[attr-defined]
     digest = hashlib.sha256(json.dumps(book.claims, sort_keys=True).encode()).hexdigest()
     app._claims_citing_digest = digest  # type: ignore[attr-defined]
+
+
+def _is_url(where: str) -> bool:
+    return where.startswith(("http://", "https://"))
+
+
+def _load_cached(url: str, folder: Path) -> Book:
+    """A published claims.json, fetched once per build; the last copy fetched (kept beside the doctrees,
+    named by the URL and the book's release) serves an offline build, with a warning naming its release."""
+    key = hashlib.sha256(url.encode()).hexdigest()[:16]
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            document = json.load(response)
+    except (OSError, ValueError) as exc:
+        copies = sorted(folder.glob(f"{key}-*.json"), key=lambda p: p.stat().st_mtime)
+        if not copies:
+            raise ValueError(f"claims.citing: cannot fetch {url} ({exc}) and no earlier copy is cached") from exc
+        logger.warning(
+            f"claims.citing: cannot fetch {url} ({exc}); using the copy of release "
+            f"{copies[-1].stem.split('-', 1)[1]} fetched earlier"
+        )
+        return Book.from_export(json.loads(copies[-1].read_text(encoding="utf-8")), url)
+    folder.mkdir(parents=True, exist_ok=True)
+    release = str(document.get("release", {}).get("version", "unknown"))
+    write_atomic(folder / f"{key}-{release}.json", json.dumps(document))
+    return Book.from_export(document, url)
 
 
 def outdated(app: Sphinx, env: Any, added: set[str], changed: set[str], removed: set[str]) -> list[str]:

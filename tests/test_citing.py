@@ -149,3 +149,38 @@ def test_intersphinx_std_claim_works_with_no_conf_hook(tmp_path: Path, export: d
     assert run.returncode == 0, run.stderr
     notes = _text(project / "_build/notes.html")
     assert _claim(export, "kv.bytes-per-token")["title"] in notes
+
+
+def test_a_published_claims_json_is_fetched_and_its_last_copy_serves_an_offline_build(
+    tmp_path: Path, export: dict[str, Any]
+) -> None:
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "claims.json").write_text(json.dumps(export))
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(site))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/claims.json"
+    project = _project(tmp_path, export)
+    conf = project / "conf.py"
+    conf.write_text(conf.read_text().replace('claims_json = "claims.json"', f'claims_json = "{url}"'))
+    try:
+        run = _build(project)
+        assert run.returncode == 0, run.stderr
+        batch = _claim(export, "batch.optimal-size")
+        assert batch["judged"] in _text(project / "_build/index.html")
+        assert f"{url.rsplit('/', 1)[0]}/{batch['permalink']}" in _text(project / "_build/index.html")
+    finally:
+        server.shutdown()
+        server.server_close()
+    (project / "index.md").write_text((project / "index.md").read_text() + "\nEdited offline.\n")
+    offline = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-q", str(project), str(project / "_build")], capture_output=True, text=True
+    )
+    assert offline.returncode == 0, offline.stderr
+    assert f"cannot fetch {url}" in offline.stderr
+    assert f"using the copy of release {export['release']['version']} fetched earlier" in offline.stderr
