@@ -288,7 +288,8 @@ def serving_context(db: Database, evaluations: Evaluations) -> tuple[Figure, ...
     assert rec is not None
     figs = [panel(WIDTH, 4.2) for _ in range(3)]
     (_, left), (_, middle), (_, right) = figs
-    left.plot(contexts, np.full_like(contexts, float(batch.value)), color=BLUE, label="weights only (lecture)")
+    weights_only = replica.reference.details["balanced_batch"]  # FP8 on FP8: batch.optimal-size's value on this chip
+    left.plot(contexts, np.full_like(contexts, weights_only), color=BLUE, label="weights only (lecture)")
     left.plot(contexts, balanced_kv, color=VERMILLION, ls="-.", label="with KV reads")
     left.axvline(limit, color=GREY, ls=":", lw=1.6, label="no batch balances beyond")
     left.set_ylabel("balanced batch (tokens)")
@@ -305,7 +306,7 @@ def serving_context(db: Database, evaluations: Evaluations) -> tuple[Figure, ...
         ax.set_xscale("log")
         ax.axvline(served, color=INK, ls="--", lw=0.8, label="DeepSeek's served context")
         ax.set_xlabel("context per sequence (tokens)")
-        ax.set_title(f"DeepSeek-V3 in BF16 on {rec.id} GPUs, the lecture's batch", fontsize=10)
+        ax.set_title(f"DeepSeek-V3 on {rec.id} GPUs: FP8 weights and arithmetic, BF16 KV", fontsize=10)
         ax.grid(True)
         _legend_below(fig, ax, ncols=2)
     return tuple(fig for fig, _ in figs)

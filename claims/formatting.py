@@ -109,8 +109,12 @@ ROW_NOUNS = {
 
 
 def detail(spec: Detail, value: float) -> str:
-    """A detail's value: a count with its noun ("17.9 GPUs"), the rest by unit."""
-    return f"{number(value)} {spec.noun}" if spec.noun else quantity(value, spec.unit)
+    """A detail's value: a count with its noun ("17.9 GPUs"), the rest by unit.
+
+    A detail beside an exact value asks for more figures (``digits``), so "4,096" is not shown as "4,100".
+    """
+    digits = spec.digits or SIGNIFICANT
+    return f"{number(value, digits)} {spec.noun}" if spec.noun else quantity(value, spec.unit, digits)
 
 
 def skipped(records: tuple[tuple[str, str], ...], kind: str) -> str:

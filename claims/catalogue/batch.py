@@ -19,6 +19,8 @@ B_star = sp.Symbol("B^*", positive=True)
 T_compute, T_weights = sp.symbols("T_compute T_weights", positive=True)
 E_routed, E_chosen = sp.symbols("E_routed E_chosen", positive=True)
 E_lecture = sp.Symbol("E_chosen^lecture", positive=True)
+# DeepSeek's served formats: bytes per FP8 weight, per cached (BF16) value, and the FP8 rate they imply.
+b_w, b_KV, F_8 = sp.symbols("b_w b_KV F_8", positive=True)
 # KV cache: layers, MLA latent and rotary widths, the context each sequence carries, HBM per chip.
 n_L, r_kv, r_rope = sp.symbols("n_layers r_KV r_rope", positive=True)
 L_ctx, M = sp.symbols("L M_HBM", positive=True)
@@ -38,8 +40,10 @@ GLU_MATRICES = Constant(
     m_glu, 3, "param", "a gated (SwiGLU) expert holds three h × d_expert matrices: gate, up and down projections"
 )
 
-#: Bytes of KV cache per token of context: one MLA latent and one rotary key per layer.
-KV_PER_TOKEN = n_L * (r_kv + r_rope) * b * e_val / n_seq
+#: Bytes of KV cache per token of context: one MLA latent and one rotary key per layer, b_KV bytes each.
+KV_PER_TOKEN = n_L * (r_kv + r_rope) * b_KV * e_val / n_seq
+#: FP8 arithmetic at the rate that trades bytes for FLOP/s one for one (twice BF16's, as on the GB200).
+SERVED_RATE = F * b / b_w
 #: Parameters of one routed expert, and of all of them.
 EXPERT_PARAMS = m_glu * h * d_e
 ROUTED_PARAMS = (n_L - n_D) * E_routed * EXPERT_PARAMS
@@ -82,15 +86,20 @@ def derive_optimal_batch() -> Derivation:
     sparsity = N_tot / N_act
     if sp.simplify(solution - hardware * sparsity) != 0:
         raise AssertionError("the optimal batch does not factor into hardware ratio x sparsity")
-    memory_kv = (N_tot * b + (B / n_seq) * L_ctx * kappa) / W
-    (with_kv,) = sp.solve(sp.Eq(compute, memory_kv), B)
-    if sp.simplify(with_kv - BALANCED_WITH_KV) != 0:
+    # DeepSeek serves FP8 weights on FP8 arithmetic: the same batch wherever F_8·b_w = F·b.
+    served = solution.subs({F: F_8, b: b_w}, simultaneous=True)
+    if sp.simplify(served.subs(F_8, SERVED_RATE) - solution) != 0:
+        raise AssertionError("FP8 weights on FP8 arithmetic should balance at the BF16 batch")
+    compute_8 = B * c * N_act / F_8
+    memory_kv = (N_tot * b_w + (B / n_seq) * L_ctx * kappa) / W
+    (with_kv,) = sp.solve(sp.Eq(compute_8, memory_kv), B)
+    if sp.simplify(with_kv - BALANCED_WITH_KV.subs({F: F_8, b: b_w}, simultaneous=True)) != 0:
         raise AssertionError("the balanced batch with KV differs from the one the figures draw")
     limit = sp.solve(sp.Eq(sp.denom(sp.together(with_kv)), 0), L_ctx)[0]
-    if sp.simplify(sp.diff(with_kv, L_ctx) / with_kv**2 - kappa / (n_seq * N_tot * b)) != 0:
+    if sp.simplify(sp.diff(with_kv, L_ctx) / with_kv**2 - kappa / (n_seq * N_tot * b_w)) != 0:
         raise AssertionError("the KV cache should raise the balanced batch, by B*²·κ/(n·N·b) per token of context")
-    kv_share = (solution / n_seq) * L_ctx * kappa / (N_tot * b)
-    at_kappa = {kappa: KV_PER_TOKEN}
+    kv_share = (solution / n_seq) * L_ctx * kappa / (N_tot * b_w)
+    at_served = {kappa: KV_PER_TOKEN, F_8: SERVED_RATE}
     return Derivation(
         steps=(
             Step("A step over a batch of B tokens needs this much compute time", sp.Eq(T_compute, compute)),
@@ -102,11 +111,17 @@ def derive_optimal_batch() -> Derivation:
                 sp.Eq(B_star, sp.UnevaluatedExpr(hardware) * sp.UnevaluatedExpr(sparsity)),
             ),
             Step(
+                "DeepSeek serves FP8 weights of b_w bytes on FP8 arithmetic, which a chip like the GB200 runs at "
+                "twice its BF16 rate: the rate per byte is unchanged",
+                sp.Eq(F_8, SERVED_RATE),
+            ),
+            Step("so the served formats balance at the same batch", sp.Eq(B_star, served)),
+            Step(
                 "The lecture leaves out the KV cache, which no batch shares: each of the B/n sequences reads its "
-                "L tokens of κ bytes every step, so memory time grows with the batch",
+                "L tokens of κ bytes (BF16, as DeepSeek keeps it) every step, so memory time grows with the batch",
                 sp.Eq(sp.Symbol("T_memory"), memory_kv),
             ),
-            Step("Balanced against compute, the batch rises", sp.Eq(sp.Symbol("B^*_KV"), with_kv)),
+            Step("Balanced against FP8 compute, the batch rises", sp.Eq(sp.Symbol("B^*_KV"), with_kv)),
             Step(
                 "and no batch balances once the context passes the length where one sequence's KV read takes as "
                 "long as its compute",
@@ -121,29 +136,34 @@ def derive_optimal_batch() -> Derivation:
                 "expert_ratio", "routed experts per selected expert in DeepSeek-V3's config", E_routed / E_chosen, "1"
             ),
             Detail("lecture_sparsity", "the lecture's reading ('32 of 256 experts')", E_routed / E_lecture, "1"),
-            Detail("kv_per_token", "DeepSeek-V3's KV cache per token of context (MLA, BF16)", KV_PER_TOKEN, "B/token"),
+            Detail(
+                "kv_per_token",
+                "DeepSeek-V3's KV cache per token of context (MLA latent, BF16)",
+                KV_PER_TOKEN,
+                "B/token",
+            ),
             Detail(
                 "context_limit",
-                "context beyond which no batch balances (KV read per sequence ≥ its compute)",
-                limit.subs(at_kappa),
+                "context beyond which no batch balances (KV read per sequence ≥ its FP8 compute)",
+                limit.subs(at_served),
                 "token",
             ),
             Detail(
                 "kv_to_weights",
-                "KV bytes over weight bytes read per step, at B* and DeepSeek's served context",
-                kv_share.subs(at_kappa),
+                "KV bytes over FP8 weight bytes read per step, at B* and DeepSeek's served context",
+                kv_share.subs(at_served),
                 "1",
             ),
             Detail(
                 "compute_share",
                 "compute time over memory time at B* with that KV (100 %: balanced)",
-                1 / (1 + kv_share.subs(at_kappa)),
+                1 / (1 + kv_share.subs(at_served)),
                 "percent",
             ),
             Detail(
                 "gpus_to_hold",
-                "chips whose HBM holds the weights and the KV of B* sequences at that context",
-                (N_tot * b + (solution / n_seq) * L_ctx * KV_PER_TOKEN) / M,
+                "chips whose HBM holds the FP8 weights and the BF16 KV of B* sequences at that context",
+                (N_tot * b_w + (solution / n_seq) * L_ctx * KV_PER_TOKEN) / M,
                 "1",
                 noun="GPUs",
             ),
@@ -182,6 +202,8 @@ OPTIMAL_BATCH = Claim(
         Input(r_rope, "qk_rope_head_dim", "deepseek-v3", "rotary key width cached per layer"),
         Input(L_ctx, "kv_length", "deepseek-v3-r1-decode-kv-length", "DeepSeek's average served context"),
         Input(M, "hbm_capacity", None, "HBM capacity"),
+        Input(b_w, "storage_per_parameter", "fp8", "bytes per FP8 weight, as DeepSeek serves them"),
+        Input(b_KV, "storage_per_parameter", "bf16", "bytes per cached value: DeepSeek keeps V3's MLA cache in BF16"),
     ),
     constants=(FLOP_PER_PARAM_TOKEN, TOKENS_PER_STEP, VALUE_AS_WEIGHT),
     rows=Rows(
@@ -197,11 +219,13 @@ OPTIMAL_BATCH = Claim(
         "routes each token to {in:E_chosen} of {in:E_routed} experts (the lecture read {in:E_chosen^lecture}), and "
         "with attention, embeddings, dense layers and a shared expert read by every token, the sparsity by "
         "parameter count is {detail:sparsity}, not {detail:lecture_sparsity}; so the optimum is {value}, outside "
-        "the lecture's {stated}. The KV cache, which the lecture sets aside, pushes it further: at the mean "
-        "context DeepSeek reports serving, {in:L}, a step at this batch reads {detail:kv_to_weights} as many KV "
-        "bytes as weight bytes and compute fills only {detail:compute_share} of it; past {detail:context_limit} "
-        "of context no batch balances at all, and holding the weights plus this KV takes {detail:gpus_to_hold}' "
-        "worth of HBM."
+        "the lecture's {stated}. Counted in BF16, it is also the batch for FP8 weights on FP8 arithmetic, the "
+        "formats DeepSeek serves, since the chip doubles its rate for half the bytes. The KV cache, which the "
+        "lecture sets aside, pushes it further. With weights at {in:b_w} and a BF16 cache of {detail:kv_per_token}, "
+        "at the mean context DeepSeek reports serving, {in:L}, a step at this batch reads {detail:kv_to_weights} "
+        "as many KV bytes as weight bytes and compute fills only {detail:compute_share} of it; past "
+        "{detail:context_limit} of context no batch balances at all, and holding the weights plus this KV takes "
+        "{detail:gpus_to_hold}' worth of HBM."
     ),
 )
 

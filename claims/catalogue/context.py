@@ -167,8 +167,8 @@ HUNDRED_MILLION_KV = Claim(
     finding=(
         "Llama 3.1 405B caches K and V for {in:n_KV} KV heads of {in:d_head} dimensions in each of its "
         "{in:n_layers} layers, so a context of {in:L} is a {detail:kv_bytes} cache: {value}' worth of HBM for "
-        "one user, close to Magic's {stated}. That is more HBM than a GB200 NVL72 rack holds many times over, and "
-        "every decode step would have to read it; a smaller cache per token (latent attention, sharing across "
+        "one user, close to Magic's {stated}. That is the HBM of several GB200 NVL72 racks, not of one, and every "
+        "decode step would have to read it; a smaller cache per token (latent attention, sharing across "
         "layers) or reading only part of it (sparse attention) is what the lecture means by a breakthrough."
     ),
 )

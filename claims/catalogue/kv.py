@@ -125,6 +125,7 @@ KV_SANITY = Claim(
                 "the same cache with each value in BF16, as most models store it",
                 2 * layers * heads * d_head * b_wide * e_val / n,
                 "B/token",
+                digits=5,  # exact, like the claim's own 2,048
             ),
         ),
     ),

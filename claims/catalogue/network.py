@@ -55,8 +55,11 @@ SCALE_OUT_GAP = Claim(
         "inside the band (see their rows), but Blackwell doubled NVLink while GB200 kept the Hopper-era NIC. "
         "GB300 NVL72's faster ConnectX-8 NICs bring the gap back near the lecture's figure, while TPU and "
         "Trainium chips, whose scale-up links dwarf their share of the data-centre network, show far larger "
-        "gaps; accelerators with no published per-chip NIC figure have no row. The lecture's conclusion, keep an "
-        "expert layer inside one scale-up domain, only gets stronger as the gap widens."
+        "ratios; accelerators with no published per-chip NIC figure have no row. Those chips link to their "
+        "neighbours in a torus rather than through switches, so their ratio of link rates is an upper bound: an "
+        "all-to-all across a large torus is limited by its bisection bandwidth and gets much less than the link "
+        "rate per chip. The lecture's conclusion, keep an expert layer inside one scale-up domain, gets stronger "
+        "as the usable gap widens."
     ),
 )
 

@@ -212,6 +212,9 @@ def derive_hop() -> Derivation:
     payload = (batch / n_seq) * h * b_act * e_val
     one_nic = T_msg + payload / S_out
     rack = T_msg + payload / (G_rack * S_out)
+    # Without micro-batches the stages run in turn, each rack reading its 1/P of the weights at the
+    # balanced batch (where its compute takes as long): a step is at least one rack reading all of them.
+    step_floor = N_tot_hop * b_act / (G_rack * W_hop)
     return Derivation(
         steps=(
             Step("A decode step runs the balanced batch through every stage", sp.Eq(B_star, batch)),
@@ -232,6 +235,18 @@ def derive_hop() -> Derivation:
             Detail("one_nic", "the hop through one NIC", one_nic, "ms"),
             Detail("latency_share", "share of the rack hop that is the path's latency", T_msg / rack, "percent"),
             Detail("all_hops", "the rack hops of all the lecture's stages", P * rack, "us"),
+            Detail(
+                "step_floor",
+                "the pipeline's decode step at that batch, weights only: each rack reads its share in turn",
+                step_floor,
+                "ms",
+            ),
+            Detail(
+                "hops_share",
+                "the hops over that step (an upper bound on their share)",
+                P * rack / step_floor,
+                "percent",
+            ),
         ),
     )
 
@@ -421,9 +436,9 @@ DEEPSEEK_NO_PP = Claim(
         "In the V3 report's decode unit, {in:TP} × {in:DP} attention GPUs already fill all {in:G}, so the "
         "pipeline degree is {value}: one stage holds every layer, which is the lecture's 'zero' (its 'two' "
         "would be a degree of two); the report's prefill unit gives the same. The 2025 overview names no "
-        "tensor degree, so its layouts are skipped here; there GPUs over data-parallel replicas, the value of "
-        "pipeline.deepseek-no-tensor-parallel, is the product of the tensor and pipeline degrees, and it is "
-        "one, so neither is used."
+        "tensor degree, so its layouts are not rows here, but they point the same way. In them, GPUs divided by "
+        "data-parallel replicas (the value of pipeline.deepseek-no-tensor-parallel) is the tensor degree times "
+        "the pipeline degree. That quotient is one, so both degrees are one: neither is used."
     ),
 )
 

@@ -196,11 +196,12 @@ FEISTEL = Claim(
         "exhaustive Feistel test round-trips every block with round functions that are not bijections. Because "
         "each layer's input can then be recomputed from its output, training keeps the last layer's activations "
         "instead of every layer's input, {detail:reversible_per_token} per token instead of "
-        "{detail:stored_per_token} at DeepSeek-V3's depth, a saving of {value}, paid for with roughly another "
-        "forward pass per step. The baseline is already activation checkpointing (only residual-stream inputs "
-        "kept), so against storing every intermediate the saving is larger still; what the verdict does not "
-        "cover is low precision, since the round trip is checked in float64 and in BF16 the reconstruction error "
-        "grows with depth, one reason reversible stacks are rare in large-model training."
+        "{detail:stored_per_token} at DeepSeek-V3's depth, a saving of {value}. The baseline is already "
+        "activation checkpointing (only residual-stream inputs kept), which also runs each layer's forward pass "
+        "again during the backward pass, so against it the extra arithmetic is small; against storing every "
+        "intermediate the saving is larger still, and costs roughly another forward pass per step. The real "
+        "price is precision, which the verdict does not cover: the round trip is checked in float64, and in BF16 "
+        "the reconstruction error grows with depth, one reason reversible stacks are rare in large-model training."
     ),
 )
 

@@ -6,7 +6,7 @@ import sympy as sp
 
 from ..engine import Claim, Derivation, Detail, Input, LectureArithmetic, Rows, Step
 from ..policy import Stated
-from .batch import FLOP_PER_PARAM_TOKEN, KV_PER_TOKEN, L_ctx, n_L, r_kv, r_rope
+from .batch import FLOP_PER_PARAM_TOKEN, KV_PER_TOKEN, L_ctx, b_KV, kappa, n_L, r_kv, r_rope
 from .common import TOKENS_PER_STEP, VALUE_AS_WEIGHT, across_gpus, one_step, positive
 
 n_seq = TOKENS_PER_STEP.symbol
@@ -111,10 +111,15 @@ WORST_WAIT = Claim(
 
 
 G_chips, H_bytes = sp.symbols("G H", positive=True)
+# Sized as DeepSeek serves: F is the FP8 rate, b one FP8 weight, and the KV cache BF16 (b_KV in KV_PER_TOKEN).
 BALANCED = F * b * N_tot / (c * W * N_act)
-HELD = N_tot * b + (BALANCED / n_seq) * L_ctx * KV_PER_TOKEN  # weights plus the batch's KV cache
-SMALLEST = sp.ceiling(HELD / M)  # whole chips whose HBM holds it
-REPLICA_STEP = sp.Max(BALANCED * c * N_act / (SMALLEST * F), HELD / (SMALLEST * W))
+# The argument in its own symbols (the derivation's steps), then each closed form by substitution.
+HOLDS = N_tot * b + (B_star / n_seq) * L_ctx * kappa  # weights plus the batch's KV cache
+FITS = sp.ceiling(H_bytes / M)  # whole chips whose HBM holds it
+STEPS = sp.Max(B_star * c * N_act / (G_chips * F), H_bytes / (G_chips * W))  # compute or one read of all it holds
+HELD = HOLDS.subs({B_star: BALANCED, kappa: KV_PER_TOKEN})
+SMALLEST = FITS.subs(H_bytes, HELD)
+REPLICA_STEP = STEPS.subs({G_chips: SMALLEST, H_bytes: HELD, B_star: BALANCED})
 REPLICA_RATE = BALANCED / REPLICA_STEP
 
 
@@ -122,20 +127,34 @@ def derive_replica_throughput() -> Derivation:
     """The smallest deployment that holds the weights and its batch's KV, stepping at its roofline."""
     return Derivation(
         steps=(
-            Step("The batch that balances weight fetch against compute (the lecture's)", sp.Eq(B_star, BALANCED)),
+            Step(
+                "The batch that balances weight fetch against compute (the lecture's), with FP8 weights on FP8 "
+                "arithmetic as DeepSeek serves them",
+                sp.Eq(B_star, BALANCED),
+            ),
+            Step(
+                "Bytes of KV cache per token of context: one MLA latent and one rotary key per layer, in BF16",
+                sp.Eq(kappa, KV_PER_TOKEN),
+            ),
             Step(
                 "Bytes the replica must hold: every weight, and each sequence's KV cache at the served context",
-                sp.Eq(H_bytes, HELD),
+                sp.Eq(H_bytes, HOLDS),
             ),
-            Step("The smallest whole number of chips whose HBM holds them", sp.Eq(G_chips, SMALLEST)),
+            Step("The smallest whole number of chips whose HBM holds them", sp.Eq(G_chips, FITS)),
             Step(
                 "A step takes the longer of compute and one read of all it holds, spread over the G chips",
-                sp.Eq(T_step, REPLICA_STEP),
+                sp.Eq(T_step, STEPS),
             ),
-            Step("Tokens per second for the replica", sp.Eq(R_rep, REPLICA_RATE)),
+            Step("Tokens per second for the replica", sp.Eq(R_rep, B_star / T_step)),
         ),
         result=REPLICA_RATE,
         details=(
+            Detail(
+                "balanced_batch",
+                "balanced batch in FP8 (weights and arithmetic); batch.optimal-size counts it in BF16",
+                BALANCED,
+                "token",
+            ),
             Detail("chips", "chips in the smallest replica that holds weights and KV", SMALLEST, "1", noun="GPUs"),
             Detail("step_time", "step time of that replica", REPLICA_STEP, "ms"),
             Detail("per_chip", "tokens per second per chip", REPLICA_RATE / SMALLEST, "token/s"),
@@ -155,8 +174,9 @@ def derive_replica_throughput() -> Derivation:
 REPLICA_INPUTS = (
     Input(M, "hbm_capacity", None, "HBM capacity"),
     Input(W, "hbm_bandwidth", None, "HBM bandwidth"),
-    Input(F, "bf16_flops", None, "dense BF16 FLOP/s"),
-    Input(b, "storage_per_parameter", "bf16", "bytes per BF16 weight and cached value"),
+    Input(F, "fp8_flops", None, "dense FP8 FLOP/s: DeepSeek's matrix multiplies run in FP8"),
+    Input(b, "storage_per_parameter", "fp8", "bytes per FP8 weight, as DeepSeek serves them"),
+    Input(b_KV, "storage_per_parameter", "bf16", "bytes per cached value: DeepSeek keeps V3's MLA cache in BF16"),
     Input(N_tot, "total_params", "deepseek-v3", "total parameters"),
     Input(N_act, "active_params", "deepseek-v3", "active parameters"),
     Input(n_L, "layers", "deepseek-v3", "layers"),
@@ -187,8 +207,10 @@ REPLICA_THROUGHPUT = Claim(
         ((B_lec, 2000), (T_lec, 20)),
     ),
     finding=(
-        "A replica must hold DeepSeek-V3's weights and the KV cache of its whole batch: at the balanced batch and "
-        "DeepSeek's served context that takes {detail:chips}, whose HBM the two fill to {detail:hbm_filled}. "
+        "A replica must hold DeepSeek-V3's weights and the KV cache of its whole batch, in the formats DeepSeek "
+        "serves: FP8 weights ({in:b}) multiplied in FP8, and the MLA cache in BF16 ({in:b_KV} per cached "
+        "value). At the balanced batch ({detail:balanced_batch}, the same as in BF16) and DeepSeek's served "
+        "context, that takes {detail:chips}, whose HBM the two fill to {detail:hbm_filled}. "
         "Each step then reads all of it, so the step is about one HBM pass, {detail:step_time}, and the replica "
         "serves {value}, {detail:per_chip} per GPU, against the lecture's {stated}. The lecture's own figures "
         "do not close: 2,000 tokens per 20 ms train is {own}; its 64 steps a second is a shorter train than its "
@@ -230,8 +252,8 @@ GEMINI_SHARE = Claim(
     ),
     finding=(
         "Against Google's {in:G} (the last figure before the lecture), one DeepSeek-V3 replica of the size that "
-        "holds its weights and KV is {value} of the traffic, about half the lecture's {stated}. The gap comes "
-        "from both ends: a GB200 replica serves nearly twice the lecture's tokens per second, and Google's "
+        "holds its FP8 weights and BF16 KV is {value} of the traffic, about half the lecture's {stated}: just "
+        "inside the factor of two its 'about' allows. The gap comes from both ends: a GB200 replica serves about twice the lecture's tokens per second, and Google's "
         "count is of all tokens it processes, prompts included, while a replica's rate counts decoded tokens."
     ),
 )
@@ -309,8 +331,9 @@ SECOND_PASS = Claim(
         "across the GPUs in hwdb, {judged}, and the H100 row makes {value}. So the lecture's step length is "
         "long enough for a second pass on about half of today's GPUs; chips whose HBM grew faster than their "
         "bandwidth (the largest-capacity parts) fall short. The lecture's real point, that a second pass would "
-        "find nothing new, the derivation proves: a decode step writes no weight, and per byte read it writes "
-        "less than one cached token per sequence in L, {detail:write_bound} at a context of {in:L_ref}."
+        "find nothing new, the derivation proves: a decode step writes no weight, and it writes at most 1/L of "
+        "what it reads, one new KV entry per sequence against the L entries of its context; at a context of "
+        "{in:L_ref} that is under {detail:write_bound} of a byte per byte read."
     ),
 )
 
