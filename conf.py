@@ -27,8 +27,9 @@ bibtex_bibfiles = ["book/references.bib"]  # relative to the configuration direc
 bibtex_reference_style = "author_year"
 bibtex_default_style = "plain"
 
-# Any change to claims/ or hwdb/ changes this value, and rebuild="env" makes Sphinx
-# re-read every page: no page is ever rendered from numbers it did not just compute.
+# Any change to the code in claims/ or hwdb/ (or to a library version, or the overlays in
+# force) changes this value, and rebuild="env" makes Sphinx re-read every page. An hwdb data
+# edit re-reads just the pages that show what changed (claims/sphinx/dependencies.py).
 claims_fingerprint = fingerprint()
 
 myst_enable_extensions = ["colon_fence", "deflist", "dollarmath"]

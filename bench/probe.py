@@ -20,7 +20,7 @@ def main() -> None:
     imported = time.perf_counter()
     db = hwdb.load_from(hwdb.DATA_DIR)
     loaded = time.perf_counter()
-    derivations = [claim.derivation for claim in all_claims()]  # symbolic: solve, simplify, proofs
+    derivations = [claim.derivation for claim in all_claims()]  # the derivation cache, or solve and simplify
     derived = time.perf_counter()
     evaluations = evaluate_all(db)
     first = time.perf_counter()

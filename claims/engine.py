@@ -19,6 +19,7 @@ from hwdb import Database, Field, Quantity, Record
 from hwdb.derived import field_of
 from hwdb.units import parse_unit
 
+from . import derivation_cache
 from .compiled import UnitCheckError, base_magnitude, evaluate_expression
 from .policy import EVIDENCE, RULES, Population, Stated, Verdict, population
 
@@ -79,6 +80,7 @@ class Detail:
     expr: sp.Expr
     unit: str
     noun: str = ""  # what a dimensionless count counts ("GPUs"), for display
+    digits: int = 0  # significant figures to write it with; 0: the book's usual three
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,14 @@ class Claim:
 
     @cached_property
     def derivation(self) -> Derivation:
-        return self.build()
+        """Built once per process, and served from the disk cache when the code has not changed.
+
+        Only the catalogue's claims are cached: their IDs are unique and their code is in the cache key.
+        A claim built elsewhere (a test's, a user's) may reuse an ID with another derivation.
+        """
+        if not self.build.__module__.startswith("claims.catalogue"):
+            return self.build()
+        return derivation_cache.derivation(self.id, self.build)
 
 
 def anchor(claim_id: str) -> str:

@@ -98,7 +98,7 @@ def data(evaluations: dict[str, Evaluation], db: Database) -> dict[str, Any]:
         assert claim.rows is not None
         model = model_of(claim, db)
         result = e.derivation.result
-        by_name = {str(s): s for s in result.free_symbols}
+        by_name = {str(s): s for s in sorted(result.free_symbols, key=str)}  # a stable order: stable pages
         constants = {str(c.symbol): c for c in claim.constants}
         names: dict[sp.Symbol, sp.Symbol] = {}
         args: list[dict[str, Any]] = []

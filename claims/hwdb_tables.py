@@ -23,6 +23,7 @@ from hwdb.schema import FIELDS, KINDS
 
 from . import formatting, lock
 from .registry import all_claims, evaluate_all
+from .sphinx import dependencies
 from .sphinxnodes import build_state, table_of
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,39 @@ def _field_cell(record: hwdb.Record, name: str) -> Cell:
     cell = nodes.paragraph()
     cell += nodes.reference("", text, refuri=f.source.url, reftitle=title)
     return cell
+
+
+#: Column headings short enough for a table that fits beside the page's navigation; the full meaning of each
+#: is listed above the table (and in the heading's tooltip).
+SHORT = {
+    "bf16_flops": "BF16",
+    "fp8_flops": "FP8",
+    "fp4_flops": "FP4",
+    "int8_flops": "INT8",
+    "hbm_capacity": "HBM",
+    "hbm_bandwidth": "HBM BW",
+    "scaleup_bandwidth": "scale-up BW",
+    "scaleout_bandwidth": "scale-out BW",
+    "scaleup_domain": "domain",
+    "gpu_dies": "dies",
+    "power": "power",
+}
+
+
+def _heading(name: str) -> Cell:
+    short = SHORT.get(name)
+    if short is None:
+        return FIELDS[name].description
+    return nodes.abbreviation(short, short, explanation=FIELDS[name].description)
+
+
+def _columns(names: list[str]) -> nodes.paragraph | None:
+    """What the short headings stand for, said once above the tables."""
+    shown = [n for n in names if n in SHORT]
+    if not shown:
+        return None
+    text = "; ".join(f"{SHORT[n]}: {FIELDS[n].description}" for n in shown)
+    return nodes.paragraph("", "Columns — " + text + ".", classes=["hwdb-note"])
 
 
 def _quantity_cell(value: Any, unit: str) -> str:
@@ -123,8 +157,11 @@ class HwdbTableDirective(SphinxDirective):
             db.of_kind(kind),
             key=lambda r: (str(r.meta.get(group, "")) if group else "", str(r.meta.get("year", "")), r.id),
         )
-        headers = ["record", *(FIELDS[n].description for n in names), *(DERIVED[d][0] for d in extra)]
+        headers: list[Cell] = ["record", *(_heading(n) for n in names), *(DERIVED[d][0] for d in extra)]
         out: list[nodes.Node] = []
+        columns = _columns(names)
+        if columns is not None:
+            out.append(columns)
         for key, members in groupby(records, key=lambda r: str(r.meta.get(group, "")) if group else ""):
             rows: list[list[Cell]] = []
             for record in members:
@@ -181,6 +218,7 @@ class OverlayDemoDirective(SphinxDirective):
     required_arguments = 1
 
     def run(self) -> list[nodes.Node]:
+        dependencies.record(self.env, everything=True)  # it loads hwdb afresh, with the overlay on top
         state = build_state(self.env.app)
         path = (Path(self.env.srcdir) / self.arguments[0]).resolve()
         overlays = [p for p in hwdb.overlays_from_env() if p != path] + [path]

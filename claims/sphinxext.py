@@ -3,9 +3,11 @@
 Claims are evaluated once per build, in the Sphinx process, at ``builder-inited``,
 and compared with the lock. Any drift or evaluation error is logged there (so a
 ``-W`` build fails whichever pages were re-read) and again at ``build-finished``,
-which also sets a failing exit status. A content fingerprint of claims/ and hwdb/
-is a config value with ``rebuild="env"``, so any data or code change re-reads every
-page: nothing is served from a cache that cannot see those inputs.
+which also sets a failing exit status. The evaluation runs on a tracked view of hwdb
+(:mod:`claims.sphinx.dependencies`), and each page records the claims and hwdb values it
+shows: a data edit re-reads exactly the pages that show what moved. A fingerprint of the
+code and library versions is a config value with ``rebuild="env"``, so any code change
+re-reads every page: nothing is served from a record that cannot see its inputs.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import sys
 from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
@@ -30,14 +33,26 @@ from sphinx.util.docutils import SphinxDirective, SphinxRole
 import hwdb
 from hwdb.files import write_atomic
 
-from . import calculator, citation, formatting, lock, notation, release, statements
+from . import calculator, citation, formatting, history, lock, notation, release, statements
 from .engine import ClaimError, Evaluation, anchor
 from .export import dumps
 from .figures import FIGURES, render_svg
 from .policy import EVIDENCE, MARKERS, RULES, WORDINGS, Verdict
-from .registry import all_claims, evaluate_all
+from .registry import all_claims
 from .sensitivity import Elasticity, analyse
-from .sphinxnodes import build_state, paragraph_of, table_of
+from .sphinx import dependencies
+from .sphinxnodes import (
+    build_state,
+    depart_details,
+    depart_summary,
+    details,
+    folded,
+    paragraph_of,
+    summary,
+    table_of,
+    visit_details,
+    visit_summary,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -46,20 +61,40 @@ SCHEMA_FILE = PACKAGE_DIR / "claims.schema.json"
 REPO_ROOT = PACKAGE_DIR.parent
 
 
+#: Libraries whose version can change what a page shows (parsing, maths, units, figures).
+RENDERING_LIBRARIES = ("sphinx", "docutils", "myst-parser", "myst-nb", "sympy", "pint", "numpy", "matplotlib")
+
+
 def fingerprint() -> str:
-    """A hash of everything a claim's value can depend on: code, data, overlays, locks."""
+    """A hash of what the pages' dependency record cannot see: code, library versions, overlay paths.
+
+    Every file of claims/ and of hwdb/ outside its data folder (so the claims, the engine, this
+    extension, the release history, the statement and ID tables), the rendering libraries' and
+    Python's versions, and which overlays are in force. It is ``claims_fingerprint``, a config value
+    with ``rebuild="env"``: when it moves, every page is re-read. hwdb data and overlay contents are
+    not in it: :mod:`claims.sphinx.dependencies` re-reads just the pages that show what changed.
+    The lock is not in it either: it decides whether the build passes, checked on every build, and
+    no page shows it.
+    """
     digest = hashlib.sha256()
+    data_dir = REPO_ROOT / "hwdb" / "data"
+    locks = {lock.LOCK_FILE.resolve()}
     files = [
         path
         for folder in (PACKAGE_DIR, REPO_ROOT / "hwdb")
         for path in sorted(folder.rglob("*"))
-        if path.is_file() and path.suffix in {".py", ".toml", ".txt", ".json"} and "__pycache__" not in path.parts
+        if path.is_file()
+        and "__pycache__" not in path.parts
+        and data_dir not in path.parents
+        and path.resolve() not in locks
     ]
-    overlays = hwdb.overlays_from_env()
-    files += [*overlays, lock.lock_path(overlays)]
     for path in files:
-        content = path.read_bytes() if path.exists() else b"<missing>"
-        digest.update(hwdb.display_path(path).encode() + b"\0" + content)
+        digest.update(hwdb.display_path(path).encode() + b"\0" + path.read_bytes() + b"\0")
+    for name in RENDERING_LIBRARIES:
+        digest.update(f"{name}={version(name)}\0".encode())
+    digest.update(f"python={sys.version}\0".encode())
+    for overlay in hwdb.overlays_from_env():
+        digest.update(f"overlay={overlay.resolve()}\0".encode())
     return digest.hexdigest()
 
 
@@ -70,15 +105,29 @@ def evaluate_for_build(app: Sphinx) -> None:
     try:
         overlays = hwdb.overlays_from_env()
         state.db = hwdb.load_from(hwdb.DATA_DIR, overlays)
-        state.evaluations = evaluate_all(state.db)
+        state.db, state.evaluations = dependencies.evaluate_for_build(app, state.db)
         drifts = lock.check(state.evaluations, lock.read(lock.lock_path(overlays)))
         state.failures += [f"claim drifted from the lock: {d}" for d in drifts]
+        if lock.lock_path(overlays) == lock.LOCK_FILE and not drifts:  # the book's release names what it publishes
+            state.failures += history_problems(state.evaluations)
         state.failures += citation.registry_problems(all_claims(), citation.read_registry())
         statements.load()
     except (hwdb.HwdbError, ClaimError, lock.LockError, KeyError, ValueError) as exc:
         state.failures.append(str(exc))
     for failure in state.failures:
         logger.error(failure, type="claims", subtype="drift")
+
+
+def history_problems(evaluations: dict[str, Evaluation]) -> list[str]:
+    """Claims whose content changed since the last recorded release (a pin records a new one)."""
+    changed = history.stale(history.read(), history.entries(evaluations))
+    if not changed:
+        return []
+    return [
+        f"{len(changed)} claim(s) changed since release {release.VERSION} was recorded ({', '.join(changed[:5])}"
+        f"{', …' if len(changed) > 5 else ''}): run `python -m claims pin` to record a new release in "
+        f"{hwdb.display_path(history.HISTORY_FILE)}"
+    ]
 
 
 #: What the build writes beside the pages, and the mark it leaves on an output folder it failed to make.
@@ -100,8 +149,8 @@ def report_at_finish(app: Sphinx, exception: Exception | None) -> None:
         out = Path(app.outdir)
         write_atomic(out / "claims.json", dumps(state.evaluations, state.db.fingerprint, hwdb.overlays_from_env()))
         write_atomic(out / "claims.schema.json", SCHEMA_FILE.read_bytes())
-        write_atomic(out / "claims.bib", "\n".join(citation.bibtex(e) for e in state.evaluations.values()))
-        csl = [citation.csl_json(e) for e in state.evaluations.values()]
+        write_atomic(out / "claims.bib", citation.bibliography(state.evaluations))
+        csl = citation.csl_items(state.evaluations)
         write_atomic(out / "claims.csl.json", json.dumps(csl, indent=2, ensure_ascii=False) + "\n")
         _permanent_pages(out, state.evaluations)
         (out / FAILED_MARK).unlink(missing_ok=True)
@@ -144,31 +193,83 @@ def _permanent_pages(out: Path, evaluations: dict[str, Evaluation]) -> None:
                 f'<body>{renamed}<p><a href="{html.escape(target)}">{title}</a></p></body></html>\n'
             )
             write_atomic(folder / f"{name}.html", page)
+    for claim_id, entry in citation.read_registry().withdrawn.items():
+        write_atomic(
+            folder / f"{claim_id}.html", tombstone(claim_id, entry, history.of_claim(history.read(), claim_id))
+        )
+
+
+def tombstone(claim_id: str, entry: dict[str, str], said: list[dict[str, Any]]) -> str:
+    """The page a withdrawn claim's address keeps: why it went, when, and what it last said."""
+    name = html.escape(claim_id)
+    last = (
+        f"<p>Its last published version, {html.escape(said[-1]['version'])} (release "
+        f"{html.escape(said[-1]['release'])}), said {html.escape(said[-1]['judged'])} against the lecture's "
+        f"{html.escape(said[-1]['stated'])}: {html.escape(said[-1]['verdict'])}.</p>"
+        if said
+        else ""
+    )
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n<title>{name} (withdrawn)</title></head>\n'
+        f"<body><h1>{name}: withdrawn</h1>\n<p>This claim was withdrawn from the book in release "
+        f"{html.escape(entry['release'])}. {html.escape(entry['reason'])}</p>\n{last}\n"
+        f'<p><a href="../changelog.html">The changelog</a> lists every change by release.</p></body></html>\n'
+    )
 
 
 def _figure_svg(app: Sphinx, name: str, draw: Callable[[], str]) -> str:
     """A figure's SVG, drawn again whenever anything it could depend on changed.
 
-    The key is the build's ``claims_fingerprint`` (every file of claims/ and hwdb/,
-    overlays and lock) and matplotlib's version; the cache lives beside the doctrees,
-    so a clean build always draws every figure. A prose edit no longer redraws the
-    figures of the page it touches.
+    The cache entry (beside the doctrees, so a clean build draws every figure) keeps the SVG, the
+    build's ``claims_fingerprint`` and matplotlib's version, and the hwdb keys and claims the drawing
+    read, each with its digest. It is served only if all of them are unchanged, and its reads are
+    then noted for the page as if it had been drawn: a prose edit does not redraw the figures of the
+    page it touches, and a data edit redraws exactly the figures that show the data.
     """
-    key = hashlib.sha256(f"{name}\0{app.config.claims_fingerprint}\0{version('matplotlib')}".encode()).hexdigest()
-    path = Path(app.doctreedir) / "claim-figures" / f"{name}-{key[:20]}.svg"
-    if path.is_file():
-        return path.read_text(encoding="utf-8")
-    svg = draw()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f"{name}-*.svg"):
-        stale.unlink()
-    write_atomic(path, svg)
+    tracked = dependencies.tracking(app)
+    digests = tracked.digests
+    code = hashlib.sha256(f"{app.config.claims_fingerprint}\0{version('matplotlib')}".encode()).hexdigest()
+    path = Path(app.doctreedir) / "claim-figures" / f"{name}.json"
+    try:
+        cached = json.loads(path.read_text(encoding="utf-8"))
+        reads = [(tuple(key), digest) for key, digest in cached["reads"]]
+        if cached["code"] == code and digests is not None and all(digests.of(k) == d for k, d in reads):
+            tracked.recorder.replay(k for k, _ in reads)
+            return str(cached["svg"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # no usable entry: draw
+    with tracked.recorder.capture() as keys:
+        svg = draw()
+    tracked.recorder.replay(keys)
+    if digests is not None:
+        reads_now = [[list(k), digests.of(k)] for k in sorted(keys)]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, json.dumps({"code": code, "reads": reads_now, "svg": svg}))
     return svg
 
 
 def _lookup(directive_or_role: SphinxDirective | SphinxRole, claim_id: str) -> Evaluation | None:
     state = build_state(directive_or_role.env.app)
     evaluation = state.evaluations.get(claim_id)
+    registry = citation.read_registry()
+    renamed = registry.aliases.get(claim_id)
+    if evaluation is None and renamed in state.evaluations:
+        logger.warning(
+            f"claim ID '{claim_id}' is deprecated: the claim was renamed to '{renamed}'; cite the new ID",
+            location=directive_or_role.get_location(),
+            type="claims",
+            subtype="renamed",
+        )
+        return state.evaluations[renamed]
+    if evaluation is None and claim_id in registry.withdrawn:
+        entry = registry.withdrawn[claim_id]
+        logger.error(
+            f"claim '{claim_id}' was withdrawn in release {entry['release']}: {entry['reason']}",
+            location=directive_or_role.get_location(),
+            type="claims",
+            subtype="withdrawn",
+        )
+        return None
     if evaluation is None:
         if state.failures and not state.evaluations:
             message = f"claim '{claim_id}' cannot be shown: the claims failed to evaluate (see the first error)"
@@ -198,6 +299,25 @@ def _claim_xref(claim_id: str, content: nodes.Node) -> addnodes.pending_xref:
 
 
 # ---------------------------------------------------------------- the claim box
+
+
+def _only_reports(e: Evaluation) -> bool:
+    """A claim whose value is one reported figure: nothing to derive, nothing to recompute."""
+    return isinstance(e.derivation.result, sp.Symbol)
+
+
+def _count(e: Evaluation) -> int:
+    return len(e.reference.inputs) + len(e.claim.constants)
+
+
+def _rows_summary(e: Evaluation) -> str:
+    c = e.claim
+    assert c.rows is not None
+    judged = [r for r in e.rows if r.record is not None and r.verdict is not None]
+    if e.population is not None:
+        return f"Per {c.rows.kind}: {formatting.judged(e)}"
+    reference = e.reference.record.name if e.reference.record else c.rows.reference
+    return f"Per {c.rows.kind}: {len(judged)} in scope, judged on {reference}"
 
 
 class ClaimDirective(SphinxDirective):
@@ -234,22 +354,27 @@ class ClaimDirective(SphinxDirective):
             f"“{claim.stated.text}”",
             classes=["claim-lecture"],
         )
-        box += self._derivation(evaluation)
-        box += self._inputs(evaluation)
-        calculator_html = calculator.html(evaluation)
-        if calculator_html is not None:
-            box += nodes.raw("", calculator_html, format="html")
+        # Top-down: what is claimed, the verdict against the lecture's figure and why; the working folded below.
         box += self._result(evaluation)
+        box += paragraph_of(nodes.strong("", "Why. "), formatting.finding(evaluation), classes=["claim-finding"])
+        if not _only_reports(evaluation):
+            derivation = self._derivation(evaluation)
+            if evaluation.derivation.checks:
+                derivation += self._checks(evaluation)
+            box += folded("How it is derived", derivation, "derivation")
+        box += folded(f"Inputs and their sources ({_count(evaluation)})", self._inputs(evaluation), "inputs")
+        calculator_html = None if _only_reports(evaluation) else calculator.html(evaluation)
+        if calculator_html is not None:
+            box += folded("Try it: recompute with other inputs", nodes.raw("", calculator_html, format="html"), "calc")
         if claim.rows:
-            box += self._rows(evaluation)
+            box += folded(_rows_summary(evaluation), self._rows(evaluation), "rows")
         elasticities = analyse(evaluation)
         if elasticities:
-            box += self._elasticities(evaluation, elasticities)
+            box += folded("What the value depends on", self._elasticities(evaluation, elasticities), "elasticities")
         if evaluation.sensitivity:
-            box += self._sensitivity(evaluation)
-        if evaluation.derivation.checks:
-            box += self._checks(evaluation)
-        box += paragraph_of(nodes.strong("", "Finding. "), formatting.finding(evaluation), classes=["claim-finding"])
+            box += folded(
+                "The lecture's assumptions across their plausible range", self._sensitivity(evaluation), "sensitivity"
+            )
         box += self._cite(evaluation)
         for old, new in citation.read_registry().aliases.items():
             if new == claim_id:  # a retired ID still resolves, here and through intersphinx
@@ -258,16 +383,35 @@ class ClaimDirective(SphinxDirective):
         return [box]
 
     def _cite(self, e: Evaluation) -> nodes.container:
+        """One line to copy (``ID@VERSION``, which claims.citing and check-refs read), the formats folded."""
+        version = citation.content_version(e)
+        pinned = f"{e.claim.id}@{version}"
         cite = nodes.container(classes=["claim-cite"])
-        cite += paragraph_of(
-            nodes.strong("", "Cite this. "),
-            nodes.literal("", e.claim.id),
-            f", content version {citation.content_version(e)}, release {release.VERSION}. Markdown: ",
-            nodes.literal("", f"[`{e.claim.id}`]({citation.url(e)})"),
-            ". BibTeX:",
+        line = paragraph_of(nodes.strong("", "Cite: "), nodes.literal("", pinned, classes=["claim-cite-id"]))
+        line += nodes.raw(
+            "",
+            f'<button type="button" class="claim-copy" data-copy="{html.escape(pinned)}">copy</button>',
+            format="html",
         )
+        line += nodes.Text(f" (release {release.VERSION}; ")
+        line += nodes.reference("", "permanent address", refuri=citation.url(e))
+        line += nodes.Text(")")
+        cite += line
+        formats = nodes.container()
+        markdown = citation.cite(e, "md")
+        formats += paragraph_of("Markdown:")
+        formats += nodes.literal_block(markdown, markdown, language="markdown")
         bib = citation.bibtex(e)
-        cite += nodes.literal_block(bib, bib, language="bibtex")
+        formats += paragraph_of("BibTeX (every claim: ", nodes.reference("", "claims.bib", refuri="claims.bib"), "):")
+        formats += nodes.literal_block(bib, bib, language="bibtex")
+        formats += paragraph_of(
+            "CSL-JSON for Zotero or Pandoc: ",
+            nodes.reference("", "claims.csl.json", refuri="claims.csl.json"),
+            "; in another Sphinx project, ",
+            nodes.literal("", f"{{claim-value}}`{pinned}`"),
+            " with claims.citing (see the citing page).",
+        )
+        cite += folded("Citation formats", formats, "formats")
         return cite
 
     def _header(self, e: Evaluation) -> nodes.paragraph:
@@ -287,7 +431,6 @@ class ClaimDirective(SphinxDirective):
 
     def _derivation(self, e: Evaluation) -> nodes.container:
         box = nodes.container(classes=["claim-derivation"])
-        box += paragraph_of(nodes.strong("", "Derivation"))
         for step in e.derivation.steps:
             box += paragraph_of(step.text + ":")
             latex = sp.latex(step.math)
@@ -325,34 +468,40 @@ class ClaimDirective(SphinxDirective):
         inputs.insert(0, nodes.title("", title))
         return inputs
 
-    def _result(self, e: Evaluation) -> nodes.paragraph:
+    def _result(self, e: Evaluation) -> nodes.container:
+        """The verdict line (what was derived, against what the lecture says), then how it was judged."""
         c = e.claim
         s = c.stated
-        marker = f"the lecture says “{s.marker}”, so " if s.marker else ""
-        text = (
-            f"Lecture: {formatting.stated(e)}. Tolerance: {marker}{s.wording} ({WORDINGS[s.wording].meaning}): "
-            f"{formatting.bands(e)}."
-        )
-        if s.why:
-            text += f" Reading: {s.why}."
+        result = nodes.container(classes=["claim-result"])
         if e.population is not None:
             assert c.rows is not None
-            text += (
-                f" Judged on the population: {formatting.judged(e)} "
-                f"({RULES[c.rows.rule]}; the reference row gives {formatting.claim_quantity(c, e.value)})."
+            headline = f"{formatting.judged(e)}, against the lecture's {formatting.stated(e)}: "
+        else:
+            # The reference row names the record the case was computed with: a chip, a price sheet, a link.
+            where = f" ({c.rows.kind}: {e.reference.record.name})" if c.rows and e.reference.record else ""
+            headline = f"Derived {formatting.claim_quantity(c, e.value)}{where}, against the lecture's "
+            headline += f"{formatting.stated(e)}: "
+        line = paragraph_of(nodes.strong("", headline), classes=["claim-headline"])
+        line += _verdict(e.verdict.value)
+        result += line
+        marker = f"the lecture says “{s.marker}”, so " if s.marker else ""
+        how = f"Tolerance: {marker}{s.wording} ({WORDINGS[s.wording].meaning}): {formatting.bands(e)}."
+        if s.why:
+            how += f" Reading: {s.why}."
+        if e.population is not None:
+            assert c.rows is not None
+            how += (
+                f" Judged on the population ({RULES[c.rows.rule]}); "
+                f"the reference row gives {formatting.claim_quantity(c, e.value)}."
             )
         elif c.rows:
-            text += f" Judged on the case the lecture speaks of: {formatting.claim_quantity(c, e.value)}"
-            text += f" on {e.reference.record.name if e.reference.record else 'the reference'}."
-        else:
-            text += f" Derived: {formatting.claim_quantity(c, e.value)}."
+            how += " Judged on the case the lecture speaks of."
         if c.evidence == "none":
-            text += f" Evidence: {EVIDENCE['none']}."
-        result = paragraph_of(text + " Verdict: ", classes=["claim-result"])
-        result += _verdict(e.verdict.value)
+            how += f" Evidence: {EVIDENCE['none']}."
         own = formatting.own_arithmetic(e)
         if own:
-            result += nodes.Text(" " + own)
+            how += " " + own
+        result += paragraph_of(how, classes=["claim-tolerance"])
         return result
 
     def _rows(self, e: Evaluation) -> nodes.table:
@@ -808,12 +957,17 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_role("claim-judged", ClaimJudgedRole())
     app.add_role("claim-verdict", ClaimVerdictRole())
     app.add_role("hwdb", HwdbRole())
+    app.add_node(details, html=(visit_details, depart_details))
+    app.add_node(summary, html=(visit_summary, depart_summary))
     app.add_css_file("claims.css")
+    app.add_js_file("claim-box.js")
     app.add_js_file("calculator.js")
     app.add_js_file("claim-index.js")
+    app.setup_extension("claims.sphinx.dependencies")
     app.connect("builder-inited", evaluate_for_build)
     app.connect("env-check-consistency", check_every_claim_placed)
     app.connect("build-finished", report_at_finish)
+    app.setup_extension("claims.sphinx.changelog")
     app.setup_extension("claims.sphinx.exercises")
     app.setup_extension("claims.sphinx.explore")
-    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 2}

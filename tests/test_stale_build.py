@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -65,7 +68,7 @@ def test_generated_figure_shows_new_data(repo: Path) -> None:
     before = page.read_text()
     toml = repo / "hwdb/data/accelerators/h100-sxm.toml"
     original = toml.read_text()
-    edit(toml, "value = 3.35\n", "value = 2.0\n")
+    edit(toml, "value = 3.35\n", "value = 3.0\n")  # H100's drain stays below H200's: an exercise relies on it
     try:
         pin(repo)
         assert build(repo).returncode == 0
@@ -98,9 +101,15 @@ def _can_unshare() -> bool:
         return False
 
 
-@pytest.mark.skipif(not _can_unshare(), reason="needs `unshare -n` (root, util-linux) to cut the network")
+@pytest.mark.skipif(
+    not _can_unshare() or shutil.which("ip") is None,
+    reason="needs `unshare -n` (root, util-linux) to cut the network and `ip` (iproute2) to bring up loopback",
+)
 def test_book_builds_with_the_network_unreachable(repo_copy: Path) -> None:
-    result = build(repo_copy, ("unshare", "-n"))
+    # A network namespace of its own: nothing outside is reachable. Its loopback is brought up, because the
+    # notebooks' Jupyter kernels talk to the build over 127.0.0.1, which is not the network.
+    loopback = 'ip link set lo up && exec "$@"'
+    result = build(repo_copy, ("unshare", "-n", "sh", "-c", loopback, "sh"))
     assert result.returncode == 0, result.stderr
     html = (repo_copy / "_build/html/rooflines.html").read_text()
     assert "cdn." not in html and "https://cdn" not in html
@@ -111,3 +120,140 @@ def test_perturb_changes_only_the_named_field() -> None:
     assert _perturb(text, "b", 1.5) == '[fields.a]\nvalue = 2\nunit = "GB"\n\n[fields.b]\nvalue = 4.5\nunit = "GB"\n'
     with pytest.raises(ValueError, match=r"no \[fields.c\] table"):
         _perturb(text, "c", 1.5)
+
+
+# ---------------------------------------------------------------- incremental builds after a data edit
+
+TRACKED_EDITS = {
+    "accelerator field": ("hwdb/data/accelerators/h100-sxm.toml", "hbm_bandwidth"),
+    "price sheet": ("hwdb/data/prices/claude-haiku-4-5.toml", "output_price"),
+    "model field": ("hwdb/data/models/deepseek-v3.toml", "total_params"),
+    "assumption": ("hwdb/data/assumptions/lecture-examples.toml", "step_time"),
+    "source title": ("hwdb/data/sources.toml", "anthropic-pricing"),
+}
+#: Pages that show no hwdb value and no claim's number: no data edit may re-read them.
+DATA_FREE_PAGES = ("policy", "notation")
+
+
+def _sphinx(repo: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-c", ".", "book", str(out), *extra]
+    # One hash seed for every build: a page that iterates a set must not differ between processes.
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    return subprocess.run(command, cwd=repo, capture_output=True, text=True, env=env)
+
+
+def _is_notebook(name: str, out: Path) -> bool:
+    return name.endswith(".ipynb") or (name.endswith(".html") and (out / name).with_suffix(".ipynb").exists())
+
+
+def _normalised(name: str, data: bytes) -> bytes:
+    """What may legitimately differ between an incremental and a clean build of the same tree, removed.
+
+    - myst-nb's stylesheet and the offline MathJax are written after the pages, so only a build that
+      finds them from an earlier build can add Sphinx's ``?v=`` checksum to their links (any incremental
+      build, a prose edit's too); the checksum reflects a static file, never a page's data;
+    - Sphinx's incremental search index keeps a word no page holds any more, with no pages (``[]``);
+      a clean index leaves it out. No search can tell them apart.
+    """
+    if name.endswith(".html"):
+        return re.sub(rb'(_static/[^"?]+)\?v=[0-9a-f]+"', rb'\1"', data)
+    if name == "searchindex.js":
+        head, _, rest = data.decode().partition("(")
+        index = json.loads(rest.rstrip().removesuffix(")"))
+        for table in ("terms", "titleterms"):
+            index[table] = {word: docs for word, docs in index[table].items() if docs != []}
+        return (head + "(" + json.dumps(index, sort_keys=True) + ")").encode()
+    return data
+
+
+def _site(out: Path) -> dict[str, bytes]:
+    """Every file a build wrote, normalised, by path; not the doctrees, not the executed notebooks, and
+    not ``c/`` (the permanent addresses: a green build writes them and a red one leaves them; they show
+    no number).
+
+    A notebook page is recorded as depending on everything, so every data edit re-executes it (the
+    test checks that it was re-read); its outputs are not compared, since a kernel splits its stdout
+    into stream outputs as it flushes, differently from run to run, and gives cells random IDs.
+    """
+    return {
+        name: _normalised(name, p.read_bytes())
+        for p in sorted(out.rglob("*"))
+        if p.is_file()
+        and p.relative_to(out).parts[0] not in {".doctrees", "c"}
+        and not _is_notebook(name := p.relative_to(out).as_posix(), out)
+    }
+
+
+def _read_stamps(out: Path) -> dict[str, int]:
+    doctrees = out / ".doctrees"
+    stamps = {
+        p.relative_to(doctrees).with_suffix("").as_posix(): p.stat().st_mtime_ns for p in doctrees.rglob("*.doctree")
+    }
+    return stamps
+
+
+def _retitle(text: str, source_id: str) -> str:
+    """Change one source's title in sources.toml (its table's ``title = "…"`` line)."""
+    table = re.search(rf"^\[{re.escape(source_id)}\]\s*$(.*?)(?=^\[|\Z)", text, re.M | re.S)
+    assert table is not None, f"no [{source_id}] in sources.toml"
+    title = re.search(r'^title = "(.*)"$', table.group(1), re.M)
+    assert title is not None
+    start = table.start(1) + title.start(1)
+    return text[:start] + "Retitled: " + text[start:]
+
+
+def _apply(repo: Path, kind: str) -> str:
+    """Make one edit of the given kind; return the file's original text."""
+    path, name = TRACKED_EDITS[kind]
+    original = (repo / path).read_text()
+    edited = _retitle(original, name) if kind == "source title" else _perturb(original, name, 1.1)
+    (repo / path).write_text(edited)
+    return original
+
+
+def _differences(got: dict[str, bytes], want: dict[str, bytes]) -> list[str]:
+    return sorted(name for name in set(got) | set(want) if got.get(name) != want.get(name))
+
+
+@pytest.fixture(scope="module")
+def tracked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bytes]]:
+    """A built scratch copy of the book, and what its clean build wrote."""
+    repo = copy_repo(tmp_path_factory.mktemp("tracked") / "repo")
+    first = _sphinx(repo, repo / "_build/html")
+    assert "Traceback" not in first.stderr, first.stderr
+    return repo, _site(repo / "_build/html")
+
+
+@pytest.mark.parametrize("kind", list(TRACKED_EDITS))
+def test_incremental_build_after_a_data_edit_equals_a_clean_build(
+    tracked: tuple[Path, dict[str, bytes]], kind: str, tmp_path: Path
+) -> None:
+    """Each kind of data edit re-reads the pages that show it, and only pages that could: the result
+    is, file for file, what a clean build of the edited tree writes; reverting it restores the first build.
+
+    The edits move pinned numbers, so these builds are red (drift); a red build still writes every page,
+    and both builds must fail the same way. Nothing is normalised: the builds are deterministic.
+    """
+    repo, base = tracked
+    out = repo / "_build/html"
+    path, _ = TRACKED_EDITS[kind]
+    before = _read_stamps(out)
+    original = _apply(repo, kind)
+    try:
+        extra = ("-j", "2") if kind == "price sheet" else ()  # one edit read in parallel: env-merge-info
+        incremental = _sphinx(repo, out, *extra)
+        reread = {doc for doc, stamp in _read_stamps(out).items() if before.get(doc) != stamp}
+        clean = _sphinx(repo, tmp_path / "clean")
+        assert incremental.returncode == clean.returncode
+        got, want = _site(out), _site(tmp_path / "clean")
+        assert _differences(got, want) == [], f"{kind}: the incremental build differs from a clean one"
+        assert _differences(got, base), f"{kind}: the edit to {path} changed no page (the test edits nothing shown)"
+        assert reread and not reread & set(DATA_FREE_PAGES), f"{kind}: re-read {sorted(reread)}"
+        notebooks = {doc for doc in before if (out / doc).with_suffix(".ipynb").exists()}
+        assert notebooks <= reread, f"{kind}: notebook pages {sorted(notebooks - reread)} were not re-executed"
+        assert len(reread) < len(before), f"{kind}: every page was re-read"
+    finally:
+        (repo / path).write_text(original)
+    restored = _sphinx(repo, out)
+    assert "Traceback" not in restored.stderr, restored.stderr
+    assert _differences(_site(out), base) == [], f"{kind}: reverting the edit did not restore the pages"

@@ -17,9 +17,13 @@ VALUE_AS_WEIGHT = Constant(sp.Symbol("e", positive=True), 1, "param", "a cached 
 def one_step(name: str, expr: sp.Expr, text: str, details: tuple[Detail, ...] = ()) -> Callable[[], Derivation]:
     """A derivation that is a single named formula."""
     target = sp.Symbol(name, positive=True)
-    # A figure read off a record is its own formula: Eq(x, x) would collapse to True and print as such.
-    math = target if expr == target else sp.Eq(target, expr)
-    return lambda: Derivation((Step(text, math),), expr, details)
+
+    def build() -> Derivation:  # Eq is built here, not at import: a cached derivation never pays for it
+        # A figure read off a record is its own formula: Eq(x, x) would collapse to True and print as such.
+        math = target if expr == target else sp.Eq(target, expr)
+        return Derivation((Step(text, math),), expr, details)
+
+    return build
 
 
 def positive(names: str) -> tuple[sp.Symbol, ...]:

@@ -1,0 +1,151 @@
+"""The dependency record behind incremental builds: what a read notes, and which digests an edit moves."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+import hwdb
+from claims.sphinx import dependencies
+from claims.sphinx.dependencies import Digests, Key, Recorder, TrackedEvaluations, evaluate_traced, track
+from hwdb import Database
+
+
+@cache
+def _db() -> Database:
+    return hwdb.load_from(hwdb.DATA_DIR)
+
+
+@cache
+def _traced() -> tuple[dict[str, object], dict[str, frozenset[Key]]]:
+    evaluations, traces = evaluate_traced(track(_db(), Recorder(None)))
+    return dict(evaluations), traces
+
+
+def test_reads_of_the_tracked_database_are_noted() -> None:
+    recorder = Recorder(None)
+    db = track(_db(), recorder)
+    with recorder.capture() as keys:
+        db["h100-sxm"]["hbm_bandwidth"]
+        db.records["b200"].has("hbm_capacity")
+        db.of_kind("price-sheet")
+        db.sources["anthropic-pricing"]
+    assert keys == {
+        ("record", "h100-sxm"),
+        ("field", "h100-sxm", "hbm_bandwidth"),
+        ("record", "b200"),
+        ("field", "b200", "hbm_capacity"),
+        ("kind", "price-sheet"),
+        ("source", "anthropic-pricing"),
+    }
+    with recorder.capture() as keys:
+        list(db)
+        list(db["h100-sxm"].fields.values())
+        db.users_of("anthropic-pricing")
+    assert {("records",), ("fields", "h100-sxm")} <= keys
+
+
+def test_a_what_if_copy_still_notes_what_it_copied() -> None:
+    recorder = Recorder(None)
+    db = track(_db(), recorder)
+    quantity = db["h100-sxm"]["hbm_bandwidth"].quantity * 2
+    with recorder.capture() as keys:
+        changed = db.with_value("h100-sxm", "hbm_bandwidth", quantity, "what-if")
+        changed.of_kind("accelerator")
+    assert {("records",), ("fields", "h100-sxm"), ("kind", "accelerator")} <= keys
+
+
+def test_evaluations_note_the_claims_looked_up() -> None:
+    recorder = Recorder(None)
+    evaluations = TrackedEvaluations(_traced()[0], recorder)  # type: ignore[arg-type]
+    with recorder.capture() as keys:
+        evaluations.get("kv.bytes-per-token")
+        _ = "batch.optimal-size" in evaluations
+        evaluations["serving.train-interval"]
+    assert keys == {("claim", c) for c in ("kv.bytes-per-token", "batch.optimal-size", "serving.train-interval")}
+    with recorder.capture() as keys:
+        list(evaluations.values())
+    assert keys == {("claims",)}
+
+
+def test_each_claims_trace_holds_the_inputs_it_shows() -> None:
+    evaluations, traces = _traced()
+    for claim_id, evaluation in evaluations.items():
+        for item in evaluation.inputs():  # type: ignore[attr-defined]
+            if not item.field.basis:
+                assert ("field", item.record.id, item.field.name) in traces[claim_id], (claim_id, item.key)
+
+
+def test_an_edit_moves_the_digests_of_exactly_what_reads_it() -> None:
+    _, traces = _traced()
+    db = _db()
+    edited = db.with_value(
+        "claude-haiku-4-5", "output_price", db["claude-haiku-4-5"]["output_price"].quantity * 1.1, "an edit"
+    )
+    before, after = Digests(db, traces), Digests(edited, traces)
+    moved = {c for c in traces if before.of(("claim", c)) != after.of(("claim", c))}
+    readers = {c for c, trace in traces.items() if ("field", "claude-haiku-4-5", "output_price") in trace}
+    assert readers and moved == readers
+    assert before.of(("field", "claude-haiku-4-5", "output_price")) != after.of(
+        ("field", "claude-haiku-4-5", "output_price")
+    )
+    assert before.of(("field", "claude-haiku-4-5", "input_price")) == after.of(
+        ("field", "claude-haiku-4-5", "input_price")
+    )
+    assert before.of(("kind", "price-sheet")) == after.of(("kind", "price-sheet"))  # names and ids only
+    assert before.of(("everything",)) != after.of(("everything",))
+    assert before.of(("claims",)) != after.of(("claims",))
+
+
+def test_record_refuses_to_guess_the_page() -> None:
+    class Env:
+        class current_document:  # mimics Sphinx's attribute
+            docname = ""
+
+    with pytest.raises(ValueError, match="no page is being read"):
+        dependencies.record(Env(), claims=["kv.bytes-per-token"])  # type: ignore[arg-type]
+
+
+class _App:
+    def __init__(self, doctreedir: str, digests: Digests | None) -> None:
+        self.doctreedir = doctreedir
+        self._claims_tracking = dependencies.Tracking(Recorder(None), digests)
+
+
+class _Env:
+    def __init__(self, docs: dict[str, dict[Key, str]]) -> None:
+        self.found_docs = set(docs) | {"new"}
+        self.all_docs = dict.fromkeys(docs, 0)
+        setattr(self, dependencies.ENV_KEY, docs)
+
+
+def test_outdated_pages_are_those_whose_digests_moved_or_were_never_recorded(tmp_path: Path) -> None:
+    _, traces = _traced()
+    digests = Digests(_db(), traces)
+    field = ("field", "claude-haiku-4-5", "output_price")
+    env = _Env(
+        {
+            "current": {
+                field: digests.of(field),
+                ("claim", "kv.bytes-per-token"): digests.of(("claim", "kv.bytes-per-token")),
+            },
+            "moved": {field: "an older digest"},
+            "untrusted": {field: dependencies.UNTRUSTED},
+            "prose-only": {},
+        }
+    )
+    del getattr(env, dependencies.ENV_KEY)["prose-only"]  # read before the record existed
+    app = _App(str(tmp_path), digests)
+    stale = dependencies.outdated(app, env, {"new"}, set(), set())  # type: ignore[arg-type]
+    assert stale == ["moved", "prose-only", "untrusted"]
+    # Until a build finishes, the pages it re-reads for their data stay pending for the next one.
+    assert json.loads((tmp_path / dependencies.PENDING).read_text()) == stale
+    getattr(env, dependencies.ENV_KEY).update({doc: {field: digests.of(field)} for doc in stale})
+    assert dependencies.outdated(app, env, set(), set(), set()) == stale  # type: ignore[arg-type]
+    dependencies.finished(app, None)  # type: ignore[arg-type]
+    assert dependencies.outdated(app, env, set(), set(), set()) == []  # type: ignore[arg-type]
+    app._claims_tracking.digests = None  # the claims failed to evaluate: every page is read again
+    assert dependencies.outdated(app, env, set(), set(), set()) == sorted(env.found_docs)  # type: ignore[arg-type]
