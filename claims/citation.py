@@ -179,7 +179,8 @@ def csl_json(evaluation: Evaluation, old_id: str | None = None) -> dict[str, Any
         "type": "dataset",
         # Common CSL styles print neither version nor note: the title carries the version, so a
         # rendered bibliography still says which content of the claim was cited.
-        "title": f"{evaluation.claim.id}: {evaluation.claim.title} (version {release.VERSION}+{content_version(evaluation)})",
+        "title": f"{evaluation.claim.id}: {evaluation.claim.title} "
+        f"(version {release.VERSION}+{content_version(evaluation)})",
         "container-title": release.TITLE,
         "publisher": release.PUBLISHER,
         "version": f"{release.VERSION}+{content_version(evaluation)}",

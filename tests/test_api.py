@@ -117,7 +117,7 @@ def test_a_scenario_leaves_the_book_untouched(db: hwdb.Database) -> None:
         ({"hw": "no-such-chip"}, ValueError, "hwdb has no record 'no-such-chip'"),
         ({"model": "h200"}, ValueError, "model= takes model"),
         ({"hw": "kimi-k2"}, ValueError, "hw= takes accelerator"),
-        ({"swap": {"fp8": "bf16"}}, ValueError, "reads no field of 'fp8'"),
+        ({"swap": {"kimi-k2": "deepseek-v3"}}, ValueError, "reads no field of 'kimi-k2'"),
         ({"swap": {"bf16": "nothing"}}, ValueError, "hwdb has no record 'nothing'"),
         ({"fields": {"scaleup_bandwidth": "hbm_bandwidth"}}, ValueError, "reads no field 'scaleup_bandwidth'"),
         ({"fields": {"bf16_flops": "hbm_bandwidth"}}, ValueError, "'hbm_bandwidth' is in"),

@@ -27,7 +27,7 @@ def test_the_committed_history_names_what_the_book_publishes() -> None:
     """Any change a reader could cite needs a pin, which records a release: the history is never behind."""
     releases = history.read()
     assert history.stale(releases, history.entries(evaluate_all(hwdb.load([])))) == []
-    assert release.VERSION == releases[-1].number and release.DATE == releases[-1].date
+    assert releases[-1].number == release.VERSION and releases[-1].date == release.DATE
     assert (REPO / "claims/RELEASE").read_text().strip() == release.VERSION  # what the wheel's metadata says
 
 
@@ -83,7 +83,7 @@ def test_a_rename_alone_is_a_patch_and_the_changelog_calls_it_a_rename() -> None
 def test_a_broken_history_is_refused_naming_the_file(tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "history.json"
     path.write_bytes(content)
-    with pytest.raises(history.HistoryError, match="history.json") as caught:
+    with pytest.raises(history.HistoryError, match=r"history\.json") as caught:
         history.read(path)
     assert message in str(caught.value)
 
@@ -122,8 +122,8 @@ def test_a_pin_after_a_data_edit_records_a_release_and_moves_the_number(
     assert (repo / "claims/RELEASE").read_text().strip() == after["release"]["version"]
     old, new = _claim(before, "batch.optimal-size"), _claim(after, "batch.optimal-size")
     assert old["version"] != new["version"]
-    assert [h["version"] for h in new["history"]] == [old["version"], new["version"]]
-    assert new["history"][0]["judged"] == old["judged"] and new["history"][1]["judged"] == new["judged"]
+    assert [h["version"] for h in new["history"]][-2:] == [old["version"], new["version"]]
+    assert new["history"][-2]["judged"] == old["judged"] and new["history"][-1]["judged"] == new["judged"]
     assert _run(repo, "pin").stdout.endswith(f"release {after['release']['version']} unchanged\n")
 
 

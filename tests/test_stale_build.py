@@ -220,7 +220,8 @@ def tracked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, b
     """A built scratch copy of the book, and what its clean build wrote."""
     repo = copy_repo(tmp_path_factory.mktemp("tracked") / "repo")
     first = _sphinx(repo, repo / "_build/html")
-    assert "Traceback" not in first.stderr, first.stderr
+    # The exit status, not a search for "Traceback": a notebook kernel may log one while shutting down.
+    assert first.returncode == 0, first.stderr
     return repo, _site(repo / "_build/html")
 
 
@@ -255,5 +256,5 @@ def test_incremental_build_after_a_data_edit_equals_a_clean_build(
     finally:
         (repo / path).write_text(original)
     restored = _sphinx(repo, out)
-    assert "Traceback" not in restored.stderr, restored.stderr
+    assert restored.returncode == 0, restored.stderr
     assert _differences(_site(out), base) == [], f"{kind}: reverting the edit did not restore the pages"
