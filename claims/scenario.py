@@ -19,6 +19,8 @@ The command line's ``show --hw/--set`` and the Python API (:func:`evaluate`, exp
 from __future__ import annotations
 
 import html
+import json
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -351,8 +353,13 @@ def scenario(
     scale: Mapping[str, float] | None = None,
 ) -> Scenario:
     """Evaluate a claim, by ID, on a scenario (see the module's docstring); with no options, the book's case."""
+    given = db is not None
     db = hwdb.load() if db is None else db
     claim = get_claim(claim_id)
+    named = [r for r in (hw, model, row) if r is not None]
+    named += [r for old, new in (swap or {}).items() for r in (old, new)]
+    named += [key.rpartition(".")[0] for key in (*(set or {}), *(scale or {}))]
+    trace(claim.id, named, broad=given or bool(fields))
     changes: list[str] = []
     if swap:
         claim = rebind(claim, swap, db)
@@ -371,6 +378,21 @@ def scenario(
         db = scaled(db, scale)
         changes += [f"{key} × {formatting.number(k)}" for key, k in scale.items()]
     return Scenario(engine.evaluate(claim, db), tuple(changes))
+
+
+#: Set by the book's build while a notebook page executes (claims.sphinx.dependencies): a file to which
+#: each evaluation appends what it read, so the page is re-executed when, and only when, that data moves.
+TRACE_ENV = "CLAIMS_TRACE_FILE"
+
+
+def trace(claim_id: str, records: Iterable[str], broad: bool) -> None:
+    """Note, for the build, one evaluation: its claim, the records its options name, and whether it may
+    have read more than that (another field of every row, or a database the caller loaded)."""
+    path = os.environ.get(TRACE_ENV)
+    if path:
+        line = json.dumps({"claim": claim_id, "records": sorted(set(records)), "broad": broad})
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(line + "\n")
 
 
 @overload

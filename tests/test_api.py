@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
+from pathlib import Path
 
 import pytest
 
@@ -177,3 +179,20 @@ def test_display_escapes_what_it_shows() -> None:
     r = claims.evaluate("batch.optimal-size", set={"gb200.hbm_bandwidth": "8 TB/s"})
     assert "<script" not in r._repr_html_()
     assert "gb200.hbm_bandwidth = 8 TB/s" in r._repr_html_()
+
+
+def test_an_evaluation_notes_what_it_read_for_the_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the book executes a notebook, each evaluation appends its claim and the records its options name;
+    one that may read beyond them (another field of every row, a database of its own) says so."""
+    from claims.scenario import TRACE_ENV
+
+    trace = tmp_path / "trace.jsonl"
+    monkeypatch.setenv(TRACE_ENV, str(trace))
+    claims.evaluate("batch.optimal-size", hw="h200", swap={"bf16": "fp8"})
+    claims.evaluate("serving.train-interval", set={"h100-sxm.hbm_bandwidth": "4 TB/s"})
+    claims.evaluate("batch.optimal-size", fields={"bf16_flops": "fp8_flops"})
+    claims.evaluate("batch.optimal-size", hwdb.load())
+    lines = [json.loads(line) for line in trace.read_text().splitlines()]
+    assert lines[0] == {"claim": "batch.optimal-size", "records": ["bf16", "fp8", "h200"], "broad": False}
+    assert lines[1] == {"claim": "serving.train-interval", "records": ["h100-sxm"], "broad": False}
+    assert [line["broad"] for line in lines[2:]] == [True, True]

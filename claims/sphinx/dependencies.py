@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Iterator, Mapping, ValuesView
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
@@ -38,6 +39,8 @@ from hwdb.files import write_atomic
 
 from ..engine import Evaluation, evaluate
 from ..registry import all_claims
+from ..scenario import TRACE_ENV
+from ..sphinxnodes import build_state
 
 #: A dependency: ("claim", id), ("claims",), ("record", id), ("records",), ("kind", kind),
 #: ("field", record, name), ("fields", record), ("source", id), ("sources",) or ("everything",).
@@ -386,6 +389,53 @@ def _is_notebook(env: BuildEnvironment, docname: str) -> bool:
     return "kernelspec" in env.metadata.get(docname, {}) or str(env.doc2path(docname)).endswith(".ipynb")
 
 
+def _trace_file(app: Sphinx, docname: str) -> Path:
+    return Path(app.doctreedir) / "claims-traces" / (docname.replace("/", "--") + ".jsonl")
+
+
+def notebook_source(app: Sphinx, docname: str, source: list[str]) -> None:
+    """source-read: a notebook page's kernel (started while this page is parsed, in this process) inherits
+    the file to which ``claims.scenario`` notes every evaluation it runs."""
+    os.environ.pop(TRACE_ENV, None)
+    if "kernelspec" in source[0][:4000]:
+        path = _trace_file(app, docname)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+        os.environ[TRACE_ENV] = str(path)
+
+
+def _traced(path: Path) -> tuple[set[str], set[str]] | None:
+    """The claims and named records a kernel's evaluations read, or None if that cannot be told."""
+    try:
+        lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        if not lines or any(line["broad"] for line in lines):
+            return None
+        return {str(line["claim"]) for line in lines}, {str(r) for line in lines for r in line["records"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def notebook_read(app: Sphinx, doctree: Any) -> None:
+    """doctree-read: a notebook page depends on what its kernel read; on everything if that is unknown
+    (no trace, a database of its own, another field of every row, or any code that is not an evaluation)."""
+    env = app.env
+    docname = env.docname
+    path = os.environ.pop(TRACE_ENV, None)
+    if not _is_notebook(env, docname):
+        return
+    reads = _traced(Path(path)) if path else None
+    db = build_state(app).db
+    if reads is None or db is None:
+        record(env, docname, everything=True)
+        return
+    claims, records = reads
+    record(env, docname, claims=claims, records=records)
+    entry = table(env)[docname]
+    for record_id in records & set(db.records):  # the scenario shows each input's source by title
+        for f in db.records[record_id].fields.values():
+            entry[("source", f.source.id)] = ""
+
+
 def updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
     """env-updated: stamp each page read in this build with the digests of what it read."""
     state = tracking(app)
@@ -393,8 +443,6 @@ def updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
     recorded = table(env)
     for docname in state.recorder.read_docs:
         entry = recorded.setdefault(docname, {})
-        if _is_notebook(env, docname):  # its kernel loads hwdb and the claims for itself
-            entry[("everything",)] = entry[("claims",)] = ""
         digests = state.digests
         recorded[docname] = {key: UNTRUSTED if digests is None else digests.of(key) for key in entry}
     return []
@@ -426,5 +474,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("env-purge-doc", purge)
     app.connect("env-merge-info", merge)
     app.connect("env-updated", updated)
+    app.connect("source-read", notebook_source)
+    app.connect("doctree-read", notebook_read)
     app.connect("build-finished", finished)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}
