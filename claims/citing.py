@@ -25,7 +25,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ from sphinx.util.docutils import SphinxRole
 
 from hwdb.files import write_atomic
 
-from .refs import Book, load_book, quoted, withdrawn_text
+from .refs import Book, fetch_export, load_book, quoted, withdrawn_text
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +69,7 @@ def _load_cached(url: str, folder: Path) -> Book:
     named by the URL and the book's release) serves an offline build, with a warning naming its release."""
     key = hashlib.sha256(url.encode()).hexdigest()[:16]
     try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            document = json.load(response)
+        document = fetch_export(url)
     except (OSError, ValueError) as exc:
         copies = sorted(folder.glob(f"{key}-*.json"), key=lambda p: p.stat().st_mtime)
         if not copies:

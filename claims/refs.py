@@ -51,11 +51,17 @@ class Book:
         return re.compile(rf"(?<![\w.-])(?P<id>(?:{names})\.[a-z0-9][a-z0-9-]*[a-z0-9])(?:{VERSION})?(?![\w-])")
 
 
+def fetch_export(url: str) -> dict[str, Any]:
+    """A published ``claims.json``, fetched over http(s)."""
+    with urllib.request.urlopen(url, timeout=30) as response:
+        document: dict[str, Any] = json.load(response)
+    return document
+
+
 def load_book(where: str) -> Book:
     """A ``claims.json`` from a path or an http(s) URL."""
     if where.startswith(("http://", "https://")):
-        with urllib.request.urlopen(where, timeout=30) as response:
-            return Book.from_export(json.load(response), where)
+        return Book.from_export(fetch_export(where), where)
     path = Path(where)
     try:
         return Book.from_export(json.loads(path.read_text(encoding="utf-8")), where)
