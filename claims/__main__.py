@@ -6,19 +6,16 @@ import argparse
 import sys
 from pathlib import Path
 
-import sympy as sp
-
 import hwdb
 from hwdb.files import readable_anywhere, reader_gone
-from hwdb.model import WHAT_IF
 from hwdb.overlay import add_overlay_argument, overlays_from_args
 
-from . import citation, formatting, history, lock, refs, scenario, statements
+from . import citation, formatting, lock, scenario
 from .engine import ClaimError, Evaluation, evaluate
-from .export import document, dumps
-from .policy import EVIDENCE, RULES
 from .registry import UnknownClaimError, all_claims, evaluate_all, get_claim
-from .sensitivity import analyse
+
+# Modules only some commands need are imported by those commands: ``verify`` is the one a CI job
+# runs on every change, and it starts no faster than its imports.
 
 
 def _load(args: argparse.Namespace) -> hwdb.Database:
@@ -38,6 +35,13 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _show(e: Evaluation) -> None:
+    import sympy as sp
+
+    from hwdb.model import WHAT_IF
+
+    from .policy import EVIDENCE, RULES
+    from .sensitivity import analyse
+
     c = e.claim
     print(f"{c.id} — {c.title}\n")
     print(f"  {c.statement}\n  Lecture, section {c.section}: {c.stated.text}\n")
@@ -123,6 +127,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_statements(args: argparse.Namespace) -> int:
+    from . import statements
+
     table = statements.load()
     for s in table:
         print(f"{s.number:>3}  {', '.join(s.claims) or '(no claim)'}")
@@ -144,6 +150,8 @@ def _private_numbers(args: argparse.Namespace) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from .export import dumps
+
     _private_numbers(args)
     db = _load(args)
     sys.stdout.write(dumps(evaluate_all(db), db.fingerprint, overlays_from_args(args)))
@@ -161,6 +169,9 @@ def cmd_cite(args: argparse.Namespace) -> int:
 
 def cmd_check_refs(args: argparse.Namespace) -> int:
     """Citations in design docs: unknown, renamed or stale ones, with file and line; exit 1 on any."""
+    from . import refs
+    from .export import document
+
     if args.claims:
         book = refs.load_book(args.claims)
     else:
@@ -190,6 +201,8 @@ def cmd_ids(args: argparse.Namespace) -> int:
 
 
 def cmd_pin(args: argparse.Namespace) -> int:
+    from . import history
+
     evaluations = evaluate_all(_load(args))
     path = _lock_path(args)
     lock.write(evaluations, path)

@@ -13,6 +13,13 @@ be read-only, and a scratch copy of the repository alike; entries are keyed by c
 checkouts sharing it cannot serve each other stale results). ``CLAIMS_CACHE_DIR=off`` disables it.
 The folder is safe to delete at any time. A run that cannot write it simply builds each time.
 
+Each entry also keeps the Python source of the claim's compiled closed forms (the result and each
+detail, :class:`claims.compiled.Source`), so a fresh process skips SymPy's code printer; and one
+file per key keeps the unit factors :mod:`claims.compiled` has checked, by formula and by the units
+of its inputs (a signature not yet checked is checked, and added, as before). Both are functions of
+the code, and of the units, alone. The pint version and ``hwdb/units.txt`` are in the key with the
+rest.
+
 SymPy's own pickling rebuilds each expression *with* evaluation, which can change an unevaluated
 step of a derivation (an equation shown unsimplified on purpose) into its evaluated form, and with
 it the claim's content version. Expressions are therefore stored node by node and rebuilt with
@@ -23,6 +30,8 @@ match its hash or does not unpickle is ignored with a note on stderr and rebuilt
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import hashlib
 import io
 import os
@@ -39,30 +48,25 @@ from typing import TYPE_CHECKING, Any
 import sympy as sp
 from sympy.core.basic import Basic
 
+from hwdb.parsed import ENV_VAR, cache_root
+
+from . import compiled
+
+__all__ = ["ENV_VAR", "cache_root", "derivation", "dumps", "key", "load_entry", "loads"]
+
 if TYPE_CHECKING:
     from .engine import Derivation
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 HWDB_DIR = PACKAGE_DIR.parent / "hwdb"
-ENV_VAR = "CLAIMS_CACHE_DIR"
-FORMAT = b"claims-derivation-cache 1\n"
+FORMAT = b"claims-derivation-cache 2\n"
+FACTORS = "unit-factors.pickle"
 KEEP = 8  # key folders kept; older ones (other checkouts, earlier edits) are pruned
-
-
-def cache_root() -> Path | None:
-    """The cache folder, or None when ``$CLAIMS_CACHE_DIR`` is ``off``."""
-    chosen = os.environ.get(ENV_VAR, "").strip()
-    if chosen.lower() == "off":
-        return None
-    if chosen:
-        return Path(chosen).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
-    return Path(base) / "claims"
 
 
 def _versions() -> str:
     found = []
-    for name in ("sympy", "mpmath", "numpy"):
+    for name in ("sympy", "mpmath", "numpy", "pint"):
         try:
             found.append(f"{name}={version(name)}")
         except PackageNotFoundError:
@@ -76,7 +80,7 @@ def key() -> str:
     digest = hashlib.sha256(_versions().encode())
     found = (p for folder in (PACKAGE_DIR, HWDB_DIR) for p in folder.rglob("*.py"))
     files = sorted(p for p in found if "__pycache__" not in p.parts)
-    for path in files:
+    for path in [*files, HWDB_DIR / "units.txt"]:
         digest.update(path.relative_to(PACKAGE_DIR.parent).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:32]
 
@@ -108,34 +112,60 @@ def _identical(a: Derivation, b: Derivation) -> bool:
     return all(sp.srepr(x) == sp.srepr(y) for x, y in zip(left, right, strict=True))
 
 
-def dumps(derivation: Derivation) -> bytes:
-    """The derivation as a cache file's bytes: format line, SHA-256 of the payload, payload."""
+def _formulas(derivation: Derivation) -> list[Any]:
+    """The closed forms evaluated per row: the result, then each detail."""
+    return [derivation.result, *(d.expr for d in derivation.details)]
+
+
+def _framed(value: Any) -> bytes:
+    """A cache file's bytes: format line, SHA-256 of the payload, payload."""
     buffer = io.BytesIO()
-    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(derivation)
+    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
     payload = buffer.getvalue()
     return FORMAT + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
 
 
-class CorruptEntry(Exception):
-    """A cache file that cannot be trusted."""
-
-
-def loads(data: bytes) -> Derivation:
-    """The derivation in a cache file's bytes, or :class:`CorruptEntry`."""
-    from .engine import Derivation
-
+def _unframed(data: bytes) -> Any:
     if not data.startswith(FORMAT):
         raise CorruptEntry("not a derivation cache file of this format")
     digest, _, payload = data[len(FORMAT) :].partition(b"\n")
     if hashlib.sha256(payload).hexdigest().encode() != digest:
         raise CorruptEntry("its content does not match its SHA-256")
     try:
-        value = pickle.loads(payload)
+        return pickle.loads(payload)
     except Exception as exc:  # any unpickling failure means the same: do not use it
         raise CorruptEntry(f"it does not unpickle ({type(exc).__name__}: {exc})") from None
-    if not isinstance(value, Derivation):
-        raise CorruptEntry(f"it holds a {type(value).__name__}, not a Derivation")
-    return value
+
+
+def dumps(derivation: Derivation) -> bytes:
+    """The derivation, with its formulas' compiled sources, as a cache file's bytes."""
+    return _framed((derivation, tuple(compiled.source_of(f) for f in _formulas(derivation))))
+
+
+class CorruptEntry(Exception):
+    """A cache file that cannot be trusted."""
+
+
+def load_entry(data: bytes) -> tuple[Derivation, tuple[compiled.Source | None, ...]]:
+    """The derivation and its formulas' sources in a cache file's bytes, or :class:`CorruptEntry`."""
+    from .engine import Derivation
+
+    value = _unframed(data)
+    if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], Derivation)):
+        raise CorruptEntry(f"it holds a {type(value).__name__}, not a Derivation with its sources")
+    derivation, sources = value
+    if not (
+        isinstance(sources, tuple)
+        and len(sources) == len(_formulas(derivation))
+        and all(s is None or isinstance(s, compiled.Source) for s in sources)
+    ):
+        raise CorruptEntry("its compiled sources do not match its formulas")
+    return derivation, sources
+
+
+def loads(data: bytes) -> Derivation:
+    """The derivation in a cache file's bytes, or :class:`CorruptEntry`."""
+    return load_entry(data)[0]
 
 
 def _note(message: str) -> None:
@@ -152,20 +182,59 @@ def _prune(root: Path, current: Path) -> None:
         shutil.rmtree(stale, ignore_errors=True)
 
 
+def _write(path: Path, data: bytes) -> None:
+    fresh = not path.parent.exists()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(data)
+    temporary.replace(path)
+    if fresh:
+        _prune(path.parent.parent, path.parent)
+
+
 def _store(path: Path, derivation: Derivation) -> None:
     data = dumps(derivation)
     try:
         if not _identical(loads(data), derivation):
             return  # this derivation does not survive the round trip exactly: always build it
-        fresh = not path.parent.exists()
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        temporary.write_bytes(data)
-        temporary.replace(path)
-        if fresh:
-            _prune(path.parent.parent, path.parent)
+        _write(path, data)
     except (OSError, CorruptEntry):
         return  # an unwritable cache only costs time
+
+
+def _seed(claim_id: str, derivation: Derivation, sources: tuple[compiled.Source | None, ...] | None) -> None:
+    """Hand the claim's formulas to :mod:`claims.compiled` under stable names, with their sources if cached."""
+    names = ["result", *(f"detail:{d.name}" for d in derivation.details)]
+    for i, (name, formula) in enumerate(zip(names, _formulas(derivation), strict=True)):
+        compiled.seed(formula, f"{claim_id}/{name}", None if sources is None else sources[i])
+
+
+@cache
+def _factors_path() -> Path | None:
+    """The key's unit-factor file, loaded into :mod:`claims.compiled` once per process (None: no cache)."""
+    root = cache_root()
+    if root is None:
+        return None
+    path = root / "derivations" / key() / FACTORS
+    try:
+        loaded = _unframed(path.read_bytes())
+        if not isinstance(loaded, dict):
+            raise CorruptEntry(f"it holds a {type(loaded).__name__}, not a table of factors")
+        compiled.persisted_factors.update(loaded)
+    except FileNotFoundError:
+        pass
+    except (OSError, CorruptEntry) as exc:
+        _note(f"ignoring {path}: {exc}; unit checks run again")
+    atexit.register(_save_factors, path)
+    return path
+
+
+def _save_factors(path: Path) -> None:
+    """Write the factor table back when this process checked a signature it did not have."""
+    if not compiled.new_factors:
+        return
+    with contextlib.suppress(OSError):
+        _write(path, _framed(dict(compiled.persisted_factors)))
 
 
 def derivation(claim_id: str, build: Callable[[], Derivation]) -> Derivation:
@@ -181,11 +250,15 @@ def derivation(claim_id: str, build: Callable[[], Derivation]) -> Derivation:
     except OSError as exc:
         _note(f"cannot read {path} ({exc}); building {claim_id} instead")
         data = None
+    _factors_path()
     if data is not None:
         try:
-            return loads(data)
+            derivation, sources = load_entry(data)
+            _seed(claim_id, derivation, sources)
+            return derivation
         except CorruptEntry as exc:
             _note(f"ignoring {path}: {exc}; building {claim_id} again")
     built = build()
     _store(path, built)
+    _seed(claim_id, built, None)
     return built

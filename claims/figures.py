@@ -46,7 +46,7 @@ from .catalogue.batch import (
 from .catalogue.pipeline import BUBBLE
 from .catalogue.pipeline import P as pipeline_stages
 from .catalogue.pipeline import m_mb as micro_batches
-from .catalogue.serving import REPLICA_RATE, REPLICA_STEP, SMALLEST
+from .catalogue.serving import replica as replica_forms
 from .catalogue.training import PRETRAIN_FLOP
 from .compiled import lambdified
 from .engine import Evaluation
@@ -279,9 +279,10 @@ def serving_context(db: Database, evaluations: Evaluations) -> tuple[Figure, ...
     limit = batch.reference.details["context_limit"]
     balanced_kv = _curve(BALANCED_WITH_KV.subs(kappa, KV_PER_TOKEN), values, L_ctx, contexts)
     balanced_kv[contexts >= limit] = np.nan
-    step = _curve(REPLICA_STEP, values, L_ctx, contexts) * 1e3
-    rate = _curve(REPLICA_RATE, values, L_ctx, contexts)
-    chips = _curve(SMALLEST, values, L_ctx, contexts)
+    forms = replica_forms()
+    step = _curve(forms.step, values, L_ctx, contexts) * 1e3
+    rate = _curve(forms.rate, values, L_ctx, contexts)
+    chips = _curve(forms.smallest, values, L_ctx, contexts)
     train = float(values[M] / values[W]) * 1e3
     served = float(values[L_ctx])
     rec = replica.reference.record

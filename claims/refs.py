@@ -9,10 +9,8 @@ needs the engine.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
-import urllib.request
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +51,8 @@ class Book:
 
 def fetch_export(url: str) -> dict[str, Any]:
     """A published ``claims.json``, fetched over http(s)."""
+    import urllib.request  # only a build that fetches pays for http and ssl
+
     with urllib.request.urlopen(url, timeout=30) as response:
         document: dict[str, Any] = json.load(response)
     return document
@@ -113,6 +113,8 @@ def check_text(book: Book, text: str, file: str) -> Iterator[Finding]:
                 yield Finding(*where, withdrawn_text(book.withdrawn[cited]))
                 continue
             if claim is None:
+                import difflib
+
                 near = difflib.get_close_matches(cited, list(book.claims), n=3, cutoff=0.6)
                 hint = f"; did you mean {', '.join(near)}?" if near else ""
                 yield Finding(*where, f"unknown claim ID{hint}")

@@ -19,6 +19,7 @@ from typing import Any
 
 import pint
 
+from . import parsed
 from .errors import HwdbError, Problem
 from .model import Database, Field, Record, Source
 from .overlay import read_overlay
@@ -45,8 +46,7 @@ def display_path(path: Path) -> str:
 
 def _read_toml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        return parsed.parse(path.read_bytes())
     except tomllib.TOMLDecodeError as exc:
         problems.append(Problem(display_path(path), f"malformed TOML: {exc}"))
     except UnicodeDecodeError as exc:

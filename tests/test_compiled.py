@@ -107,3 +107,19 @@ def test_base_magnitude_of_plain_numbers_and_quantities() -> None:
     assert base_magnitude(3) == 3.0
     assert base_magnitude(Quantity(1, "GiB")) == 2**30
     assert isinstance(Quantity(1, "s"), pint.Quantity)
+
+
+def test_a_persisted_factor_serves_only_the_units_it_was_checked_with() -> None:
+    """The factor cache is keyed by the inputs' units: other units are checked afresh, and a slip still raises."""
+    from claims import compiled
+
+    x, y = sp.symbols("x_persist y_persist", positive=True)
+    expr = x / y
+    compiled.seed(expr, "test/persisted", None)
+    good = {x: Quantity(8, "TB"), y: Quantity(4, "TB/s")}
+    floats = {s: base_magnitude(q) for s, q in good.items()}
+    assert evaluate_expression(expr, good, floats, "s") == pytest.approx(2.0)
+    assert any(key[0] == "test/persisted" for key in compiled.persisted_factors)
+    slip = {x: Quantity(8, "TB"), y: Quantity(4, "TB")}  # bytes over bytes is not a time
+    with pytest.raises(UnitCheckError, match="expected s"):
+        evaluate_expression(expr, slip, {s: base_magnitude(q) for s, q in slip.items()}, "s")

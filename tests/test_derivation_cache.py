@@ -158,3 +158,50 @@ def test_a_sympy_upgrade_changes_the_key(monkeypatch: pytest.MonkeyPatch) -> Non
 
     monkeypatch.setattr(derivation_cache, "version", lambda name: "99.0" if name == "sympy" else version(name))
     assert derivation_cache._versions() != before and "sympy=99.0" in derivation_cache._versions()
+
+
+@pytest.mark.parametrize("claim", all_claims(), ids=lambda c: c.id)
+def test_a_cached_formula_computes_what_lambdify_computes(claim: object) -> None:
+    """The entry keeps each formula's compiled code; rebuilt, it gives lambdify's numbers on the same floats."""
+    import random
+
+    from claims.compiled import lambdified
+
+    built = claim.build()  # type: ignore[attr-defined]
+    _, sources = derivation_cache.load_entry(derivation_cache.dumps(built))
+    formulas = [built.result, *(d.expr for d in built.details)]
+    assert len(sources) == len(formulas)
+    rng = random.Random(claim.id)  # type: ignore[attr-defined]
+    for formula, source in zip(formulas, sources, strict=True):
+        assert source is not None, "every catalogue formula calls only NumPy, so every one is cached"
+        assert source.symbols == tuple(sorted(formula.free_symbols, key=str))
+        reference = lambdified(formula, source.symbols)
+        for _ in range(3):
+            args = [rng.uniform(0.5, 2.0) for _ in source.symbols]
+            assert source.function()(*args) == pytest.approx(reference(*args), rel=1e-12)
+
+
+FACTORS_PROBE = """
+import hwdb
+from claims.registry import evaluate_all
+e = evaluate_all(hwdb.load())
+print(repr(e["rooflines.hardware-ratio"].value))
+"""
+
+
+def test_a_damaged_factor_table_is_ignored_with_a_note(cache_dir: Path) -> None:
+    """A fresh process reads the checked unit factors; a damaged table costs time and a note, never a number."""
+    env = {"PATH": "/usr/bin:/bin", derivation_cache.ENV_VAR: str(cache_dir)}
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", FACTORS_PROBE], env=env, capture_output=True, text=True)
+
+    first = run()
+    assert first.returncode == 0, first.stderr
+    (table,) = cache_dir.rglob(derivation_cache.FACTORS)
+    assert run().stdout == first.stdout and not run().stderr
+    table.write_bytes(table.read_bytes()[:-10] + b"0123456789")
+    damaged = run()
+    assert damaged.returncode == 0 and damaged.stdout == first.stdout
+    assert "note: derivation cache: ignoring" in damaged.stderr and "unit checks run again" in damaged.stderr
+    assert not run().stderr  # written again whole by the run that noticed

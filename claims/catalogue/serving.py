@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import cache
+from typing import NamedTuple
+
 import sympy as sp
 
 from ..engine import Claim, Derivation, Detail, Input, LectureArithmetic, Rows, Step
@@ -116,15 +119,32 @@ BALANCED = F * b * N_tot / (c * W * N_act)
 # The argument in its own symbols (the derivation's steps), then each closed form by substitution.
 HOLDS = N_tot * b + (B_star / n_seq) * L_ctx * kappa  # weights plus the batch's KV cache
 FITS = sp.ceiling(H_bytes / M)  # whole chips whose HBM holds it
-STEPS = sp.Max(B_star * c * N_act / (G_chips * F), H_bytes / (G_chips * W))  # compute or one read of all it holds
-HELD = HOLDS.subs({B_star: BALANCED, kappa: KV_PER_TOKEN})
-SMALLEST = FITS.subs(H_bytes, HELD)
-REPLICA_STEP = STEPS.subs({G_chips: SMALLEST, H_bytes: HELD, B_star: BALANCED})
-REPLICA_RATE = BALANCED / REPLICA_STEP
+
+
+class Replica(NamedTuple):
+    """The replica's closed forms, each by substitution into the argument's own symbols."""
+
+    steps: sp.Expr  # a step takes the longer of compute and one read of all it holds
+    held: sp.Expr
+    smallest: sp.Expr
+    step: sp.Expr
+    rate: sp.Expr
+
+
+@cache
+def replica() -> Replica:
+    """Built on first use, not at import: ``Max`` and its substitutions are most of this module's import time,
+    and a process served from the derivation cache never needs them."""
+    steps = sp.Max(B_star * c * N_act / (G_chips * F), H_bytes / (G_chips * W))
+    held = HOLDS.subs({B_star: BALANCED, kappa: KV_PER_TOKEN})
+    smallest = FITS.subs(H_bytes, held)
+    step = steps.subs({G_chips: smallest, H_bytes: held, B_star: BALANCED})
+    return Replica(steps, held, smallest, step, BALANCED / step)
 
 
 def derive_replica_throughput() -> Derivation:
     """The smallest deployment that holds the weights and its batch's KV, stepping at its roofline."""
+    r = replica()
     return Derivation(
         steps=(
             Step(
@@ -143,11 +163,11 @@ def derive_replica_throughput() -> Derivation:
             Step("The smallest whole number of chips whose HBM holds them", sp.Eq(G_chips, FITS)),
             Step(
                 "A step takes the longer of compute and one read of all it holds, spread over the G chips",
-                sp.Eq(T_step, STEPS),
+                sp.Eq(T_step, r.steps),
             ),
             Step("Tokens per second for the replica", sp.Eq(R_rep, B_star / T_step)),
         ),
-        result=REPLICA_RATE,
+        result=r.rate,
         details=(
             Detail(
                 "balanced_batch",
@@ -155,11 +175,11 @@ def derive_replica_throughput() -> Derivation:
                 BALANCED,
                 "token",
             ),
-            Detail("chips", "chips in the smallest replica that holds weights and KV", SMALLEST, "1", noun="GPUs"),
-            Detail("step_time", "step time of that replica", REPLICA_STEP, "ms"),
-            Detail("per_chip", "tokens per second per chip", REPLICA_RATE / SMALLEST, "token/s"),
+            Detail("chips", "chips in the smallest replica that holds weights and KV", r.smallest, "1", noun="GPUs"),
+            Detail("step_time", "step time of that replica", r.step, "ms"),
+            Detail("per_chip", "tokens per second per chip", r.rate / r.smallest, "token/s"),
             Detail(
-                "hbm_filled", "share of the replica's HBM the weights and KV fill", HELD / (SMALLEST * M), "percent"
+                "hbm_filled", "share of the replica's HBM the weights and KV fill", r.held / (r.smallest * M), "percent"
             ),
             Detail(
                 "weights_only_rate",
@@ -221,7 +241,7 @@ REPLICA_THROUGHPUT = Claim(
 
 
 def derive_gemini_share() -> Derivation:
-    rate = REPLICA_RATE
+    rate = replica().rate
     share = rate / G_tok
     return Derivation(
         steps=(
