@@ -33,9 +33,14 @@ bibtex_default_style = "plain"
 claims_fingerprint = fingerprint()
 
 myst_enable_extensions = ["colon_fence", "deflist", "dollarmath"]
-# Pages are MyST markdown; should a notebook page appear, it is executed on every
-# build and never served from jupyter-cache, whose key cannot see hwdb or claims.
-nb_execution_mode = "force"
+# The worked-example notebooks (book/notebooks/*.nb.md, MyST text notebooks) are read by
+# claims.sphinx.kernel, which runs them on an in-process IPython kernel whenever their page is
+# read; myst-nb only renders the outputs ("off"), and never serves them from jupyter-cache,
+# whose key cannot see hwdb or claims. ".nb.md" comes before ".md" so that Sphinx strips the
+# whole suffix: the page stays notebooks/NAME.
+source_suffix = {".rst": "restructuredtext", ".nb.md": "myst-nb", ".md": "myst-nb"}
+nb_custom_formats = {".nb.md": "claims.sphinx.kernel.read_and_run"}
+nb_execution_mode = "off"
 nb_execution_raise_on_error = True
 
 exclude_patterns = ["_build"]

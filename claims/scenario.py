@@ -353,13 +353,27 @@ def scenario(
     scale: Mapping[str, float] | None = None,
 ) -> Scenario:
     """Evaluate a claim, by ID, on a scenario (see the module's docstring); with no options, the book's case."""
-    given = db is not None
+    options = {"hw": hw, "model": model, "row": row, "swap": swap, "fields": fields, "set": set, "scale": scale}
+    trace(claim_id, options, broad=db is not None)
     db = hwdb.load() if db is None else db
+    return run(claim_id, db, hw=hw, model=model, row=row, swap=swap, fields=fields, set=set, scale=scale)
+
+
+def run(
+    claim_id: str,
+    db: hwdb.Database,
+    *,
+    hw: str | None = None,
+    model: str | None = None,
+    row: str | None = None,
+    swap: Mapping[str, str] | None = None,
+    fields: Mapping[str, str] | None = None,
+    set: Mapping[str, str] | None = None,
+    scale: Mapping[str, float] | None = None,
+) -> Scenario:
+    """:func:`scenario` on a given database, untraced: what the book's build replays to see if a notebook's
+    output would move."""
     claim = get_claim(claim_id)
-    named = [r for r in (hw, model, row) if r is not None]
-    named += [r for old, new in (swap or {}).items() for r in (old, new)]
-    named += [key.rpartition(".")[0] for key in (*(set or {}), *(scale or {}))]
-    trace(claim.id, named, broad=given or bool(fields))
     changes: list[str] = []
     if swap:
         claim = rebind(claim, swap, db)
@@ -385,12 +399,16 @@ def scenario(
 TRACE_ENV = "CLAIMS_TRACE_FILE"
 
 
-def trace(claim_id: str, records: Iterable[str], broad: bool) -> None:
-    """Note, for the build, one evaluation: its claim, the records its options name, and whether it may
-    have read more than that (another field of every row, or a database the caller loaded)."""
+def trace(claim_id: str, options: Mapping[str, Any], broad: bool) -> None:
+    """Note, for the build, one evaluation: its claim and options, which the build can replay, and whether
+    it read a database the caller loaded (which it cannot)."""
     path = os.environ.get(TRACE_ENV)
     if path:
-        line = json.dumps({"claim": claim_id, "records": sorted(set(records)), "broad": broad})
+        given = {key: value for key, value in options.items() if value is not None}
+        try:
+            line = json.dumps({"claim": claim_id, "options": given, "broad": broad}, sort_keys=True)
+        except (TypeError, ValueError):  # an option JSON cannot hold cannot be replayed
+            line = json.dumps({"claim": claim_id, "options": {}, "broad": True})
         with open(path, "a", encoding="utf-8") as out:
             out.write(line + "\n")
 

@@ -182,8 +182,8 @@ def test_display_escapes_what_it_shows() -> None:
 
 
 def test_an_evaluation_notes_what_it_read_for_the_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """While the book executes a notebook, each evaluation appends its claim and the records its options name;
-    one that may read beyond them (another field of every row, a database of its own) says so."""
+    """While the book executes a notebook, each evaluation appends its claim and options, which the build
+    replays on the next build's data; one on a database of its own cannot be replayed, and says so."""
     from claims.scenario import TRACE_ENV
 
     trace = tmp_path / "trace.jsonl"
@@ -193,6 +193,19 @@ def test_an_evaluation_notes_what_it_read_for_the_build(tmp_path: Path, monkeypa
     claims.evaluate("batch.optimal-size", fields={"bf16_flops": "fp8_flops"})
     claims.evaluate("batch.optimal-size", hwdb.load())
     lines = [json.loads(line) for line in trace.read_text().splitlines()]
-    assert lines[0] == {"claim": "batch.optimal-size", "records": ["bf16", "fp8", "h200"], "broad": False}
-    assert lines[1] == {"claim": "serving.train-interval", "records": ["h100-sxm"], "broad": False}
-    assert [line["broad"] for line in lines[2:]] == [True, True]
+    assert lines[0] == {
+        "claim": "batch.optimal-size",
+        "options": {"hw": "h200", "swap": {"bf16": "fp8"}},
+        "broad": False,
+    }
+    assert lines[1] == {
+        "claim": "serving.train-interval",
+        "options": {"set": {"h100-sxm.hbm_bandwidth": "4 TB/s"}},
+        "broad": False,
+    }
+    assert lines[2] == {
+        "claim": "batch.optimal-size",
+        "options": {"fields": {"bf16_flops": "fp8_flops"}},
+        "broad": False,
+    }
+    assert lines[3]["broad"] is True

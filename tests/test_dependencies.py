@@ -149,3 +149,73 @@ def test_outdated_pages_are_those_whose_digests_moved_or_were_never_recorded(tmp
     assert dependencies.outdated(app, env, set(), set(), set()) == []  # type: ignore[arg-type]
     app._claims_tracking.digests = None  # the claims failed to evaluate: every page is read again
     assert dependencies.outdated(app, env, set(), set(), set()) == sorted(env.found_docs)  # type: ignore[arg-type]
+
+
+def _spec(claim: str, **options: object) -> str:
+    return json.dumps({"claim": claim, "options": options}, sort_keys=True)
+
+
+def _edited_db(record: str, field: str, factor: float) -> Database:
+    from claims.scenario import scaled
+
+    return scaled(_db(), {f"{record}.{field}": factor})
+
+
+def test_a_notebooks_evaluation_is_replayed_and_moves_only_when_what_it_shows_moves() -> None:
+    """A notebook page depends on what each of its evaluations shows, run again on the new data."""
+    _, traces = _traced()
+    decode = ("scenario", _spec("pricing.decode-premium"))
+    on_h200 = ("scenario", _spec("kv.bytes-per-token", hw="h200"))
+    fp8 = ("scenario", _spec("batch.optimal-size", swap={"bf16": "fp8"}, fields={"bf16_flops": "fp8_flops"}))
+    before = Digests(_db(), traces)
+    price = Digests(_edited_db("claude-haiku-4-5", "output_price", 1.1), traces)
+    assert before.of(decode) != price.of(decode)  # that notebook prints every price sheet's row
+    assert before.of(fp8) == price.of(fp8)  # a price sheet is nothing to the balanced batch
+    chip = Digests(_edited_db("h100-sxm", "hbm_bandwidth", 1.1), traces)
+    assert before.of(fp8) != chip.of(fp8)  # its rows include the H100
+    assert before.of(on_h200) != chip.of(on_h200)  # its H200 case sets the reference; the H100 is still a row
+    assert before.of(decode) == chip.of(decode)  # no price sheet reads an accelerator
+    assert before.of(decode) == Digests(_db(), traces).of(decode)  # the same data: the same digest
+
+
+def test_a_replay_that_fails_now_is_a_change() -> None:
+    _, traces = _traced()
+    gone = ("scenario", _spec("kv.bytes-per-token", hw="no-such-chip"))
+    digests = Digests(_db(), traces)
+    assert digests.of(gone) != digests.of(("scenario", _spec("kv.bytes-per-token", hw="h200")))
+    assert dependencies.replayed(gone[1], _db()).startswith("fails: ValueError: hw=no-such-chip")
+
+
+def test_a_trace_is_read_as_replayable_evaluations_or_not_at_all(tmp_path: Path) -> None:
+    trace = tmp_path / "trace.jsonl"
+    trace.write_text(
+        json.dumps({"claim": "a.b", "options": {"hw": "h200"}, "broad": False})
+        + "\n"
+        + json.dumps({"claim": "a.b", "options": {"hw": "h200"}, "broad": False})
+        + "\n"
+    )
+    assert dependencies._traced(trace) == [_spec("a.b", hw="h200")]
+    with trace.open("a") as out:
+        out.write(json.dumps({"claim": "a.b", "options": {}, "broad": True}) + "\n")  # a database of its own
+    assert dependencies._traced(trace) is None
+    trace.write_text("")
+    assert dependencies._traced(trace) is None  # ran no evaluation: what it shows cannot be told
+    trace.write_text("not json\n")
+    assert dependencies._traced(trace) is None
+
+
+@pytest.mark.parametrize(
+    ("code", "untraced"),
+    [
+        ('claims.evaluate("x", hw="h200")', False),
+        ("import hwdb\nhwdb.load()", True),
+        ('claims.evaluate("x").evaluation.rows', True),
+        ('r.inputs[0].record.fields["x"]', True),
+        ('open("data.csv")', True),
+    ],
+)
+def test_code_that_reads_data_outside_an_evaluation_depends_on_everything(code: str, untraced: bool) -> None:
+    source = f"---\nkernelspec:\n  name: python3\n---\n\nSome hwdb prose.\n\n```{{code-cell}} ipython3\n{code}\n```\n"
+    cells = [m.group(2) for m in dependencies.CODE_CELL.finditer(source)]
+    assert cells == [code + "\n"]
+    assert any(word in cell for cell in cells for word in dependencies.UNTRACED_READS) is untraced

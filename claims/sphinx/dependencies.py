@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping, ValuesView
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
@@ -39,11 +40,12 @@ from hwdb.files import write_atomic
 
 from ..engine import Evaluation, evaluate
 from ..registry import all_claims
-from ..scenario import TRACE_ENV
-from ..sphinxnodes import build_state
+from ..scenario import TRACE_ENV, Scenario
+from ..scenario import run as run_scenario
 
 #: A dependency: ("claim", id), ("claims",), ("record", id), ("records",), ("kind", kind),
-#: ("field", record, name), ("fields", record), ("source", id), ("sources",) or ("everything",).
+#: ("field", record, name), ("fields", record), ("source", id), ("sources",), ("everything",), or
+#: ("scenario", JSON of a claim and options) for an evaluation a notebook's kernel ran.
 Key = tuple[str, ...]
 
 ENV_KEY = "claims_dependencies"  # docname -> {key: digest when the page was read}
@@ -290,6 +292,8 @@ class Digests:
             return repr(sources.get(rest[0], "absent"))
         if kind == "sources":
             return repr(sorted(sources.items()))
+        if kind == "scenario":
+            return replayed(rest[0], self.db)
         if kind == "everything":
             everything = sorted((_header(r), sorted(r.fields.items())) for r in records.values())
             return repr((everything, sorted(sources.items())))
@@ -404,36 +408,86 @@ def notebook_source(app: Sphinx, docname: str, source: list[str]) -> None:
         os.environ[TRACE_ENV] = str(path)
 
 
-def _traced(path: Path) -> tuple[set[str], set[str]] | None:
-    """The claims and named records a kernel's evaluations read, or None if that cannot be told."""
+def _traced(path: Path) -> list[str] | None:
+    """The evaluations a kernel ran, each as the JSON the build replays; None if that cannot be told."""
     try:
         lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         if not lines or any(line["broad"] for line in lines):
             return None
-        return {str(line["claim"]) for line in lines}, {str(r) for line in lines for r in line["records"]}
+        specs = {
+            json.dumps({"claim": str(line["claim"]), "options": dict(line["options"])}, sort_keys=True)
+            for line in lines
+        }
+        return sorted(specs)
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
+#: Words in a notebook's source that mean its kernel may read data other than through a traced
+#: evaluation: the page then depends on everything.
+UNTRACED_READS = ("hwdb", "evaluate_all", "open(", "Path(", ".fields", ".evaluation")
+CODE_CELL = re.compile(r"^(`{3,})\{code-cell\}[^\n]*\n(.*?)^\1", re.M | re.S)
+
+
 def notebook_read(app: Sphinx, doctree: Any) -> None:
-    """doctree-read: a notebook page depends on what its kernel read; on everything if that is unknown
-    (no trace, a database of its own, another field of every row, or any code that is not an evaluation)."""
+    """doctree-read: a notebook page depends on what its kernel's evaluations showed, replayed on the next
+    build's data; on everything if that cannot be told (no trace, a database of its own, or code that reads
+    data some other way)."""
     env = app.env
     docname = env.docname
     path = os.environ.pop(TRACE_ENV, None)
     if not _is_notebook(env, docname):
         return
-    reads = _traced(Path(path)) if path else None
-    db = build_state(app).db
-    if reads is None or db is None:
+    specs = _traced(Path(path)) if path else None
+    source = Path(env.doc2path(docname)).read_text(encoding="utf-8", errors="replace")
+    cells = (
+        [m.group(2) for m in CODE_CELL.finditer(source)] if "{code-cell}" in source else [source]
+    )  # MyST text, or an .ipynb
+    if specs is None or any(word in cell for cell in cells for word in UNTRACED_READS):
         record(env, docname, everything=True)
         return
-    claims, records = reads
-    record(env, docname, claims=claims, records=records)
-    entry = table(env)[docname]
-    for record_id in records & set(db.records):  # the scenario shows each input's source by title
-        for f in db.records[record_id].fields.values():
-            entry[("source", f.source.id)] = ""
+    entry = table(env).setdefault(docname, {})
+    for spec in specs:
+        entry[("scenario", spec)] = ""
+
+
+def shown(result: Scenario) -> str:
+    """Everything a notebook can show of an evaluation through the :class:`~claims.scenario.Scenario` API,
+    as text: its display, and every value, verdict, row, detail and input (field, value, source) it could
+    print. Other fields of a record are not in it: a notebook that reaches them (``.fields``,
+    ``.evaluation``) is recorded as reading everything (:data:`UNTRACED_READS`)."""
+    e = result.evaluation
+
+    def header(record: Record | None) -> Any:
+        return None if record is None else _header(record)
+
+    def verdict(v: Any) -> str | None:
+        return None if v is None else str(v.value)
+
+    rows = [
+        (
+            header(r.record),
+            repr(r.value),
+            verdict(r.verdict),
+            sorted((k, repr(v)) for k, v in r.details.items()),
+            [(i.symbol, i.label, header(i.record), repr(i.field)) for i in r.inputs],
+        )
+        for r in e.rows
+    ]
+    sensitivity = [
+        (x.input.key, repr(x.low), repr(x.high), verdict(x.verdict_low), verdict(x.verdict_high)) for x in e.sensitivity
+    ]
+    population = None if e.population is None else repr(e.population)
+    return repr((str(result), result._repr_html_(), rows, e.skipped, sensitivity, population, verdict(e.verdict)))
+
+
+def replayed(spec: str, db: Database) -> str:
+    """What the traced evaluation shows on ``db``: run again, untraced."""
+    try:
+        parsed = json.loads(spec)
+        return shown(run_scenario(parsed["claim"], db, **parsed["options"]))
+    except Exception as exc:  # an evaluation that fails now shows its error: that is a change too
+        return f"fails: {type(exc).__name__}: {exc}"
 
 
 def updated(app: Sphinx, env: BuildEnvironment) -> list[str]:

@@ -1,10 +1,10 @@
 """Sphinx adapter: the worked-example notebooks, runnable here and downloadable as .ipynb.
 
-The notebooks are MyST text notebooks (``file_format: mystnb``); myst-nb executes them on every
-build (``nb_execution_mode = "force"``) and writes each executed notebook to its output folder.
-This module makes their kernels import the checkout being built (not whatever ``claims`` is
-installed), gives a page a download link (``{notebook-download}``), and at the end of a build
-copies each linked notebook beside its HTML page, where the link points.
+The notebooks are MyST text notebooks (``book/notebooks/*.nb.md``); :mod:`claims.sphinx.kernel`
+runs each one whenever its page is read, in the build's process and so on the checkout being
+built, and myst-nb writes each executed notebook to its output folder. This module gives a page
+a download link (``{notebook-download}``), and at the end of a build copies each linked
+notebook beside its HTML page, where the link points.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
+
+from .kernel import CURRENT_PAGE
 
 logger = logging.getLogger(__name__)
 
@@ -77,13 +79,14 @@ def copy_notebooks(app: Sphinx, exception: Exception | None) -> None:
         shutil.copyfile(source, target)
 
 
+def name_the_page(app: Sphinx, docname: str, source: list[str]) -> None:
+    """source-read: tell the in-process kernel which page it is about to run, for its error messages."""
+    os.environ[CURRENT_PAGE] = str(app.env.doc2path(docname))
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
-    # The kernels are child processes: put the checkout first on their path, as conf.py does for Sphinx.
-    root = str(Path(app.confdir).resolve())
-    paths = os.environ.get("PYTHONPATH", "")
-    if root not in paths.split(os.pathsep):
-        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (root, paths) if p)
     app.add_directive("notebook-download", NotebookDownloadDirective)
+    app.connect("source-read", name_the_page)
     app.connect("env-purge-doc", purge)
     app.connect("env-merge-info", merge)
     app.connect("build-finished", copy_notebooks)
