@@ -3,6 +3,8 @@ per notebook, and a failing cell that stops the build naming the notebook and th
 
 from __future__ import annotations
 
+from typing import Any
+
 import nbformat
 import pytest
 from sphinx.errors import ExtensionError
@@ -11,8 +13,9 @@ from claims.sphinx import kernel
 
 
 def _notebook(*cells: str) -> nbformat.NotebookNode:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell("Some prose.")] + [nbformat.v4.new_code_cell(c) for c in cells]
+    v4: Any = nbformat.v4  # nbformat's builders are untyped
+    nb: nbformat.NotebookNode = v4.new_notebook()
+    nb.cells = [v4.new_markdown_cell("Some prose.")] + [v4.new_code_cell(c) for c in cells]
     return nb
 
 
