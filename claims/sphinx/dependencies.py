@@ -11,8 +11,14 @@ On the next build, ``env-get-outdated`` re-reads exactly the pages with a key wh
 The record is trusted only as far as the code that made it: ``claims_fingerprint`` (code, library
 versions, overlay paths) is a config value with ``rebuild="env"``, so a code change still re-reads
 every page, and so does a build whose claims failed to evaluate. Code that shows data it did not
-get from ``build_state`` (a fresh ``hwdb.load``, a notebook kernel, a file) must say so with
-:func:`record`; notebook pages are recorded as depending on everything.
+get from ``build_state`` (a fresh ``hwdb.load``, a file) must say so with :func:`record`.
+
+A notebook page's code runs through ``claims.evaluate``, which notes each evaluation (claim and
+options) in a trace file while the page is read. The page depends on each one as a
+``("scenario", …)`` key whose digest is what that evaluation shows (:func:`shown`), replayed on
+each build's data: a notebook re-runs when, and only when, something it prints could differ. A
+notebook whose code reads data any other way (``hwdb``, ``.fields``, ``.evaluation``, a file) or
+evaluates on a database of its own depends on everything.
 
 A build that re-reads pages for their data but stops before ``build-finished`` leaves their names
 in ``claims-pending.json`` beside the doctrees, and the next build re-reads them again, since
