@@ -17,7 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.text import Annotation
 from matplotlib.transforms import Bbox
 
-from .figstyle import INK, LABEL_SIZE
+from .figstyle import INK, LABEL_SIZE, plain_log_labels
 
 #: Distances from the point (in points) tried in turn, and directions tried at each, as angles.
 RADII = (3.0, 7.0, 12.0, 18.0, 26.0, 36.0, 48.0, 62.0)
@@ -70,6 +70,7 @@ def place_labels(
     """
     fig = ax.get_figure(root=True)
     assert fig is not None
+    plain_log_labels(fig)  # the tick labels the SVG will show, so the layout measured here is the final one
     fig.canvas.draw()
     fig.set_layout_engine("none")
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ the theme's background, so one inline SVG reads on furo's light and dark themes 
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import matplotlib
@@ -18,6 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from cycler import cycler
 from matplotlib.figure import Figure
+from matplotlib.ticker import LogFormatterSciNotation
 from matplotlib.typing import RcKeyType
 
 #: The Okabe–Ito colours (yellow left out: it vanishes on a white page).
@@ -96,8 +98,52 @@ def themed(svg: str) -> str:
     return svg.replace(INK, "currentColor").replace(PAPER, "var(--color-background-primary, #ffffff)")
 
 
+_SUPERSCRIPT = str.maketrans("0123456789-.", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻·")
+_MATHTEXT = re.compile(r"\$\\mathdefault\{(?P<body>.*)\}\$")
+
+
+def plain_text(label: str) -> str:
+    """A log axis label matplotlib writes in mathtext ("$\\mathdefault{2\\times10^{3}}$") as plain text ("2×10³")."""
+    found = _MATHTEXT.fullmatch(label)
+    if found is None:
+        return label
+    body = re.sub(r"\^\{([-0-9.]+)\}", lambda m: m.group(1).translate(_SUPERSCRIPT), found.group("body"))
+    return body.replace("\\times", "×").replace("\\cdot", "·").replace("{", "").replace("}", "").replace("\\", "")
+
+
+class PlainLogFormatter(LogFormatterSciNotation):
+    """matplotlib's own choice of log-axis labels (which ticks, which value), written as plain text.
+
+    Its mathtext labels cost a parse per distinct label, a quarter of the time to render a log-scaled
+    figure; "10³" in the text font reads the same and is measured, laid out and drawn like any text.
+    """
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return plain_text(super().__call__(x, pos))
+
+
+def plain_log_labels(figure: Figure) -> None:
+    """Give every log axis of the figure :class:`PlainLogFormatter` (its scale sets the mathtext one)."""
+    for ax in figure.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for formatter, use in (
+                (axis.get_major_formatter(), axis.set_major_formatter),
+                (axis.get_minor_formatter(), axis.set_minor_formatter),
+            ):
+                if type(formatter) is LogFormatterSciNotation:
+                    use(
+                        PlainLogFormatter(
+                            base=getattr(formatter, "_base", 10.0),  # private in matplotlib; 10 by default
+                            labelOnlyBase=formatter.labelOnlyBase,
+                            minor_thresholds=formatter.minor_thresholds,
+                            linthresh=getattr(formatter, "_linthresh", None),
+                        )
+                    )
+
+
 def svg_of(figure: Figure) -> str:
     """One figure as SVG text with no timestamp and a fixed hash salt, so builds are byte-identical."""
+    plain_log_labels(figure)
     buffer = io.StringIO()
     with plt.rc_context(STYLE):
         figure.savefig(buffer, format="svg", metadata={"Date": None}, transparent=True)
