@@ -13,12 +13,13 @@ be read-only, and a scratch copy of the repository alike; entries are keyed by c
 checkouts sharing it cannot serve each other stale results). ``CLAIMS_CACHE_DIR=off`` disables it.
 The folder is safe to delete at any time. A run that cannot write it simply builds each time.
 
-Each entry also keeps the Python source of the claim's compiled closed forms (the result and each
-detail, :class:`claims.compiled.Source`), so a fresh process skips SymPy's code printer; and one
-file per key keeps the unit factors :mod:`claims.compiled` has checked, by formula and by the units
-of its inputs (a signature not yet checked is checked, and added, as before). Both are functions of
-the code, and of the units, alone. The pint version and ``hwdb/units.txt`` are in the key with the
-rest.
+Each entry also keeps the code of the claim's compiled closed forms (the result and each detail,
+:class:`claims.compiled.Source`), so a fresh process skips SymPy's code printer. Beside the
+entries, a :class:`Table` per kind keeps results that are functions of the code and of their own
+key: the unit factors :mod:`claims.compiled` has checked (by formula and by the units of its
+inputs; a signature not yet checked is checked, and added) and :mod:`claims.sensitivity`'s scans
+(by claim, value and reference inputs). The pint version and ``hwdb/units.txt`` are in the key
+with the rest.
 
 SymPy's own pickling rebuilds each expression *with* evaluation, which can change an unevaluated
 step of a derivation (an equation shown unsimplified on purpose) into its evaluated form, and with
@@ -209,32 +210,62 @@ def _seed(claim_id: str, derivation: Derivation, sources: tuple[compiled.Source 
         compiled.seed(formula, f"{claim_id}/{name}", None if sources is None else sources[i])
 
 
-@cache
-def _factors_path() -> Path | None:
-    """The key's unit-factor file, loaded into :mod:`claims.compiled` once per process (None: no cache)."""
-    root = cache_root()
-    if root is None:
-        return None
-    path = root / "derivations" / key() / FACTORS
-    try:
-        loaded = _unframed(path.read_bytes())
-        if not isinstance(loaded, dict):
-            raise CorruptEntry(f"it holds a {type(loaded).__name__}, not a table of factors")
-        compiled.persisted_factors.update(loaded)
-    except FileNotFoundError:
-        pass
-    except (OSError, CorruptEntry) as exc:
-        _note(f"ignoring {path}: {exc}; unit checks run again")
-    atexit.register(_save_factors, path)
-    return path
+class Table:
+    """A table of results kept in the key's folder: read on first use, written back at exit if it grew.
+
+    For results that are functions of the code (in the key) and of the arguments in their own keys,
+    such as :mod:`claims.compiled`'s unit factors and :mod:`claims.sensitivity`'s elasticities. A file
+    that cannot be trusted is ignored with a note, and the results are computed again.
+    """
+
+    def __init__(
+        self, name: str, what: str, entries: dict[Any, Any] | None = None, grown: Callable[[], bool] | None = None
+    ) -> None:
+        """``entries``: a dict another module fills itself, saying so through ``grown``."""
+        self.name, self.what = name, what
+        self.entries: dict[Any, Any] = {} if entries is None else entries
+        self.grew = False
+        self._grown = grown
+        self._path: Path | None = None
+        self._loaded = False
+
+    def _load(self) -> None:
+        self._loaded = True
+        root = cache_root()
+        if root is None:
+            return
+        self._path = root / "derivations" / key() / self.name
+        try:
+            loaded = _unframed(self._path.read_bytes())
+            if not isinstance(loaded, dict):
+                raise CorruptEntry(f"it holds a {type(loaded).__name__}, not a table")
+            self.entries.update(loaded)
+        except FileNotFoundError:
+            pass
+        except (OSError, CorruptEntry) as exc:
+            _note(f"ignoring {self._path}: {exc}; {self.what} run again")
+        atexit.register(self.save)
+
+    def get(self, entry: Any) -> Any:
+        if not self._loaded:
+            self._load()
+        return self.entries.get(entry)
+
+    def put(self, entry: Any, value: Any) -> None:
+        if not self._loaded:
+            self._load()
+        self.entries[entry] = value
+        self.grew = True
+
+    def save(self) -> None:
+        if self._path is None or not (self.grew or (self._grown is not None and self._grown())):
+            return
+        with contextlib.suppress(OSError):
+            _write(self._path, _framed(dict(self.entries)))
 
 
-def _save_factors(path: Path) -> None:
-    """Write the factor table back when this process checked a signature it did not have."""
-    if not compiled.new_factors:
-        return
-    with contextlib.suppress(OSError):
-        _write(path, _framed(dict(compiled.persisted_factors)))
+#: The unit factors :mod:`claims.compiled` checked, by formula and input units (it adds to the dict itself).
+FACTOR_TABLE = Table(FACTORS, "unit checks", compiled.persisted_factors, lambda: bool(compiled.new_factors))
 
 
 def derivation(claim_id: str, build: Callable[[], Derivation]) -> Derivation:
@@ -250,7 +281,7 @@ def derivation(claim_id: str, build: Callable[[], Derivation]) -> Derivation:
     except OSError as exc:
         _note(f"cannot read {path} ({exc}); building {claim_id} instead")
         data = None
-    _factors_path()
+    FACTOR_TABLE.get(None)  # read the factors this key has checked, before any formula is evaluated
     if data is not None:
         try:
             derivation, sources = load_entry(data)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import REPO
 
 import hwdb
 from claims import evaluate, get_claim
+from claims.engine import Evaluation
 from claims.policy import Verdict
 from claims.sensitivity import analyse
 
@@ -79,3 +81,36 @@ def test_what_if_errors_are_precise(args: tuple[str, ...], message: str) -> None
     run = _show(*args)
     assert run.returncode == 2
     assert message in run.stderr
+
+
+def test_a_kept_result_is_the_scan_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The disk table gives back, for every catalogue claim, exactly what the scan computes; another
+    claim with the same ID (a scenario's, a test's) is always scanned."""
+    from claims import derivation_cache, sensitivity
+    from claims.registry import evaluate_all
+    from claims.scenario import scenario
+
+    monkeypatch.setenv(derivation_cache.ENV_VAR, str(tmp_path))
+    table = derivation_cache.Table("sensitivity-test.pickle", "sensitivity scans")
+    monkeypatch.setattr(sensitivity, "_TABLE", table)
+    evaluations = evaluate_all(hwdb.load())
+    scan = sensitivity._analyse
+    scans: list[str] = []
+
+    def counted(e: Evaluation) -> list[sensitivity.Elasticity]:
+        scans.append(e.claim.id)
+        return scan(e)
+
+    monkeypatch.setattr(sensitivity, "_analyse", counted)
+    for e in evaluations.values():
+        scanned = scan(e)
+        assert sensitivity._kept(e, ("args",)) == scanned  # computed and stored
+        assert sensitivity._kept(e, ("args",)) == scanned, e.claim.id  # served from the table
+    assert scans == list(evaluations)  # one scan per claim: every second answer came from the table
+    assert table.grew
+    table.save()
+    assert (tmp_path / "derivations" / derivation_cache.key() / "sensitivity-test.pickle").is_file()
+    other = scenario("batch.optimal-size", hw="h200").evaluation  # the same ID, another claim object
+    stored = len(table.entries)
+    sensitivity._kept(other, ("args",))
+    assert len(table.entries) == stored
