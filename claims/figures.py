@@ -68,6 +68,7 @@ from .figstyle import (
     svg_of,
     vendor_style,
 )
+from .registry import get_claim
 
 Evaluations = dict[str, Evaluation]
 Drawn = Figure | tuple[Figure, ...]
@@ -105,12 +106,15 @@ def _legend_below(fig: Figure, ax: Any, ncols: int = 3) -> None:
 
 
 def hardware_ratio(db: Database, evaluations: Evaluations) -> Figure:
-    """Dense BF16 FLOP/s against HBM bandwidth, with the lecture's ratio as a line."""
-    batch = evaluations["batch.optimal-size"]
-    lecture_ratio = batch.claim.stated.value / batch.reference.details["lecture_sparsity"]
+    """Dense BF16 FLOP/s against HBM bandwidth, with the lecture's ratio as a line.
+
+    Drawn from ``rooflines.hardware-ratio``, whose rows these chips are: no model enters it.
+    """
+    ratio = evaluations["rooflines.hardware-ratio"]
+    lecture_ratio = ratio.claim.stated.value
     fig, ax = panel(WIDTH, 4.8)
     points = []
-    for row in batch.rows:
+    for row in ratio.rows:
         rec = row.record
         assert rec is not None
         bw = rec["hbm_bandwidth"].quantity.to("TB/s").magnitude
@@ -121,7 +125,8 @@ def hardware_ratio(db: Database, evaluations: Evaluations) -> Figure:
     bws = np.geomspace(xs.min() / 1.4, xs.max() * 1.4, 50)
     # ratio (tokens at sparsity 1) = F * b / (c * W); for BF16 (b = 2 B/param, c = 2 FLOP/(param*token)) F/W = ratio
     bytes_per_weight = db["bf16"]["storage_per_parameter"].quantity.to("B/param").magnitude
-    flop_per_byte = lecture_ratio * batch.claim.constants[0].value / bytes_per_weight
+    flop_per_weight = next(c.value for c in ratio.claim.constants if str(c.symbol) == "c")
+    flop_per_byte = lecture_ratio * flop_per_weight / bytes_per_weight
     ax.plot(bws, flop_per_byte * bws, "--", color=GREY, lw=1.4, label=f"lecture's ratio, {lecture_ratio:.0f}")
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -318,8 +323,8 @@ ROOFLINE_CHIPS = ("a100-sxm", "h100-sxm", "b200", "tpu-v7", "mi355x")
 
 def roofline(db: Database, evaluations: Evaluations) -> Figure:
     """Attainable dense BF16 FLOP/s against arithmetic intensity, with decode and prefill marked."""
-    batch = evaluations["batch.optimal-size"]
-    chosen = [r.record for r in batch.rows if r.record is not None and r.record.id in ROOFLINE_CHIPS]
+    ratio = evaluations["rooflines.hardware-ratio"]
+    chosen = [r.record for r in ratio.rows if r.record is not None and r.record.id in ROOFLINE_CHIPS]
     fig, ax = panel(WIDTH, 4.6)
     intensity = np.geomspace(1, 1e4, 400)
     # One colour per chip (three are NVIDIA's, so the vendor colour cannot tell them apart); the
@@ -332,9 +337,12 @@ def roofline(db: Database, evaluations: Evaluations) -> Figure:
         ax.plot([peak / bandwidth], [peak], marker=marker, color=colour, ms=7, ls="none")
     # A BF16 step over B tokens of a model with sparsity S does 2·B·N_active FLOP per 2·N_total
     # weight bytes: intensity B/S. Batch one of a dense model sits at 1; DeepSeek-V3 at its
-    # balanced batch sits at the reference chip's ridge.
+    # balanced batch (the hardware ratio times S) sits at the ridge of the chip it is served on,
+    # the GB200 of batch.optimal-size: at that chip's hardware ratio, whatever the model.
     decode = 1.0
-    balanced = float(batch.value) / batch.reference.details["sparsity"]
+    rows = get_claim("batch.optimal-size").rows  # the claim's definition, not its evaluation: no model enters
+    assert rows is not None
+    balanced = next(r.value for r in ratio.rows if r.record is not None and r.record.id == rows.reference)
     ax.axvline(decode, ls=":", lw=1.4, color=INK)
     ax.text(decode * 1.2, 2, "batch 1, dense model", fontsize=9, rotation=90, va="bottom")
     ax.axvline(balanced, ls="--", lw=1.4, color=GREY)
@@ -560,11 +568,11 @@ FIGURES: dict[str, FigureSpec] = {
     spec.name: spec
     for spec in (
         FigureSpec("decode-roofline", ("batch.optimal-size",), decode_roofline),
-        FigureSpec("hardware-ratio", ("batch.optimal-size",), hardware_ratio),
+        FigureSpec("hardware-ratio", ("rooflines.hardware-ratio",), hardware_ratio),
         FigureSpec("drain-time", ("serving.train-interval",), drain_time),
         FigureSpec("cost-per-token", ("batch.optimal-size", "batch.unbatched-penalty"), cost_per_token),
         FigureSpec("serving-context", ("serving.replica-throughput", "batch.optimal-size"), serving_context),
-        FigureSpec("roofline", ("batch.optimal-size",), roofline),
+        FigureSpec("roofline", ("rooflines.hardware-ratio",), roofline),
         FigureSpec("ratio-by-year", ("rooflines.hardware-ratio",), ratio_by_year),
         FigureSpec("scale-up-domains", ("rack.aggregate-bandwidth-growth",), scale_up_domains),
         FigureSpec("tier-drain", ("memory.flash-drain",), tier_drain),

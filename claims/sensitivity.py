@@ -83,9 +83,7 @@ def _kept(evaluation: Evaluation, arguments: tuple[Any, ...]) -> list[Elasticity
     result = _analyse(evaluation)
     _TABLE.put(
         entry,
-        tuple(
-            (e.input.symbol, e.elasticity, e.flip_factor, None if e.flips_to is None else e.flips_to.value) for e in result
-        ),
+        tuple((e.input.symbol, e.elasticity, e.flip_factor, e.flips_to and e.flips_to.value) for e in result),
     )
     return result
 
