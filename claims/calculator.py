@@ -13,6 +13,7 @@ import html as html_text
 import json
 import math
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import pint
@@ -45,8 +46,9 @@ COUNT_WORDS = {"parameters": ("param", "params", "parameter", "parameters"), "to
 INPUT_DIGITS = 5  # a datasheet's 2,765 GB/s stays 2,765
 
 
+@cache
 def si_factor(unit: Any) -> float:
-    """How many SI base units one ``unit`` is."""
+    """How many SI base units one ``unit`` is (pint's units are immutable: each is converted once)."""
     return float(Quantity(1, unit).to_base_units().magnitude)
 
 
@@ -88,6 +90,11 @@ def _base(label: str, unit: Any) -> str:
 
 def spellings(unit: Any) -> dict[str, float]:
     """Every unit a reader may type for a field in ``unit``, with its SI factor (spaces removed)."""
+    return dict(_spellings(unit))
+
+
+@cache
+def _spellings(unit: Any) -> dict[str, float]:
     noun = _count_noun(unit)
     if noun is not None:
         one = si_factor(parse_unit(COUNT_WORDS[noun][0]))
@@ -276,7 +283,7 @@ def spec(evaluation: Evaluation) -> dict[str, Any] | None:
         fixed[str(names[symbol])] = constants[name].si
     return {
         "claim": claim.id,
-        "expr": sp.jscode(result.subs(names)),
+        "expr": sp.jscode(result.xreplace(names)),  # a renaming of symbols: xreplace, not subs's search
         "vars": variables,
         "constants": fixed,
         "to_unit": to_claim_unit(claim.unit),

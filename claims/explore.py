@@ -139,7 +139,7 @@ def data(evaluations: dict[str, Evaluation], db: Database) -> dict[str, Any]:
                 "id": claim.id,
                 "title": claim.title,
                 "url": claim.url,
-                "expr": sp.jscode(result.subs(names)),
+                "expr": sp.jscode(result.xreplace(names)),  # a renaming of symbols: xreplace, not subs's search
                 "args": args,
                 "constants": fixed,
                 "to_unit": calculator.to_claim_unit(claim.unit),
