@@ -787,10 +787,15 @@ class ClaimFigureDirective(SphinxDirective):
         if "alt" not in self.options:
             logger.error(f"figure '{name}' needs an :alt: text", location=self.get_location())
             return []
-        if state.db is None or any(c not in state.evaluations for c in spec.claims):
+        # Whether the build has the claims is not what the figure shows: asked of the plain dict, noting nothing.
+        if state.db is None or any(not dict.__contains__(state.evaluations, c) for c in spec.claims):
             return []
-        db = state.db
-        svg = _figure_svg(self.env.app, name, lambda: render_svg(spec.draw(db, state.evaluations)))
+        db, recorder = state.db, dependencies.tracking(self.env.app).recorder
+        svg = _figure_svg(
+            self.env.app,
+            name,
+            lambda: render_svg(spec.draw(db, dependencies.reference_views(state.evaluations, recorder))),
+        )
         alt = self.options["alt"].replace('"', "&quot;")
         figure = nodes.figure(ids=[f"figure-{name}"], classes=["claim-figure"])
         figure += nodes.raw(
@@ -811,6 +816,7 @@ class SourcesDirective(SphinxDirective):
         if db is None:
             return []
         out = nodes.container(classes=["hwdb-sources"])
+        citing = db.citations()
         for source in sorted(db.sources.values(), key=lambda s: (s.publisher, s.title)):
             section = nodes.container(ids=[f"source-{source.id}"], classes=["hwdb-source"])
             section += paragraph_of(
@@ -824,7 +830,7 @@ class SourcesDirective(SphinxDirective):
             if source.note:
                 section += paragraph_of(source.note, classes=["hwdb-source-note"])
             users = nodes.bullet_list()
-            for record, f in db.users_of(source.id):
+            for record, f in citing.get(source.id, []):
                 text = f"{record.id}.{f.name} = {formatting.field_value(f)}" + (f" — {f.note}" if f.note else "")
                 users += nodes.list_item("", paragraph_of(nodes.literal("", f"{record.file}"), " ", text))
             section += users

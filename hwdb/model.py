@@ -111,5 +111,13 @@ class Database:
         return replace(self, records={**self.records, record_id: new_record})
 
     def users_of(self, source_id: str) -> list[tuple[Record, Field]]:
-        """The record fields that cite a source (for the sources page)."""
-        return [(r, f) for r in self for f in r.fields.values() if f.source.id == source_id]
+        """The record fields that cite a source."""
+        return self.citations().get(source_id, [])
+
+    def citations(self) -> dict[str, list[tuple[Record, Field]]]:
+        """Every source's citing record fields, in record order, from one pass (for the sources page)."""
+        found: dict[str, list[tuple[Record, Field]]] = {}
+        for r in self:
+            for f in r.fields.values():
+                found.setdefault(f.source.id, []).append((r, f))
+        return found

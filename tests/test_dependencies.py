@@ -219,3 +219,30 @@ def test_code_that_reads_data_outside_an_evaluation_depends_on_everything(code: 
     cells = [m.group(2) for m in dependencies.CODE_CELL.finditer(source)]
     assert cells == [code + "\n"]
     assert any(word in cell for cell in cells for word in dependencies.UNTRACED_READS) is untraced
+
+
+def test_a_figure_reading_one_case_depends_on_that_case() -> None:
+    """Through a ReferenceView, the reference row notes ("reference", id); the other rows note the claim."""
+    evaluations, traces = _traced()
+    recorder = Recorder(None)
+    views = dependencies.reference_views(evaluations, recorder)  # type: ignore[arg-type]
+    with recorder.capture() as keys:
+        batch = views["batch.optimal-size"]
+        _ = batch.value, batch.reference.details, batch.claim.stated
+    assert keys == {("reference", "batch.optimal-size")}
+    with recorder.capture() as keys:
+        _ = views["batch.optimal-size"].rows
+    assert keys == {("claim", "batch.optimal-size")}
+    with recorder.capture() as keys:
+        _ = views["rooflines.hardware-ratio"].verdict  # a population's verdict speaks for every row
+    assert keys == {("claim", "rooflines.hardware-ratio")}
+
+    def digest(db: Database) -> str:
+        return Digests(db, traces, dependencies.evaluate_traced(track(db, Recorder(None)))[0]).of(
+            ("reference", "batch.optimal-size")
+        )
+
+    before = digest(_db())
+    assert digest(_edited_db("h100-sxm", "hbm_bandwidth", 1.1)) == before  # another row
+    assert digest(_edited_db("gb200", "hbm_bandwidth", 1.1)) != before  # the reference chip
+    assert digest(_edited_db("deepseek-v3", "total_params", 1.1)) != before  # the model it serves

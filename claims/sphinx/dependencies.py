@@ -51,7 +51,8 @@ from ..scenario import run as run_scenario
 
 #: A dependency: ("claim", id), ("claims",), ("record", id), ("records",), ("kind", kind),
 #: ("field", record, name), ("fields", record), ("source", id), ("sources",), ("everything",), or
-#: ("scenario", JSON of a claim and options) for an evaluation a notebook's kernel ran.
+#: ("scenario", JSON of a claim and options) for an evaluation a notebook's kernel ran, or
+#: ("reference", id) for one claim's reference case, as a figure reads it (:class:`ReferenceView`).
 Key = tuple[str, ...]
 
 ENV_KEY = "claims_dependencies"  # docname -> {key: digest when the page was read}
@@ -235,6 +236,29 @@ class TrackedEvaluations(dict[str, Evaluation]):
         return super().items()
 
 
+class ReferenceView:
+    """An evaluation as a figure reads it: the reference row, the claim and its derivation note only
+    ``("reference", id)``; anything that speaks for the other rows (``rows``, ``verdict``, ``population``,
+    ``skipped``, ``inputs()``) notes the whole claim. A figure drawn from one case of a claim is then redrawn
+    when that case moves, not whenever any row does."""
+
+    REFERENCE_ONLY = frozenset({"claim", "reference", "derivation", "value", "sensitivity", "own_verdict"})
+
+    def __init__(self, evaluation: Evaluation, recorder: Recorder) -> None:
+        self._evaluation, self._recorder = evaluation, recorder
+
+    def __getattr__(self, name: str) -> Any:
+        claim_id = self._evaluation.claim.id
+        self._recorder.note(("reference", claim_id) if name in self.REFERENCE_ONLY else ("claim", claim_id))
+        return getattr(self._evaluation, name)
+
+
+def reference_views(evaluations: dict[str, Evaluation], recorder: Recorder) -> dict[str, Any]:
+    """The build's evaluations as :class:`ReferenceView` objects; taken through ``dict``'s own methods,
+    so that listing them (even :class:`TrackedEvaluations`) notes nothing by itself."""
+    return {claim_id: ReferenceView(e, recorder) for claim_id, e in dict.items(evaluations)}
+
+
 def evaluate_traced(
     tracked: TrackedDatabase,
 ) -> tuple[dict[str, Evaluation], dict[str, frozenset[Key]]]:
@@ -262,8 +286,11 @@ def _header(record: Record) -> tuple[Any, ...]:
 class Digests:
     """What each key names now, hashed: the record's header, the field (value, unit, source, note …)."""
 
-    def __init__(self, db: Database, traces: Mapping[str, frozenset[Key]]) -> None:
+    def __init__(
+        self, db: Database, traces: Mapping[str, frozenset[Key]], evaluations: Mapping[str, Evaluation] | None = None
+    ) -> None:
         self.db, self.traces = db, traces
+        self.evaluations = {} if evaluations is None else dict(evaluations)
         self._memo: dict[Key, str] = {}
 
     def of(self, key: Key) -> str:
@@ -278,6 +305,9 @@ class Digests:
         if kind == "claim":
             trace = self.traces.get(rest[0])
             return "absent" if trace is None else repr(sorted((k, self.of(k)) for k in trace))
+        if kind == "reference":
+            evaluation = self.evaluations.get(rest[0])
+            return "absent" if evaluation is None else _reference_text(evaluation)
         if kind == "claims":
             return repr([(claim_id, self.of(("claim", claim_id))) for claim_id in sorted(self.traces)])
         if kind == "record":
@@ -304,6 +334,18 @@ class Digests:
             everything = sorted((_header(r), sorted(r.fields.items())) for r in records.values())
             return repr((everything, sorted(sources.items())))
         return f"unknown key {key!r}"  # never equal to what a later build computes for a known key
+
+
+def _reference_text(e: Evaluation) -> str:
+    """A claim's reference case as a figure reads it: its record, value, verdict, details and inputs."""
+    r = e.reference
+    inputs = [(i.symbol, i.label, None if i.record is None else _header(i.record), repr(i.field)) for i in r.inputs]
+    record = None if r.record is None else _header(r.record)
+    verdict = None if r.verdict is None else r.verdict.value
+    sensitivity = [(x.input.key, repr(x.low), repr(x.high)) for x in e.sensitivity]
+    return repr(
+        (record, repr(r.value), verdict, sorted((k, repr(v)) for k, v in r.details.items()), inputs, sensitivity)
+    )
 
 
 # ---------------------------------------------------------------- the API for directives and roles
@@ -524,7 +566,7 @@ def evaluate_for_build(app: Sphinx, db: Database) -> tuple[TrackedDatabase, Trac
     state.digests = None
     tracked = track(db, state.recorder)
     evaluations, traces = evaluate_traced(tracked)
-    state.digests = Digests(db, traces)
+    state.digests = Digests(db, traces, evaluations)
     return tracked, TrackedEvaluations(evaluations, state.recorder)
 
 
