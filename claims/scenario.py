@@ -355,24 +355,17 @@ def scenario(
     """Evaluate a claim, by ID, on a scenario (see the module's docstring); with no options, the book's case."""
     options = {"hw": hw, "model": model, "row": row, "swap": swap, "fields": fields, "set": set, "scale": scale}
     trace(claim_id, options, broad=db is not None)
-    db = hwdb.load() if db is None else db
-    return run(claim_id, db, hw=hw, model=model, row=row, swap=swap, fields=fields, set=set, scale=scale)
+    return run(claim_id, hwdb.load() if db is None else db, options)
 
 
-def run(
-    claim_id: str,
-    db: hwdb.Database,
-    *,
-    hw: str | None = None,
-    model: str | None = None,
-    row: str | None = None,
-    swap: Mapping[str, str] | None = None,
-    fields: Mapping[str, str] | None = None,
-    set: Mapping[str, str] | None = None,
-    scale: Mapping[str, float] | None = None,
-) -> Scenario:
-    """:func:`scenario` on a given database, untraced: what the book's build replays to see if a notebook's
-    output would move."""
+def run(claim_id: str, db: hwdb.Database, options: Mapping[str, Any]) -> Scenario:
+    """:func:`scenario` on a given database, its options as a mapping (those absent or None not set), untraced:
+    what the book's build replays to see whether a notebook's output would move."""
+    known = {"hw", "model", "row", "swap", "fields", "set", "scale"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise TypeError(f"unknown scenario option(s): {', '.join(unknown)}")
+    swap, fields, set_, scale = (options.get(name) for name in ("swap", "fields", "set", "scale"))
     claim = get_claim(claim_id)
     changes: list[str] = []
     if swap:
@@ -381,13 +374,14 @@ def run(
     if fields:
         claim = refield(claim, fields)
         changes += [f"{old} → {new}" for old, new in fields.items()]
-    for value, kinds, flag in ((hw, HARDWARE_KINDS, "hw"), (model, ("model",), "model"), (row, (), "row")):
+    for flag, kinds in (("hw", HARDWARE_KINDS), ("model", ("model",)), ("row", ())):
+        value = options.get(flag)
         if value is not None:
             claim = recase(claim, db, value, kinds, flag)
             changes.append(f"{flag}: {value}")
-    if set:
-        db = what_if(db, [f"{key}={text}" for key, text in set.items()], flag="set")
-        changes += [f"{key} = {text}" for key, text in set.items()]
+    if set_:
+        db = what_if(db, [f"{key}={text}" for key, text in set_.items()], flag="set")
+        changes += [f"{key} = {text}" for key, text in set_.items()]
     if scale:
         db = scaled(db, scale)
         changes += [f"{key} × {formatting.number(k)}" for key, k in scale.items()]

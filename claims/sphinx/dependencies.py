@@ -533,7 +533,7 @@ def replayed(spec: str, db: Database) -> str:
     """What the traced evaluation shows on ``db``: run again, untraced."""
     try:
         parsed = json.loads(spec)
-        return shown(run_scenario(parsed["claim"], db, **parsed["options"]))
+        return shown(run_scenario(parsed["claim"], db, parsed["options"]))
     except Exception as exc:  # an evaluation that fails now shows its error: that is a change too
         return f"fails: {type(exc).__name__}: {exc}"
 
