@@ -12,9 +12,9 @@ units gets its own check, so no row escapes one.
 
 Both results depend only on code (and, for the check, the inputs' units), so a fresh
 process need not redo them: :mod:`claims.derivation_cache` keeps each catalogue
-formula's generated source (:class:`Source`) beside its derivation and hands it back
+formula's compiled code (:class:`Source`) beside its derivation and hands it back
 through :func:`seed`, and keeps the checked factors per formula and unit signature
-(:func:`persisted_factors`). Without a cache everything is computed as before.
+(the ``persisted_factors`` table). Without a cache everything is computed as before.
 """
 
 from __future__ import annotations

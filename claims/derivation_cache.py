@@ -53,7 +53,7 @@ from hwdb.parsed import ENV_VAR, cache_root
 
 from . import compiled
 
-__all__ = ["ENV_VAR", "cache_root", "derivation", "dumps", "key", "load_entry", "loads"]
+__all__ = ["ENV_VAR", "Table", "cache_root", "derivation", "dumps", "key", "load_entry", "loads"]
 
 if TYPE_CHECKING:
     from .engine import Derivation
