@@ -35,7 +35,6 @@ import atexit
 import contextlib
 import hashlib
 import io
-import os
 import pickle
 import platform
 import shutil
@@ -49,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 import sympy as sp
 from sympy.core.basic import Basic
 
+from hwdb.files import framed, unframed, write_atomic
 from hwdb.parsed import ENV_VAR, cache_root
 
 from . import compiled
@@ -119,19 +119,17 @@ def _formulas(derivation: Derivation) -> list[Any]:
 
 
 def _framed(value: Any) -> bytes:
-    """A cache file's bytes: format line, SHA-256 of the payload, payload."""
+    """A cache file's bytes (format line, SHA-256, payload), the value pickled node by node."""
     buffer = io.BytesIO()
     _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
-    payload = buffer.getvalue()
-    return FORMAT + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+    return framed(FORMAT, buffer.getvalue())
 
 
 def _unframed(data: bytes) -> Any:
-    if not data.startswith(FORMAT):
-        raise CorruptEntry("not a derivation cache file of this format")
-    digest, _, payload = data[len(FORMAT) :].partition(b"\n")
-    if hashlib.sha256(payload).hexdigest().encode() != digest:
-        raise CorruptEntry("its content does not match its SHA-256")
+    try:
+        payload = unframed(FORMAT, data, "derivation cache file")
+    except ValueError as exc:
+        raise CorruptEntry(str(exc)) from None
     try:
         return pickle.loads(payload)
     except Exception as exc:  # any unpickling failure means the same: do not use it
@@ -186,9 +184,7 @@ def _prune(root: Path, current: Path) -> None:
 def _write(path: Path, data: bytes) -> None:
     fresh = not path.parent.exists()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    temporary.replace(path)
+    write_atomic(path, data)
     if fresh:
         _prune(path.parent.parent, path.parent)
 

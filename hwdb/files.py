@@ -10,6 +10,7 @@ of the new one.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import sys
 import tempfile
@@ -62,3 +63,18 @@ def readable_anywhere() -> None:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(AttributeError, ValueError):
             stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+
+
+def framed(format_line: bytes, payload: bytes) -> bytes:
+    """A cache file's bytes: its format line, the SHA-256 of the payload, the payload."""
+    return format_line + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+
+
+def unframed(format_line: bytes, data: bytes, what: str = "file") -> bytes:
+    """The payload of :func:`framed` bytes; ``ValueError`` saying why when they cannot be trusted."""
+    if not data.startswith(format_line):
+        raise ValueError(f"not a {what} of this format")
+    digest, _, payload = data[len(format_line) :].partition(b"\n")
+    if hashlib.sha256(payload).hexdigest().encode() != digest:
+        raise ValueError("its content does not match its SHA-256")
+    return payload

@@ -25,6 +25,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from .files import framed, unframed, write_atomic
+
 ENV_VAR = "CLAIMS_CACHE_DIR"
 FORMAT = b"hwdb-parsed-toml 1\n"
 LIMIT = 4096  # entries kept; beyond it, those this process did not use are dropped first
@@ -58,9 +60,10 @@ class _Table:
         except OSError as exc:
             self._note(f"cannot read it ({exc})")
             return
-        digest, _, payload = data.removeprefix(FORMAT).partition(b"\n")
-        if not data.startswith(FORMAT) or hashlib.sha256(payload).hexdigest().encode() != digest:
-            self._note("it is not a table of this format, or does not match its SHA-256")
+        try:
+            payload = unframed(FORMAT, data, "parsed-TOML table")
+        except ValueError as exc:
+            self._note(str(exc))
             return
         try:
             entries = pickle.loads(payload)
@@ -79,15 +82,11 @@ class _Table:
         kept = self.entries
         if len(kept) > LIMIT:
             kept = {k: v for k, v in kept.items() if k in self.used}
-        payload = pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL)
-        data = FORMAT + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-            temporary.write_bytes(data)
-            temporary.replace(self.path)
+            write_atomic(self.path, framed(FORMAT, pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL)))
         except OSError:
-            return
+            return  # an unwritable cache only costs time
 
 
 @cache

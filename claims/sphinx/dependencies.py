@@ -336,16 +336,31 @@ class Digests:
         return f"unknown key {key!r}"  # never equal to what a later build computes for a known key
 
 
-def _reference_text(e: Evaluation) -> str:
-    """A claim's reference case as a figure reads it: its record, value, verdict, details and inputs."""
-    r = e.reference
-    inputs = [(i.symbol, i.label, None if i.record is None else _header(i.record), repr(i.field)) for i in r.inputs]
-    record = None if r.record is None else _header(r.record)
-    verdict = None if r.verdict is None else r.verdict.value
-    sensitivity = [(x.input.key, repr(x.low), repr(x.high)) for x in e.sensitivity]
-    return repr(
-        (record, repr(r.value), verdict, sorted((k, repr(v)) for k, v in r.details.items()), inputs, sensitivity)
+def _verdict_text(verdict: Any) -> str | None:
+    return None if verdict is None else str(verdict.value)
+
+
+def _row_text(row: Any) -> Any:
+    """One row as a reader can see it: its record, value, verdict, details and inputs (value and source)."""
+    return (
+        None if row.record is None else _header(row.record),
+        repr(row.value),
+        _verdict_text(row.verdict),
+        sorted((k, repr(v)) for k, v in row.details.items()),
+        [(i.symbol, i.label, None if i.record is None else _header(i.record), repr(i.field)) for i in row.inputs],
     )
+
+
+def _sensitivity_text(e: Evaluation) -> list[Any]:
+    return [
+        (x.input.key, repr(x.low), repr(x.high), _verdict_text(x.verdict_low), _verdict_text(x.verdict_high))
+        for x in e.sensitivity
+    ]
+
+
+def _reference_text(e: Evaluation) -> str:
+    """A claim's reference case as a figure reads it: its row, and the sensitivity scan made on it."""
+    return repr((_row_text(e.reference), _sensitivity_text(e)))
 
 
 # ---------------------------------------------------------------- the API for directives and roles
@@ -388,6 +403,7 @@ class Tracking:
 
     recorder: Recorder
     digests: Digests | None = None
+    untraced: set[str] = dataclass_field(default_factory=set)  # notebook pages whose code reads data untraced
 
 
 def tracking(app: Sphinx) -> Tracking:
@@ -446,10 +462,17 @@ def _trace_file(app: Sphinx, docname: str) -> Path:
 
 
 def notebook_source(app: Sphinx, docname: str, source: list[str]) -> None:
-    """source-read: a notebook page's kernel (started while this page is parsed, in this process) inherits
-    the file to which ``claims.scenario`` notes every evaluation it runs."""
+    """source-read: a notebook page's kernel (run while this page is parsed, in this process) writes to the
+    file to which ``claims.scenario`` notes every evaluation it runs; code that reads data some other way
+    is noted here, from the page's text, for :func:`notebook_read`."""
     os.environ.pop(TRACE_ENV, None)
-    if "kernelspec" in source[0][:4000]:
+    untraced = tracking(app).untraced
+    untraced.discard(docname)
+    text = source[0]
+    if "kernelspec" in text[:4000]:
+        cells = [m.group(2) for m in CODE_CELL.finditer(text)] if "{code-cell}" in text else [text]  # or .ipynb
+        if any(word in cell for cell in cells for word in UNTRACED_READS):
+            untraced.add(docname)
         path = _trace_file(app, docname)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)
@@ -487,11 +510,7 @@ def notebook_read(app: Sphinx, doctree: Any) -> None:
     if not _is_notebook(env, docname):
         return
     specs = _traced(Path(path)) if path else None
-    source = Path(env.doc2path(docname)).read_text(encoding="utf-8", errors="replace")
-    cells = (
-        [m.group(2) for m in CODE_CELL.finditer(source)] if "{code-cell}" in source else [source]
-    )  # MyST text, or an .ipynb
-    if specs is None or any(word in cell for cell in cells for word in UNTRACED_READS):
+    if specs is None or docname in tracking(app).untraced:
         record(env, docname, everything=True)
         return
     entry = table(env).setdefault(docname, {})
@@ -505,28 +524,11 @@ def shown(result: Scenario) -> str:
     print. Other fields of a record are not in it: a notebook that reaches them (``.fields``,
     ``.evaluation``) is recorded as reading everything (:data:`UNTRACED_READS`)."""
     e = result.evaluation
-
-    def header(record: Record | None) -> Any:
-        return None if record is None else _header(record)
-
-    def verdict(v: Any) -> str | None:
-        return None if v is None else str(v.value)
-
-    rows = [
-        (
-            header(r.record),
-            repr(r.value),
-            verdict(r.verdict),
-            sorted((k, repr(v)) for k, v in r.details.items()),
-            [(i.symbol, i.label, header(i.record), repr(i.field)) for i in r.inputs],
-        )
-        for r in e.rows
-    ]
-    sensitivity = [
-        (x.input.key, repr(x.low), repr(x.high), verdict(x.verdict_low), verdict(x.verdict_high)) for x in e.sensitivity
-    ]
     population = None if e.population is None else repr(e.population)
-    return repr((str(result), result._repr_html_(), rows, e.skipped, sensitivity, population, verdict(e.verdict)))
+    rows = [_row_text(r) for r in e.rows]
+    return repr(
+        (str(result), result._repr_html_(), rows, e.skipped, _sensitivity_text(e), population, _verdict_text(e.verdict))
+    )
 
 
 def replayed(spec: str, db: Database) -> str:
