@@ -358,11 +358,14 @@ def scenario(
     return run(claim_id, hwdb.load() if db is None else db, options)
 
 
+#: The options a scenario takes (:func:`scenario`'s keyword arguments).
+OPTIONS = ("hw", "model", "row", "swap", "fields", "set", "scale")
+
+
 def run(claim_id: str, db: hwdb.Database, options: Mapping[str, Any]) -> Scenario:
     """:func:`scenario` on a given database, its options as a mapping (those absent or None not set), untraced:
     what the book's build replays to see whether a notebook's output would move."""
-    known = {"hw", "model", "row", "swap", "fields", "set", "scale"}
-    unknown = sorted(set(options) - known)
+    unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
         raise TypeError(f"unknown scenario option(s): {', '.join(unknown)}")
     swap, fields, set_, scale = (options.get(name) for name in ("swap", "fields", "set", "scale"))
@@ -389,7 +392,8 @@ def run(claim_id: str, db: hwdb.Database, options: Mapping[str, Any]) -> Scenari
 
 
 #: Set by the book's build while a notebook page executes (claims.sphinx.dependencies): a file to which
-#: each evaluation appends what it read, so the page is re-executed when, and only when, that data moves.
+#: each evaluation appends its claim and options, which the build replays on later builds' data, so the
+#: page is re-executed when, and only when, what it shows would move.
 TRACE_ENV = "CLAIMS_TRACE_FILE"
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import nbformat
 from sphinx.errors import ExtensionError
 
-#: Set by the build (claims.sphinx.dependencies) while a notebook page is read: the page, for errors.
+#: Set by the build (claims.sphinx.notebooks, at source-read) while a notebook page is read: its path, for errors.
 CURRENT_PAGE = "CLAIMS_NOTEBOOK_PAGE"
 TIMEOUT = 60.0  # seconds to wait for a cell's messages; an in-process cell has already finished by then
 
