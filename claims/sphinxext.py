@@ -16,7 +16,6 @@ import hashlib
 import html
 import json
 import sys
-from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, ClassVar
@@ -36,11 +35,11 @@ from hwdb.files import write_atomic
 from . import calculator, citation, formatting, history, lock, notation, release, statements
 from .engine import ClaimError, Evaluation, anchor
 from .export import dumps
-from .figures import FIGURES, render_svg
+from .figures import FIGURES
 from .policy import EVIDENCE, MARKERS, RULES, WORDINGS, Verdict
 from .registry import all_claims
 from .sensitivity import Elasticity, analyse
-from .sphinx import dependencies
+from .sphinx import dependencies, figure_cache
 from .sphinxnodes import (
     build_state,
     depart_details,
@@ -215,37 +214,6 @@ def tombstone(claim_id: str, entry: dict[str, str], said: list[dict[str, Any]]) 
         f"{html.escape(entry['release'])}. {html.escape(entry['reason'])}</p>\n{last}\n"
         f'<p><a href="../changelog.html">The changelog</a> lists every change by release.</p></body></html>\n'
     )
-
-
-def _figure_svg(app: Sphinx, name: str, draw: Callable[[], str]) -> str:
-    """A figure's SVG, drawn again whenever anything it could depend on changed.
-
-    The cache entry (beside the doctrees, so a clean build draws every figure) keeps the SVG, the
-    build's ``claims_fingerprint`` and matplotlib's version, and the hwdb keys and claims the drawing
-    read, each with its digest. It is served only if all of them are unchanged, and its reads are
-    then noted for the page as if it had been drawn: a prose edit does not redraw the figures of the
-    page it touches, and a data edit redraws exactly the figures that show the data.
-    """
-    tracked = dependencies.tracking(app)
-    digests = tracked.digests
-    code = hashlib.sha256(f"{app.config.claims_fingerprint}\0{version('matplotlib')}".encode()).hexdigest()
-    path = Path(app.doctreedir) / "claim-figures" / f"{name}.json"
-    try:
-        cached = json.loads(path.read_text(encoding="utf-8"))
-        reads = [(tuple(key), digest) for key, digest in cached["reads"]]
-        if cached["code"] == code and digests is not None and all(digests.of(k) == d for k, d in reads):
-            tracked.recorder.replay(k for k, _ in reads)
-            return str(cached["svg"])
-    except (OSError, ValueError, KeyError, TypeError):
-        pass  # no usable entry: draw
-    with tracked.recorder.capture() as keys:
-        svg = draw()
-    tracked.recorder.replay(keys)
-    if digests is not None:
-        reads_now = [[list(k), digests.of(k)] for k in sorted(keys)]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, json.dumps({"code": code, "reads": reads_now, "svg": svg}))
-    return svg
 
 
 def _lookup(directive_or_role: SphinxDirective | SphinxRole, claim_id: str) -> Evaluation | None:
@@ -779,23 +747,16 @@ class ClaimFigureDirective(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         name = self.arguments[0]
-        spec = FIGURES.get(name)
-        state = build_state(self.env.app)
-        if spec is None:
+        if name not in FIGURES:
             logger.error(f"unknown figure '{name}' (known: {', '.join(sorted(FIGURES))})", location=self.get_location())
             return []
         if "alt" not in self.options:
             logger.error(f"figure '{name}' needs an :alt: text", location=self.get_location())
             return []
-        # Whether the build has the claims is not what the figure shows: asked of the plain dict, noting nothing.
-        if state.db is None or any(not dict.__contains__(state.evaluations, c) for c in spec.claims):
+        draw = figure_cache.drawing(self.env.app, name)
+        if draw is None:
             return []
-        db, recorder = state.db, dependencies.tracking(self.env.app).recorder
-        svg = _figure_svg(
-            self.env.app,
-            name,
-            lambda: render_svg(spec.draw(db, dependencies.reference_views(state.evaluations, recorder))),
-        )
+        svg = figure_cache.figure_svg(self.env.app, name, draw)
         alt = self.options["alt"].replace('"', "&quot;")
         figure = nodes.figure(ids=[f"figure-{name}"], classes=["claim-figure"])
         figure += nodes.raw(
@@ -969,7 +930,9 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_js_file("claim-box.js")
     app.add_js_file("calculator.js")
     app.add_js_file("claim-index.js")
+    app.setup_extension("claims.sphinx.collector")
     app.setup_extension("claims.sphinx.dependencies")
+    app.setup_extension("claims.sphinx.figure_cache")
     app.connect("builder-inited", evaluate_for_build)
     app.connect("env-check-consistency", check_every_claim_placed)
     app.connect("build-finished", report_at_finish)

@@ -258,3 +258,20 @@ def test_incremental_build_after_a_data_edit_equals_a_clean_build(
     restored = _sphinx(repo, out)
     assert restored.returncode == 0, restored.stderr
     assert _differences(_site(out), base) == [], f"{kind}: reverting the edit did not restore the pages"
+
+
+def test_figures_drawn_ahead_are_the_figures_drawn_in_one_process(repo: Path) -> None:
+    """The book's build draws its figures in a forked child (claims.sphinx.figure_cache); each page shows
+    exactly the SVG that drawing the figure here, from the same data, gives."""
+    import hwdb
+    from claims import evaluate_all
+    from claims.figures import FIGURES, render_svg
+
+    db = hwdb.load_from(repo / "hwdb" / "data")
+    evaluations = evaluate_all(db)
+    pages = {p: p.read_text() for p in (repo / "_build/html").glob("*.html")}
+    for name, spec in FIGURES.items():
+        shown = [p for p, text in pages.items() if f'id="figure-{name}"' in text]
+        assert len(shown) == 1, f"{name}: on {len(shown)} pages"
+        svg = render_svg(spec.draw(db, evaluations))
+        assert svg in pages[shown[0]], f"{name}: the page's SVG is not the one drawn in one process"
