@@ -41,8 +41,10 @@ def _kernel() -> tuple[Any, Any]:
     from ipykernel.inprocess.manager import InProcessKernelManager
     from traitlets.config import Config
 
-    # No command history on disk: a build is not an interactive session.
-    manager = InProcessKernelManager(config=Config({"HistoryManager": {"enabled": False}}))
+    # A build is not an interactive session: no command history on disk, and no output cache (Out[n],
+    # _1, …), whose clearing at each notebook's reset made a full garbage collection every time.
+    config = Config({"HistoryManager": {"enabled": False}, "InteractiveShell": {"cache_size": 0}})
+    manager = InProcessKernelManager(config=config)
     manager.start_kernel()  # type: ignore[no-untyped-call]
     client = manager.client()  # type: ignore[no-untyped-call]
     client.start_channels()
