@@ -933,7 +933,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("claims.sphinx.collector")
     app.setup_extension("claims.sphinx.quotes")
     app.setup_extension("claims.sphinx.dependencies")
-    app.setup_extension("claims.sphinx.figure_cache")
+    app.setup_extension("claims.sphinx.ahead")
     app.connect("builder-inited", evaluate_for_build)
     app.connect("env-check-consistency", check_every_claim_placed)
     app.connect("build-finished", report_at_finish)

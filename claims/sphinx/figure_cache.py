@@ -6,31 +6,21 @@ while all of them are unchanged, and its reads are then noted for the page as if
 a prose edit redraws nothing, and a data edit redraws exactly the figures that show the data. The
 entries live beside the doctrees, so a clean build draws every figure.
 
-**Drawn ahead.** Drawing is the costliest thing a page does, and it needs nothing but the build's
-evaluations. So when the build knows which pages it will read (``env-before-read-docs``), the figures
-those pages show whose entry is out of date are drawn by a forked child process, in the order the pages
-come, each kept exactly as the page would keep it; the build reads other pages meanwhile. A page that
-shows such a figure waits for the child to finish it, then serves it from the cache like any other. If
-the child failed on a figure, or died, the page draws the figure itself, so an error is reported where
-it always was, by the page. Without ``fork`` (other platforms), or when Sphinx reads pages in parallel
-processes of its own, nothing is drawn ahead.
+**Drawn ahead.** The out-of-date figures of the pages a build is about to read are drawn by a forked
+child (:mod:`claims.sphinx.ahead`), each kept exactly as the page would keep it; a page that shows one
+waits for the child to finish it, then serves it from the cache like any other. If the child failed on
+a figure, the page draws it itself, so an error is reported where it always was.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
-import os
 import re
-import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from functools import partial
 from importlib.metadata import version
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
 
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
@@ -39,7 +29,7 @@ from hwdb.files import write_atomic
 
 from ..figures import FIGURES, render_svg
 from ..sphinxnodes import build_state
-from . import dependencies
+from . import ahead, dependencies
 
 #: ``{claim-figure} NAME`` (MyST) or ``.. claim-figure:: NAME`` (reST) in a page's source.
 FIGURE_IN_SOURCE = re.compile(r"(?:\{claim-figure\}|\.\. claim-figure::)[ \t]+([\w.-]+)")
@@ -96,9 +86,7 @@ def _draw_and_keep(app: Sphinx, name: str, draw: Callable[[], str]) -> tuple[str
 
 def figure_svg(app: Sphinx, name: str, draw: Callable[[], str]) -> str:
     """The figure's SVG for the page being read: kept (once the child has drawn it), or drawn now."""
-    ahead = _worker(app)
-    if ahead is not None:
-        ahead.wait_for(name)
+    ahead.wait_for("figure", name)
     recorder = dependencies.tracking(app).recorder
     kept = _current(app, name)
     if kept is not None:
@@ -113,96 +101,30 @@ def figure_svg(app: Sphinx, name: str, draw: Callable[[], str]) -> str:
 # ---------------------------------------------------------------- drawing ahead
 
 
-@dataclass
-class Worker:
-    """The child process drawing figures ahead, seen from the build's own process."""
-
-    process: BaseProcess
-    finished: Connection  # the child sends each figure's name when it is kept (or failed)
-    pending: set[str]
-    owner: int  # the pid that started it: only that process may wait on the pipe
-
-    def wait_for(self, name: str) -> None:
-        """Return once the child is done with ``name`` (or is gone)."""
-        if os.getpid() != self.owner:
-            return
-        while name in self.pending:
-            try:
-                self.pending.discard(self.finished.recv())
-            except (EOFError, OSError):  # the child exited: whatever it did not finish, the page draws
-                self.pending.clear()
-
-    def stop(self) -> None:
-        if os.getpid() != self.owner:
-            return
-        if self.process.is_alive() and self.pending:
-            self.process.terminate()  # drawing figures no page read in the end
-        self.process.join()
-        self.finished.close()
-        self.pending.clear()
-
-
-def _worker(app: Sphinx) -> Worker | None:
-    found: Worker | None = getattr(app, "_claims_figure_worker", None)
-    return found
-
-
-def _figures_shown(env: BuildEnvironment, docnames: Iterable[str]) -> list[str]:
-    """The figures these pages' sources show, in reading order, each once."""
-    names: dict[str, None] = {}
+def _figures_shown(env: BuildEnvironment, docnames: Iterable[str]) -> dict[str, list[str]]:
+    """The figures these pages' sources show, each with the pages that show it, in reading order."""
+    shown: dict[str, list[str]] = {}
     for docname in docnames:
         try:
             text = Path(env.doc2path(docname)).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue  # Sphinx reports it when it reads the page
-        names.update(dict.fromkeys(m.group(1) for m in FIGURE_IN_SOURCE.finditer(text)))
-    return list(names)
+        for match in FIGURE_IN_SOURCE.finditer(text):
+            pages = shown.setdefault(match.group(1), [])
+            if docname not in pages:
+                pages.append(docname)
+    return shown
 
 
-def _draw_ahead(app: Sphinx, names: list[str], finished: Connection) -> None:
-    """The child: draw and keep each figure, saying when each is done. A failure is left to the page."""
-    for name in names:
+def tasks_ahead(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> tuple[set[str], list[ahead.Task]]:
+    """The out-of-date figures of the pages about to be read, as tasks for a child, and the pages that show them."""
+    if dependencies.tracking(app).digests is None:
+        return set(), []
+    pages: set[str] = set()
+    tasks: list[ahead.Task] = []
+    for name, shown_on in _figures_shown(env, docnames).items():
         draw = drawing(app, name)
-        try:
-            if draw is not None:
-                _draw_and_keep(app, name, draw)
-        except Exception:  # the page draws it again and reports the error there
-            pass
-        finished.send(name)
-    finished.close()
-
-
-def start(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
-    """env-before-read-docs: fork a child to draw the out-of-date figures of the pages about to be read."""
-    stop(app)
-    if app.parallel > 1 or not sys.platform.startswith("linux") or dependencies.tracking(app).digests is None:
-        return
-    stale = [name for name in _figures_shown(env, docnames) if drawing(app, name) and _current(app, name) is None]
-    if not stale:
-        return
-    context = multiprocessing.get_context("fork")
-    finished, sending = context.Pipe(duplex=False)
-    process = context.Process(target=_draw_ahead, args=(app, stale, sending), daemon=True)
-    process.start()
-    sending.close()  # the child holds the only sending end: when it exits, recv() raises EOFError
-    app._claims_figure_worker = Worker(process, finished, set(stale), os.getpid())  # type: ignore[attr-defined]
-
-
-def stop(app: Sphinx, *_: Any) -> None:
-    """env-updated / build-finished: every page is read; end the child."""
-    worker = _worker(app)
-    if worker is not None:
-        worker.stop()
-        app._claims_figure_worker = None  # type: ignore[attr-defined]
-
-
-def _stop_at_update(app: Sphinx, env: BuildEnvironment) -> list[str]:
-    stop(app)
-    return []
-
-
-def setup(app: Sphinx) -> dict[str, Any]:
-    app.connect("env-before-read-docs", start)
-    app.connect("env-updated", _stop_at_update)
-    app.connect("build-finished", stop)
-    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
+        if draw is not None and _current(app, name) is None:
+            tasks.append((name, partial(_draw_and_keep, app, name, draw)))
+            pages.update(shown_on)
+    return pages, tasks

@@ -14,6 +14,12 @@ with :func:`read_and_run` as the reader, and renders the outputs it returns with
 ``nb_execution_mode = "off"``: myst-nb runs nothing itself. The executed notebook is what the
 page shows and what its download holds.
 
+When the build knows which pages it will read, their notebooks are run ahead, in a forked child
+(:mod:`claims.sphinx.ahead`), while it reads the other pages: each executed notebook, and the trace of
+the evaluations it ran, is kept by the hash of its text, and :func:`read_and_run` takes it from there
+(after waiting for the child, if it is still running it). A notebook the child could not run is run
+here, and its error reported as before.
+
 Each notebook starts from an empty namespace and execution count 1. Modules stay imported
 between notebooks, as they are in the build: a notebook must not change the ``claims`` or
 ``hwdb`` modules it imports (ours do not). A cell that raises stops the build with the notebook,
@@ -22,12 +28,22 @@ the cell and the error, as myst-nb's ``nb_execution_raise_on_error`` did.
 
 from __future__ import annotations
 
+import hashlib
 import os
-from functools import cache
+import shutil
+from functools import cache, partial
+from pathlib import Path
 from typing import Any
 
 import nbformat
+from sphinx.application import Sphinx
+from sphinx.environment import BuildEnvironment
 from sphinx.errors import ExtensionError
+
+from hwdb.files import write_atomic
+
+from ..scenario import TRACE_ENV
+from . import ahead
 
 #: Set by the build (claims.sphinx.notebooks, at source-read) while a notebook page is read: its path, for errors.
 CURRENT_PAGE = "CLAIMS_NOTEBOOK_PAGE"
@@ -106,9 +122,79 @@ def run(notebook: Any, where: str = "a notebook") -> Any:
     return notebook
 
 
-def read_and_run(text: str) -> Any:
-    """myst-nb's reader for ``.nb.md`` notebooks: the MyST text notebook, read as myst-nb reads it, executed."""
+def _execute(text: str, where: str) -> Any:
+    """The MyST text notebook, read as myst-nb reads it, executed."""
     from myst_nb.core.read import read_myst_markdown_notebook
 
     notebook = read_myst_markdown_notebook(text, add_source_map=True)
-    return run(notebook, os.environ.get(CURRENT_PAGE) or "a notebook")
+    return run(notebook, where)
+
+
+def read_and_run(text: str) -> Any:
+    """myst-nb's reader for ``.nb.md`` notebooks: the notebook executed (here, or ahead by the child)."""
+    kept = _take_kept(text)
+    return kept if kept is not None else _execute(text, os.environ.get(CURRENT_PAGE) or "a notebook")
+
+
+# ---------------------------------------------------------------- running ahead
+
+#: Where this build's child keeps the notebooks it ran (None: nothing is run ahead).
+_kept_in: Path | None = None
+
+
+def _key(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _run_and_keep(text: str, where: str, folder: Path) -> None:
+    """In the child: run the notebook, noting its evaluations as the page would, and keep both."""
+    key = _key(text)
+    os.environ[TRACE_ENV] = str(folder / f"{key}.trace")
+    os.environ[CURRENT_PAGE] = where
+    notebook = _execute(text, where)
+    write_atomic(folder / f"{key}.ipynb", nbformat.writes(notebook))  # type: ignore[no-untyped-call]
+
+
+def _take_kept(text: str) -> Any:
+    """The notebook the child ran for this text, its evaluations added to the page's trace; None if none."""
+    if _kept_in is None or not ahead.active("notebook"):
+        return None
+    key = _key(text)
+    ahead.wait_for("notebook", key)
+    kept, trace = _kept_in / f"{key}.ipynb", _kept_in / f"{key}.trace"
+    try:
+        notebook = nbformat.reads(kept.read_text(encoding="utf-8"), as_version=4)  # type: ignore[no-untyped-call]
+        traced = trace.read_text(encoding="utf-8") if trace.exists() else ""
+    except (OSError, ValueError):
+        return None  # not run ahead, or not finished: run it here
+    page_trace = os.environ.get(TRACE_ENV)
+    if page_trace and traced:
+        with open(page_trace, "a", encoding="utf-8") as out:
+            out.write(traced)
+    kept.unlink()
+    trace.unlink(missing_ok=True)
+    return notebook
+
+
+def tasks_ahead(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> tuple[set[str], list[ahead.Task]]:
+    """The notebooks of the pages about to be read, as tasks for a child, and those pages."""
+    global _kept_in
+    folder = Path(app.doctreedir) / "claims-notebooks-ahead"
+    shutil.rmtree(folder, ignore_errors=True)
+    _kept_in = None
+    pages: set[str] = set()
+    tasks: list[ahead.Task] = []
+    for docname in docnames:
+        path = Path(env.doc2path(docname))
+        if not path.name.endswith(".nb.md"):
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue  # Sphinx reports it when it reads the page
+        pages.add(docname)
+        tasks.append((_key(text), partial(_run_and_keep, text, str(path), folder)))
+    if tasks:
+        folder.mkdir(parents=True, exist_ok=True)
+        _kept_in = folder
+    return pages, tasks

@@ -1,5 +1,5 @@
-"""Figures drawn ahead by a forked child (claims.sphinx.figure_cache): which figures a page shows, and a
-page that waits for one never waits on a child that finished or died."""
+"""Work done ahead in forked children (claims.sphinx.ahead): which figures a page shows, and a page that
+waits for a task never waits on a child that finished or died."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from claims.sphinx.figure_cache import Worker, _figures_shown
+from claims.sphinx.ahead import Worker
+from claims.sphinx.figure_cache import _figures_shown
 
 fork = pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
 
@@ -29,8 +30,9 @@ def test_the_figures_of_the_pages_to_read_in_reading_order(tmp_path: Path) -> No
     (tmp_path / "b.md").write_text("```{claim-figure} roofline\n:alt: x\n```\n\n```{claim-figure} drain-time\n```\n")
     (tmp_path / "a.md").write_text(".. claim-figure:: tier-drain\n\n```{claim-figure} roofline\n```\n")
     (tmp_path / "c.md").write_text("No figure here, only the word claim-figure.\n")
-    names = _figures_shown(Pages(tmp_path), ["b", "a", "c", "missing"])  # type: ignore[arg-type]
-    assert names == ["roofline", "drain-time", "tier-drain"]
+    shown = _figures_shown(Pages(tmp_path), ["b", "a", "c", "missing"])  # type: ignore[arg-type]
+    assert list(shown) == ["roofline", "drain-time", "tier-drain"]
+    assert shown == {"roofline": ["b", "a"], "drain-time": ["b"], "tier-drain": ["a"]}
 
 
 def _send(names: list[str], sending: Connection) -> None:
@@ -49,7 +51,7 @@ def _worker(names_sent: list[str], pending: set[str]) -> Worker:
 
 
 @fork
-def test_a_page_waits_until_the_child_has_kept_its_figure() -> None:
+def test_a_page_waits_until_the_child_has_done_its_task() -> None:
     worker = _worker(["roofline", "drain-time"], {"roofline", "drain-time", "tier-drain"})
     worker.wait_for("drain-time")
     assert "drain-time" not in worker.pending and "roofline" not in worker.pending
@@ -58,7 +60,7 @@ def test_a_page_waits_until_the_child_has_kept_its_figure() -> None:
 
 
 @fork
-def test_a_child_that_exits_early_leaves_its_figures_to_the_pages() -> None:
+def test_a_child_that_exits_early_leaves_its_tasks_to_the_pages() -> None:
     """The child sent one name and exited: waiting for another returns (the page then draws it itself)."""
     worker = _worker(["roofline"], {"roofline", "tier-drain"})
     worker.wait_for("tier-drain")
