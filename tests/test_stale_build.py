@@ -275,3 +275,32 @@ def test_figures_drawn_ahead_are_the_figures_drawn_in_one_process(repo: Path) ->
         assert len(shown) == 1, f"{name}: on {len(shown)} pages"
         svg = render_svg(spec.draw(db, evaluations))
         assert svg in pages[shown[0]], f"{name}: the page's SVG is not the one drawn in one process"
+
+
+def test_notebooks_run_ahead_are_the_notebooks_run_in_one_process(repo: Path) -> None:
+    """The book's build runs its notebooks in a forked child (claims.sphinx.ahead); each downloadable
+    notebook holds exactly the outputs that running it here gives."""
+    import nbformat
+
+    from claims.sphinx import kernel
+
+    for source in sorted((repo / "book/notebooks").glob("*.nb.md")):
+        name = source.name.removesuffix(".nb.md")
+        built = nbformat.reads((repo / f"_build/html/notebooks/{name}.ipynb").read_text(), as_version=4)  # type: ignore[no-untyped-call]
+        here = kernel._execute(source.read_text(), str(source))
+        shown = [(c.source, c.execution_count, c.outputs) for c in built.cells if c.cell_type == "code"]
+        assert shown == [(c.source, c.execution_count, c.outputs) for c in here.cells if c.cell_type == "code"], name
+
+
+def test_a_notebook_that_fails_ahead_fails_its_page_with_the_cell_named(repo: Path) -> None:
+    notebook = repo / "book/notebooks/prices.nb.md"
+    original = notebook.read_text()
+    notebook.write_text(original + "\n```{code-cell} ipython3\nshare = 1 / 0\n```\n")
+    try:
+        failed = build(repo)
+        assert failed.returncode != 0
+        assert "notebooks/prices.nb.md: code cell" in failed.stderr
+        assert "raised ZeroDivisionError: division by zero" in failed.stderr
+    finally:
+        notebook.write_text(original)
+    assert build(repo).returncode == 0
