@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import hwdb
 from hwdb.files import readable_anywhere, reader_gone
@@ -278,5 +280,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def _exit(status: int) -> NoReturn:
+    """Exit without the interpreter's last collections walking all the run built (SymPy, the claims, the
+    evaluations): freezing them first took about 0.15 s off each ``verify`` on the 2-core machine. Nothing
+    is lost: every command has finished and written what it writes before this."""
+    gc.freeze()
+    sys.exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    _exit(main())

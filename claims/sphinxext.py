@@ -932,6 +932,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_js_file("claim-index.js")
     app.setup_extension("claims.sphinx.collector")
     app.setup_extension("claims.sphinx.quotes")
+    app.setup_extension("claims.sphinx.citations")
     app.setup_extension("claims.sphinx.dependencies")
     app.setup_extension("claims.sphinx.ahead")
     app.connect("builder-inited", evaluate_for_build)
