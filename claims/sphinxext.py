@@ -16,6 +16,7 @@ import hashlib
 import html
 import json
 import sys
+from collections.abc import Callable, Mapping
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, ClassVar
@@ -216,19 +217,22 @@ def tombstone(claim_id: str, entry: dict[str, str], said: list[dict[str, Any]]) 
     )
 
 
-def _lookup(directive_or_role: SphinxDirective | SphinxRole, claim_id: str) -> Evaluation | None:
+def _lookup(directive_or_role: SphinxDirective | SphinxRole, claim_id: str, note: bool = True) -> Evaluation | None:
+    """The claim's evaluation (by its ID or an older alias), or None with the error logged; ``note=False``
+    for a caller that notes what it shows of the claim itself."""
     state = build_state(directive_or_role.env.app)
-    evaluation = state.evaluations.get(claim_id)
+    evaluations = state.evaluations if note else dependencies.untracked(state.evaluations)
+    evaluation = evaluations.get(claim_id)
     registry = citation.read_registry()
     renamed = registry.aliases.get(claim_id)
-    if evaluation is None and renamed in state.evaluations:
+    if evaluation is None and renamed in evaluations:
         logger.warning(
             f"claim ID '{claim_id}' is deprecated: the claim was renamed to '{renamed}'; cite the new ID",
             location=directive_or_role.get_location(),
             type="claims",
             subtype="renamed",
         )
-        return state.evaluations[renamed]
+        return evaluations[renamed]
     if evaluation is None and claim_id in registry.withdrawn:
         entry = registry.withdrawn[claim_id]
         logger.error(
@@ -555,14 +559,30 @@ class ClaimDirective(SphinxDirective):
 # ---------------------------------------------------------------- inline roles
 
 
+def _role_target(target: str) -> tuple[str, str, str]:
+    """``ID@record`` or ``ID#detail`` as (claim ID, record, detail)."""
+    claim_id, _, record = target.partition("@")
+    claim_id, _, detail = claim_id.partition("#")
+    return claim_id, record, detail
+
+
+def _of(evaluations: Mapping[str, Evaluation], claim_id: str) -> Evaluation | None:
+    """A claim's evaluation by its ID or an older alias, as :func:`_lookup` finds it (logging nothing)."""
+    found = evaluations.get(claim_id)
+    renamed = citation.read_registry().aliases.get(claim_id)
+    return evaluations.get(renamed) if found is None and renamed is not None else found
+
+
 class ClaimValueRole(SphinxRole):
     """``{claim-value}`ID``, ``ID@record`` (a row) or ``ID#detail``: the number, linked."""
 
+    kind = "claim-value"  # what the page notes it shows: this text, and nothing else of the claim
+
     def run(self) -> tuple[list[nodes.Node], list[nodes.system_message]]:
         target = self.text.strip()
-        claim_id, _, rest = target.partition("@")
-        claim_id, _, detail = claim_id.partition("#")
-        evaluation = _lookup(self, claim_id)
+        claim_id, rest, detail = _role_target(target)
+        evaluation = _lookup(self, claim_id, note=False)
+        dependencies.note_shown(self.env.app, self.kind, target)
         if evaluation is None:
             return [nodes.inline(target, target, classes=["claim-missing"])], []
         text = self.format(evaluation, rest, detail)
@@ -571,7 +591,8 @@ class ClaimValueRole(SphinxRole):
             return [nodes.inline(target, target, classes=["claim-missing"])], []
         return [_claim_xref(claim_id, nodes.inline(text, text, classes=["claim-value"]))], []
 
-    def format(self, e: Evaluation, record: str, detail: str) -> str | None:
+    @staticmethod
+    def format(e: Evaluation, record: str, detail: str) -> str | None:
         row = e.reference
         if record:
             match = [r for r in e.rows if r.record is not None and r.record.id == record]
@@ -587,17 +608,59 @@ class ClaimValueRole(SphinxRole):
 class ClaimJudgedRole(ClaimValueRole):
     """``{claim-judged}`ID``: what the verdict is judged on (a case's value, or a population's counts)."""
 
-    def format(self, e: Evaluation, record: str, detail: str) -> str | None:
+    kind = "claim-judged"
+
+    @staticmethod
+    def format(e: Evaluation, record: str, detail: str) -> str | None:
         if record or detail:
             return None
         return formatting.judged(e)
+
+
+def _role_text(format: Callable[[Evaluation, str, str], str | None]) -> Callable[[Mapping[str, Evaluation], str], str]:
+    def shown(evaluations: Mapping[str, Evaluation], target: str) -> str:
+        claim_id, record, detail = _role_target(target)
+        e = _of(evaluations, claim_id)
+        text = None if e is None else format(e, record, detail)
+        return "absent" if text is None else text
+
+    return shown
+
+
+dependencies.shows(ClaimValueRole.kind)(_role_text(ClaimValueRole.format))
+dependencies.shows(ClaimJudgedRole.kind)(_role_text(ClaimJudgedRole.format))
+
+
+@dependencies.shows("claim-stated")
+def _stated_shown(evaluations: Mapping[str, Evaluation], claim_id: str) -> str:
+    e = _of(evaluations, claim_id)
+    return "absent" if e is None else formatting.stated(e)
+
+
+@dependencies.shows("claim-verdict")
+def _verdict_shown(evaluations: Mapping[str, Evaluation], claim_id: str) -> str:
+    e = _of(evaluations, claim_id)
+    return "absent" if e is None else e.verdict.value
+
+
+@dependencies.shows("lecture-arithmetic")
+def _arithmetic_shown(evaluations: Mapping[str, Evaluation], claim_id: str) -> str:
+    e = evaluations.get(claim_id)
+    return "absent" if e is None else repr((formatting.own_arithmetic(e), e.own_verdict))
+
+
+@dependencies.shows("claim-index")
+def _index_row_shown(evaluations: Mapping[str, Evaluation], claim_id: str) -> str:
+    e = evaluations.get(claim_id)
+    return "absent" if e is None else repr((formatting.judged(e), formatting.stated(e), e.verdict.value))
 
 
 class ClaimStatedRole(SphinxRole):
     """``{claim-stated}`ID``: the lecture's figure."""
 
     def run(self) -> tuple[list[nodes.Node], list[nodes.system_message]]:
-        evaluation = _lookup(self, self.text.strip())
+        evaluation = _lookup(self, self.text.strip(), note=False)
+        dependencies.note_shown(self.env.app, "claim-stated", self.text.strip())
         text = formatting.stated(evaluation) if evaluation else self.text
         return [nodes.inline(text, text, classes=["claim-stated"])], []
 
@@ -607,7 +670,8 @@ class ClaimVerdictRole(SphinxRole):
 
     def run(self) -> tuple[list[nodes.Node], list[nodes.system_message]]:
         claim_id = self.text.strip()
-        evaluation = _lookup(self, claim_id)
+        evaluation = _lookup(self, claim_id, note=False)
+        dependencies.note_shown(self.env.app, "claim-verdict", claim_id)
         if evaluation is None:
             return [nodes.inline(claim_id, claim_id, classes=["claim-missing"])], []
         return [_claim_xref(claim_id, _verdict(evaluation.verdict.value))], []
@@ -647,11 +711,12 @@ class ClaimIndexDirective(SphinxDirective):
     option_spec: ClassVar[dict[str, Any]] = {"verdict": directives.unchanged}
 
     def run(self) -> list[nodes.Node]:
-        state = build_state(self.env.app)
+        evaluations = dependencies.untracked(build_state(self.env.app).evaluations)
         wanted = self.options.get("verdict")
         rows: list[list[nodes.Node | str]] = []
         for claim in all_claims():
-            e = state.evaluations.get(claim.id)
+            e = evaluations.get(claim.id)
+            dependencies.note_shown(self.env.app, "claim-index", claim.id)  # judged, stated and verdict
             if e is None or (wanted and e.verdict.value != wanted):
                 continue
             rows.append(
@@ -671,10 +736,11 @@ class VerdictSummaryDirective(SphinxDirective):
     """``.. verdict-summary::`` — verdicts counted per evidence class: how strong is each "holds"."""
 
     def run(self) -> list[nodes.Node]:
-        state = build_state(self.env.app)
+        evaluations = dependencies.untracked(build_state(self.env.app).evaluations)
         verdicts = [v.value for v in Verdict]
         counts = {(k, v): 0 for k in EVIDENCE for v in verdicts}
-        for e in state.evaluations.values():
+        for e in evaluations.values():
+            dependencies.note_shown(self.env.app, "claim-verdict", e.claim.id)
             counts[(e.claim.evidence, e.verdict.value)] += 1
         rows: list[list[nodes.Node | str]] = []
         for key, meaning in EVIDENCE.items():
@@ -683,7 +749,7 @@ class VerdictSummaryDirective(SphinxDirective):
                 row: list[nodes.Node | str] = [paragraph_of(nodes.literal("", key), f": {meaning}")]
                 rows.append(row + [str(counts[(key, v)]) for v in verdicts] + [str(total)])
         totals = [str(sum(counts[(k, v)] for k in EVIDENCE)) for v in verdicts]
-        rows.append(["all claims", *totals, str(len(state.evaluations))])
+        rows.append(["all claims", *totals, str(len(evaluations))])
         return [table_of(["evidence", *verdicts, "claims"], rows, ["verdict-summary"])]
 
 
@@ -691,10 +757,11 @@ class LectureArithmeticDirective(SphinxDirective):
     """``.. lecture-arithmetic::`` — every statement whose own figures do not give its own result."""
 
     def run(self) -> list[nodes.Node]:
-        state = build_state(self.env.app)
+        evaluations = dependencies.untracked(build_state(self.env.app).evaluations)
         rows: list[list[nodes.Node | str]] = []
         for claim in all_claims():
-            e = state.evaluations.get(claim.id)
+            e = evaluations.get(claim.id)
+            dependencies.note_shown(self.env.app, "lecture-arithmetic", claim.id)
             text = formatting.own_arithmetic(e) if e else None
             if e is None or text is None:
                 continue
@@ -717,7 +784,7 @@ class StatementIndexDirective(SphinxDirective):
     """``.. statement-index::`` — each of the lecture's statements with the claims that check it."""
 
     def run(self) -> list[nodes.Node]:
-        state = build_state(self.env.app)
+        evaluations = dependencies.untracked(build_state(self.env.app).evaluations)
         try:
             table = statements.load()
         except ClaimError:
@@ -726,7 +793,8 @@ class StatementIndexDirective(SphinxDirective):
         for s in table:
             checked: list[nodes.Node | str] = []
             for claim_id in s.claims:
-                e = state.evaluations.get(claim_id)
+                e = evaluations.get(claim_id)
+                dependencies.note_shown(self.env.app, "claim-verdict", claim_id)
                 checked += [
                     paragraph_of(
                         _claim_xref(claim_id, nodes.literal("", claim_id)),

@@ -246,3 +246,43 @@ def test_a_figure_reading_one_case_depends_on_that_case() -> None:
     assert digest(_edited_db("h100-sxm", "hbm_bandwidth", 1.1)) == before  # another row
     assert digest(_edited_db("gb200", "hbm_bandwidth", 1.1)) != before  # the reference chip
     assert digest(_edited_db("deepseek-v3", "total_params", 1.1)) != before  # the model it serves
+
+
+def test_a_value_shown_on_a_page_moves_only_when_its_text_does() -> None:
+    """A role or listing notes ("shown", kind, argument): the page depends on that text, not on the claim."""
+    import claims.sphinxext  # noqa: F401  registers what the book's roles and listings show
+
+    _, traces = _traced()
+
+    def digests(db: Database) -> Digests:
+        return Digests(db, traces, dependencies.evaluate_traced(track(db, Recorder(None)))[0])
+
+    detail = ("shown", "claim-value", "batch.optimal-size#kv_per_token")
+    value = ("shown", "claim-value", "batch.optimal-size")
+    listed = ("shown", "claim-index", "pricing.decode-premium")
+    before, model = digests(_db()), digests(_edited_db("deepseek-v3", "total_params", 1.1))
+    assert model.of(value) != before.of(value)  # the batch moves with the model's size…
+    assert model.of(detail) == before.of(detail)  # …its KV bytes per token do not
+    assert model.of(("claim", "batch.optimal-size")) != before.of(("claim", "batch.optimal-size"))
+    price = digests(_edited_db("claude-haiku-4-5", "output_price", 1.1))
+    assert price.of(("claim", "pricing.decode-premium")) != before.of(("claim", "pricing.decode-premium"))
+    assert price.of(listed) == before.of(listed)  # one sheet's row moved; the judged value and verdict did not
+    assert before.of(("shown", "claim-value", "no.such-claim")) != before.of(value)
+
+
+def test_a_kind_of_text_nobody_registered_or_that_fails_says_so_in_its_digest() -> None:
+    """Either can only follow a code change (which re-reads every page); a text that fails now differs from the
+    text it gave before."""
+    _, traces = _traced()
+    digests = Digests(_db(), traces, {})
+    unknown = digests._text(("shown", "no-such-kind", "x"))
+    assert unknown.startswith("unknown kind")
+
+    def broken(evaluations: object, argument: str) -> str:
+        raise KeyError(argument)
+
+    dependencies.SHOWN["broken-for-the-test"] = broken
+    try:
+        assert digests._text(("shown", "broken-for-the-test", "x")) == "fails: KeyError: 'x'"
+    finally:
+        del dependencies.SHOWN["broken-for-the-test"]

@@ -8,6 +8,11 @@ page: directives, roles and figures need no bookkeeping of their own. A page's r
 key to a digest of what the key named when the page was read (a claim's digest covers its trace).
 On the next build, ``env-get-outdated`` re-reads exactly the pages with a key whose digest moved.
 
+A role or listing that shows one text of a claim (an inline value, a verdict, a row of the claim index)
+reads the evaluations untracked and notes ``("shown", kind, argument)`` instead, whose digest is that
+text itself (:data:`SHOWN`): a page that quotes a claim's KV bytes per token is not re-read when only the
+claim's batch size moves, nor the claim index when one price sheet's row does.
+
 The record is trusted only as far as the code that made it: ``claims_fingerprint`` (code, library
 versions, overlay paths) is a config value with ``rebuild="env"``, so a code change still re-reads
 every page, and so does a build whose claims failed to evaluate. Code that shows data it did not
@@ -31,7 +36,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, ValuesView
+from collections.abc import Callable, Iterable, Iterator, Mapping, ValuesView
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
@@ -51,13 +56,30 @@ from ..scenario import run as run_scenario
 
 #: A dependency: ("claim", id), ("claims",), ("record", id), ("records",), ("kind", kind),
 #: ("field", record, name), ("fields", record), ("source", id), ("sources",), ("everything",), or
-#: ("scenario", JSON of a claim and options) for an evaluation a notebook's kernel ran, or
-#: ("reference", id) for one claim's reference case, as a figure reads it (:class:`ReferenceView`).
+#: ("scenario", JSON of a claim and options) for an evaluation a notebook's kernel ran,
+#: ("reference", id) for one claim's reference case, as a figure reads it (:class:`ReferenceView`), or
+#: ("shown", kind, argument) for the text a role or listing shows of the claims (:data:`SHOWN`).
 Key = tuple[str, ...]
 
 ENV_KEY = "claims_dependencies"  # docname -> {key: digest when the page was read}
 PENDING = "claims-pending.json"
 UNTRUSTED = "!"  # the digest of a page read while the claims could not be evaluated: never current
+
+#: What a page shows of the claims, by kind: the text, as a function of the build's evaluations and an
+#: argument (a claim ID, a role's target). A page that notes ``("shown", kind, argument)`` is re-read when,
+#: and only when, that text moves; it is registered by the role or directive that shows it
+#: (:func:`shows`), which must show nothing of the claims besides.
+SHOWN: dict[str, Callable[[Mapping[str, Evaluation], str], str]] = {}
+
+
+def shows(kind: str) -> Callable[[Callable[[Mapping[str, Evaluation], str], str]], Callable[..., str]]:
+    """Register the function that gives the text ``kind`` shows (see :data:`SHOWN`)."""
+
+    def register(text: Callable[[Mapping[str, Evaluation], str], str]) -> Callable[..., str]:
+        SHOWN[kind] = text
+        return text
+
+    return register
 
 
 class Recorder:
@@ -330,6 +352,14 @@ class Digests:
             return repr(sorted(sources.items()))
         if kind == "scenario":
             return replayed(rest[0], self.db)
+        if kind == "shown":
+            text = SHOWN.get(rest[0])
+            if text is None:
+                return f"unknown kind of text shown {rest[0]!r}"
+            try:
+                return text(self.evaluations, rest[1])
+            except Exception as exc:  # showing it fails now: that is a change too
+                return f"fails: {type(exc).__name__}: {exc}"
         if kind == "everything":
             everything = sorted((_header(r), sorted(r.fields.items())) for r in records.values())
             return repr((everything, sorted(sources.items())))
@@ -364,6 +394,17 @@ def _reference_text(e: Evaluation) -> str:
 
 
 # ---------------------------------------------------------------- the API for directives and roles
+
+
+def untracked(evaluations: Mapping[str, Evaluation]) -> dict[str, Evaluation]:
+    """The build's evaluations, to be read without noting anything: for a directive or role that says
+    itself what it shows of them (:func:`note_shown`, :func:`record`)."""
+    return dict(dict.items(evaluations))  # type: ignore[arg-type]
+
+
+def note_shown(app: Sphinx, kind: str, argument: str) -> None:
+    """Say that the page being read shows the text ``SHOWN[kind]`` gives for ``argument``, and no more of it."""
+    tracking(app).recorder.note(("shown", kind, argument))
 
 
 def record(

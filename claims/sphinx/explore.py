@@ -18,6 +18,7 @@ from sphinx.util.docutils import SphinxDirective
 from .. import calculator, explore, formatting
 from ..engine import Evaluation
 from ..sphinxnodes import build_state
+from . import dependencies
 
 
 def _options(records: list[dict[str, Any]], chosen: str | None) -> str:
@@ -110,10 +111,14 @@ class ExploreDirective(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         state = build_state(self.env.app)
-        if state.db is None or not state.evaluations:
+        evaluations = dependencies.untracked(state.evaluations)
+        if state.db is None or not evaluations:
             return []  # the claims failed to evaluate; that failure is already reported
-        data = explore.data(state.evaluations, state.db)
-        return [nodes.raw("", page_html(data, state.evaluations), format="html")]
+        # The page shows the per-chip claims (which ones is the code's choice), whole, and the hwdb values
+        # the payload reads (noted as they are read).
+        dependencies.record(self.env, claims=[e.claim.id for e in explore.hardware_claims(evaluations)])
+        data = explore.data(evaluations, state.db)
+        return [nodes.raw("", page_html(data, evaluations), format="html")]
 
 
 def add_script(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
