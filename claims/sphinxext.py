@@ -617,11 +617,15 @@ class ClaimJudgedRole(ClaimValueRole):
         return formatting.judged(e)
 
 
-def _role_text(format: Callable[[Evaluation, str, str], str | None]) -> Callable[[Mapping[str, Evaluation], str], str]:
+def _role_text(
+    text_of: Callable[[Evaluation, str, str], str | None],
+) -> Callable[[Mapping[str, Evaluation], str], str]:
+    """What a value role shows for a target, as its ("shown", …) digest is computed."""
+
     def shown(evaluations: Mapping[str, Evaluation], target: str) -> str:
         claim_id, record, detail = _role_target(target)
         e = _of(evaluations, claim_id)
-        text = None if e is None else format(e, record, detail)
+        text = None if e is None else text_of(e, record, detail)
         return "absent" if text is None else text
 
     return shown

@@ -26,6 +26,20 @@ def pin(repo: Path) -> None:
     subprocess.run([sys.executable, "-m", "claims", "pin"], cwd=repo, check=True, capture_output=True)
 
 
+def fails_until_reverted(repo: Path, path: Path, edited: str, *messages: str) -> None:
+    """With ``path`` holding ``edited`` the build fails, naming each message; restored, it passes again."""
+    original = path.read_text()
+    path.write_text(edited)
+    try:
+        failed = build(repo)
+        assert failed.returncode != 0
+        for message in messages:
+            assert message in failed.stderr
+    finally:
+        path.write_text(original)
+    assert build(repo).returncode == 0
+
+
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     repo = copy_repo(tmp_path_factory.mktemp("stale") / "repo")
@@ -35,27 +49,19 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_claims_code_change_fails_the_incremental_build_and_revert_passes(repo: Path) -> None:
     module = repo / "claims/catalogue/serving.py"
-    original = module.read_text()
-    edit(module, "result=M / W,", "result=2 * M / W,")
-    try:
-        failed = build(repo)
-        assert failed.returncode != 0
-        assert "serving.train-interval" in failed.stderr
-        assert "no input changed: the derivation or its code did" in failed.stderr
-    finally:
-        module.write_text(original)
-    assert build(repo).returncode == 0
+    text = module.read_text()
+    assert text.count("result=M / W,") == 1
+    edited = text.replace("result=M / W,", "result=2 * M / W,")
+    fails_until_reverted(
+        repo, module, edited, "serving.train-interval", "no input changed: the derivation or its code did"
+    )
 
 
 def test_hwdb_revert_turns_the_build_green_again(repo: Path) -> None:
     toml = repo / "hwdb/data/accelerators/tpu-v5e.toml"
-    original = toml.read_text()
-    edit(toml, "value = 819\n", "value = 900\n")
-    try:
-        assert build(repo).returncode != 0
-    finally:
-        toml.write_text(original)
-    assert build(repo).returncode == 0
+    text = toml.read_text()
+    assert text.count("value = 819\n") == 1
+    fails_until_reverted(repo, toml, text.replace("value = 819\n", "value = 900\n"))
 
 
 def _figure(html: str, name: str) -> str:
@@ -304,13 +310,7 @@ def test_notebooks_run_ahead_are_the_notebooks_run_in_one_process(repo: Path) ->
 
 def test_a_notebook_that_fails_ahead_fails_its_page_with_the_cell_named(repo: Path) -> None:
     notebook = repo / "book/notebooks/prices.nb.md"
-    original = notebook.read_text()
-    notebook.write_text(original + "\n```{code-cell} ipython3\nshare = 1 / 0\n```\n")
-    try:
-        failed = build(repo)
-        assert failed.returncode != 0
-        assert "notebooks/prices.nb.md: code cell" in failed.stderr
-        assert "raised ZeroDivisionError: division by zero" in failed.stderr
-    finally:
-        notebook.write_text(original)
-    assert build(repo).returncode == 0
+    edited = notebook.read_text() + "\n```{code-cell} ipython3\nshare = 1 / 0\n```\n"
+    fails_until_reverted(
+        repo, notebook, edited, "notebooks/prices.nb.md: code cell", "raised ZeroDivisionError: division by zero"
+    )

@@ -24,6 +24,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Any
 
 from sphinx.application import Sphinx
@@ -97,6 +98,14 @@ def wait_for(kind: str, name: str) -> None:
     worker = _WORKERS.get(kind)
     if worker is not None:
         worker.wait_for(name)
+
+
+def source_of(env: BuildEnvironment, docname: str) -> str | None:
+    """A page's source text, as a child's work is chosen from it; None if unreadable (Sphinx reports that)."""
+    try:
+        return Path(env.doc2path(docname)).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def possible(app: Sphinx) -> bool:

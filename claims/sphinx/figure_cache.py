@@ -105,11 +105,7 @@ def _figures_shown(env: BuildEnvironment, docnames: Iterable[str]) -> dict[str, 
     """The figures these pages' sources show, each with the pages that show it, in reading order."""
     shown: dict[str, list[str]] = {}
     for docname in docnames:
-        try:
-            text = Path(env.doc2path(docname)).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue  # Sphinx reports it when it reads the page
-        for match in FIGURE_IN_SOURCE.finditer(text):
+        for match in FIGURE_IN_SOURCE.finditer(ahead.source_of(env, docname) or ""):
             pages = shown.setdefault(match.group(1), [])
             if docname not in pages:
                 pages.append(docname)

@@ -185,15 +185,12 @@ def tasks_ahead(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> tupl
     pages: set[str] = set()
     tasks: list[ahead.Task] = []
     for docname in docnames:
-        path = Path(env.doc2path(docname))
-        if not path.name.endswith(".nb.md"):
+        path = str(env.doc2path(docname))
+        text = ahead.source_of(env, docname) if path.endswith(".nb.md") else None
+        if text is None:
             continue
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue  # Sphinx reports it when it reads the page
         pages.add(docname)
-        tasks.append((_key(text), partial(_run_and_keep, text, str(path), folder)))
+        tasks.append((_key(text), partial(_run_and_keep, text, path, folder)))
     if tasks:
         folder.mkdir(parents=True, exist_ok=True)
         _kept_in = folder
