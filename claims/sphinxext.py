@@ -1007,6 +1007,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("claims.sphinx.citations")
     app.setup_extension("claims.sphinx.dependencies")
     app.setup_extension("claims.sphinx.ahead")
+    app.setup_extension("claims.sphinx.writer")
     app.connect("builder-inited", evaluate_for_build)
     app.connect("env-check-consistency", check_every_claim_placed)
     app.connect("build-finished", report_at_finish)
