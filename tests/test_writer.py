@@ -54,19 +54,25 @@ def test_no_other_split_finishes_sooner(costs: list[tuple[float, float]]) -> Non
 # ---------------------------------------------------------------- a site written in two processes
 
 WARN_ON_RENDER = """
+import os
 from sphinx.util import logging
+
+BUILD = os.getpid()
 
 def warn(app, pagename, templatename, context, doctree):
     if pagename == "page-01":
         logging.getLogger("test").warning("rendering %s", pagename)
+    if pagename == "page-02" and os.getpid() != BUILD and app.config.die_in_child:
+        os._exit(9)  # killed, as it were: no word to the build
 
 def setup(app):
+    app.add_config_value("die_in_child", False, "")
     app.connect("html-page-context", warn)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 """
 
 
-def _site(tmp_path: Path, in_two: bool) -> tuple[dict[str, bytes], str, Path]:
+def _site(tmp_path: Path, in_two: bool, die_in_child: bool = False) -> tuple[dict[str, bytes], str, Path]:
     """A nine-page site built from scratch: its files, its warnings and its doctree folder."""
     source = tmp_path / "src"
     source.mkdir(parents=True)
@@ -74,6 +80,7 @@ def _site(tmp_path: Path, in_two: bool) -> tuple[dict[str, bytes], str, Path]:
     (source / "conf.py").write_text(
         "import sys, pathlib\nsys.path.insert(0, str(pathlib.Path(__file__).parent))\n"
         f"extensions = ['claims.sphinx.writer', 'warn_on_render']\nclaims_write_in_two = {in_two}\n"
+        f"die_in_child = {die_in_child}\n"
     )
     pages = [f"page-{i:02d}" for i in range(8)]
     (source / "index.rst").write_text("Index\n=====\n\n.. toctree::\n\n" + "".join(f"   {p}\n" for p in pages))
@@ -102,3 +109,13 @@ def test_a_site_written_in_two_processes_is_the_site_written_by_one(tmp_path: Pa
     assert pages[: split(pages, {})] == ["index", "page-00", "page-01", "page-02", "page-03"]
     # The child's warning (page-01) reaches the build's warnings, as the build's own would.
     assert "rendering page-01" in warned_two and "rendering page-01" in warned_one
+
+
+@fork
+def test_pages_of_a_child_that_dies_are_written_by_the_build(tmp_path: Path) -> None:
+    """The child exits without a word on its fourth page: the build renders all of the child's pages itself."""
+    died, warned, _ = _site(tmp_path / "died", in_two=True, die_in_child=True)
+    one, _, _ = _site(tmp_path / "one", in_two=False)
+    assert sorted(died) == sorted(one)
+    assert [name for name in one if died[name] != one[name]] == []
+    assert warned.count("rendering page-01") == 1  # from the build's own rendering; the child's was lost with it

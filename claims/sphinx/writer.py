@@ -129,7 +129,11 @@ def write_in_two(app: Sphinx, builder: Builder, docnames: Set[str], serial: Call
         batch = [(docname, resolve(docname)) for docname in names[:count]]
         child = ParallelTasks(1)
         child.add_task(partial(_render, builder), batch, lambda _, took: rendered.update(took))
-        rendered.update(_render(builder, [(docname, resolve(docname)) for docname in names[count:]]))
+        try:
+            rendered.update(_render(builder, [(docname, resolve(docname)) for docname in names[count:]]))
+        except BaseException:
+            child.terminate()  # the build fails on its own page: the child's work is moot
+            raise
         try:
             child.join()
         except (EOFError, OSError):  # the child died without a word: its pages are written here
