@@ -277,7 +277,8 @@ def book_figures(runs: int, scratch: Path) -> tuple[list[Figure], list[Ratio]]:
     def count_reread(kind: str, before: dict[Path, int]) -> None:
         docs = [p.relative_to(doctrees).with_suffix("") for p, t in stamps().items() if before.get(p) != t]
         notebooks = sum(1 for d in docs if (out / d).with_suffix(".ipynb").exists())
-        reread[kind] = f"{len(docs)} of {len(before)}" + (f" ({notebooks} notebooks)" if notebooks else "")
+        plural = "" if notebooks == 1 else "s"
+        reread[kind] = f"{len(docs)} of {len(before)}" + (f" ({notebooks} notebook{plural})" if notebooks else "")
 
     cpu: dict[str, list[float]] = {kind: [] for kind in ("prose", *EDITS)}
 
