@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sphinx.application import Sphinx
 
-from claims.sphinx.writer import COSTS, GUESS, split
+from claims.sphinx.writer import COSTS, GUESS, _read_costs, split
 
 fork = pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
 
@@ -119,3 +119,16 @@ def test_pages_of_a_child_that_dies_are_written_by_the_build(tmp_path: Path) -> 
     assert sorted(died) == sorted(one)
     assert [name for name in one if died[name] != one[name]] == []
     assert warned.count("rendering page-01") == 1  # from the build's own rendering; the child's was lost with it
+
+
+def test_unreadable_costs_are_guessed(tmp_path: Path) -> None:
+    """The costs are a cache: a damaged file means every page is guessed, never a failed build."""
+
+    class Built:
+        doctreedir = tmp_path
+
+    for damaged in ("[1, 2]", '{"a": 3}', '{"a": [1]}', "not json", '{"a": ["x", 2]}'):
+        (tmp_path / COSTS).write_text(damaged, encoding="utf-8")
+        assert _read_costs(Built()) == {}  # type: ignore[arg-type]
+    (tmp_path / COSTS).write_text('{"a": [0.5, 1.5]}', encoding="utf-8")
+    assert _read_costs(Built()) == {"a": (0.5, 1.5)}  # type: ignore[arg-type]

@@ -79,8 +79,8 @@ def _read_costs(builder: Builder) -> Costs:
     try:
         found = json.loads(_costs_path(builder).read_text(encoding="utf-8"))
         return {str(name): (float(r), float(w)) for name, (r, w) in found.items()}
-    except (OSError, ValueError, TypeError):
-        return {}  # none yet, or unreadable: guessed
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}  # none yet, or unreadable (a cache: safe to lose): every page guessed
 
 
 def _resolve(builder: Builder, docname: str) -> nodes.document:
