@@ -127,8 +127,10 @@ def _timed_with_cpu(
     return elapsed, used
 
 
-def _json_of(command: list[str], cwd: Path) -> dict[str, float]:
-    done = subprocess.run(command, cwd=cwd, env=BASE_ENV, check=True, capture_output=True, text=True)
+def _json_of(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> dict[str, float]:
+    done = subprocess.run(command, cwd=cwd, env=BASE_ENV if env is None else env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-4000:]}")
     parsed: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return parsed
 

@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +34,11 @@ MAIN_PARTS = (
     ("page digests", "claims.sphinx.dependencies", None, "updated"),
 )
 CHILD_LOG = "CLAIMS_CPU_BY_PART_LOG"  # where the children append what they used, one JSON line each
+FIGURES_AHEAD, NOTEBOOKS_AHEAD = "figures drawn ahead", "notebooks run ahead"
+WRITER_CHILD = "pages rendered by the writer child"
+BUILD_PROCESS = "build process, in all"
+#: The parts that, added up, are all the CPU a build used (the build's process, and each kind of child).
+WHOLE = (BUILD_PROCESS, FIGURES_AHEAD, NOTEBOOKS_AHEAD, WRITER_CHILD)
 
 
 def _note_in_child(part: str, used: float) -> None:
@@ -42,7 +46,7 @@ def _note_in_child(part: str, used: float) -> None:
         log.write(json.dumps({"part": part, "cpu": used}) + "\n")
 
 
-def _timed(totals: dict[str, float], label: str, work: Callable[..., Any]) -> Callable[..., Any]:
+def _counting_cpu(totals: dict[str, float], label: str, work: Callable[..., Any]) -> Callable[..., Any]:
     def measured(*args: Any, **kwargs: Any) -> Any:
         started = time.process_time()
         try:
@@ -68,7 +72,7 @@ def inside(source: Path, out: Path) -> None:
     for label, module, owner, name in MAIN_PARTS:
         target = importlib.import_module(module)
         holder = getattr(target, owner) if owner else target
-        setattr(holder, name, _timed(totals, label, getattr(holder, name)))
+        setattr(holder, name, _counting_cpu(totals, label, getattr(holder, name)))
 
     run_ahead, render = ahead._run, writer._render
     build_pid = os.getpid()
@@ -76,38 +80,29 @@ def inside(source: Path, out: Path) -> None:
     def run_ahead_measured(tasks: list[ahead.Task], finished: Any) -> None:
         began = time.process_time()
         run_ahead(tasks, finished)
-        kind = "figures drawn ahead" if any(name in FIGURES for name, _ in tasks) else "notebooks run ahead"
+        kind = FIGURES_AHEAD if any(name in FIGURES for name, _ in tasks) else NOTEBOOKS_AHEAD
         _note_in_child(kind, time.process_time() - began)
 
     def render_measured(builder: Any, pages: Any) -> Any:
         began = time.process_time()
         took = render(builder, pages)
         if os.getpid() != build_pid:
-            _note_in_child("pages rendered by the writer child", time.process_time() - began)
+            _note_in_child(WRITER_CHILD, time.process_time() - began)
         return took
 
     ahead._run = run_ahead_measured
     writer._render = render_measured
     build_main(["-q", "-W", "--keep-going", "-n", "-b", "html", "-c", str(source), str(source / "book"), str(out)])
-    totals["build process, in all"] = time.process_time() - started
+    totals[BUILD_PROCESS] = time.process_time() - started
     print(json.dumps(totals))
 
 
 def _measure(repo: Path, out: Path, log: Path) -> dict[str, float]:
+    from bench.__main__ import BASE_ENV, _json_of
+
     log.write_text("", encoding="utf-8")
-    env = {**os.environ, CHILD_LOG: str(log)}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.cpu_by_part", "--inside", str(repo), str(out)],
-        cwd=repo,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    lines = done.stdout.strip().splitlines()
-    if not lines:
-        raise SystemExit(f"the measured build printed nothing ({done.returncode}):\n{done.stderr[-4000:]}")
-    parts: dict[str, float] = json.loads(lines[-1])
+    command = [sys.executable, "-m", "bench.cpu_by_part", "--inside", str(repo), str(out)]
+    parts = _json_of(command, repo, {**BASE_ENV, CHILD_LOG: str(log)})
     for line in log.read_text(encoding="utf-8").splitlines():
         entry = json.loads(line)
         parts[entry["part"]] = parts.get(entry["part"], 0.0) + entry["cpu"]
@@ -147,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     for label in labels:
         a = statistics.median(run.get(label, 0.0) for run in prose)
         b = statistics.median(run.get(label, 0.0) for run in data)
-        if label == "build process, in all" or label.endswith("ahead") or label.endswith("child"):
+        if label in WHOLE:
             added_in_all += b - a
         print(f"{label:40s} {a:8.2f} {b:12.2f} {b - a:+8.2f}")
     print(f"{'added in all processes':40s} {'':8s} {'':12s} {added_in_all:+8.2f}")

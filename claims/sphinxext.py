@@ -217,22 +217,28 @@ def tombstone(claim_id: str, entry: dict[str, str], said: list[dict[str, Any]]) 
     )
 
 
+def _of(evaluations: Mapping[str, Evaluation], claim_id: str) -> Evaluation | None:
+    """A claim's evaluation by its ID or an older alias, logging nothing (:func:`_lookup` logs)."""
+    found = evaluations.get(claim_id)
+    renamed = citation.read_registry().aliases.get(claim_id)
+    return evaluations.get(renamed) if found is None and renamed is not None else found
+
+
 def _lookup(directive_or_role: SphinxDirective | SphinxRole, claim_id: str, note: bool = True) -> Evaluation | None:
     """The claim's evaluation (by its ID or an older alias), or None with the error logged; ``note=False``
     for a caller that notes what it shows of the claim itself."""
     state = build_state(directive_or_role.env.app)
     evaluations = state.evaluations if note else dependencies.untracked(state.evaluations)
     evaluation = evaluations.get(claim_id)
-    registry = citation.read_registry()
-    renamed = registry.aliases.get(claim_id)
-    if evaluation is None and renamed in evaluations:
+    if evaluation is None and (renamed := _of(evaluations, claim_id)) is not None:
         logger.warning(
-            f"claim ID '{claim_id}' is deprecated: the claim was renamed to '{renamed}'; cite the new ID",
+            f"claim ID '{claim_id}' is deprecated: the claim was renamed to '{renamed.claim.id}'; cite the new ID",
             location=directive_or_role.get_location(),
             type="claims",
             subtype="renamed",
         )
-        return evaluations[renamed]
+        return renamed
+    registry = citation.read_registry()
     if evaluation is None and claim_id in registry.withdrawn:
         entry = registry.withdrawn[claim_id]
         logger.error(
@@ -564,13 +570,6 @@ def _role_target(target: str) -> tuple[str, str, str]:
     claim_id, _, record = target.partition("@")
     claim_id, _, detail = claim_id.partition("#")
     return claim_id, record, detail
-
-
-def _of(evaluations: Mapping[str, Evaluation], claim_id: str) -> Evaluation | None:
-    """A claim's evaluation by its ID or an older alias, as :func:`_lookup` finds it (logging nothing)."""
-    found = evaluations.get(claim_id)
-    renamed = citation.read_registry().aliases.get(claim_id)
-    return evaluations.get(renamed) if found is None and renamed is not None else found
 
 
 class ClaimValueRole(SphinxRole):

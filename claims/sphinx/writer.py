@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import sys
 import time
 from collections.abc import Callable, Sequence, Set
 from contextlib import nullcontext
@@ -42,6 +41,8 @@ from sphinx.util.build_phase import BuildPhase
 from sphinx.util.parallel import ParallelTasks
 
 from hwdb.files import write_atomic
+
+from . import ahead
 
 #: Below this many pages the fork costs more than it saves (a prose edit writes one or two).
 LEAST_PAGES = 4
@@ -143,7 +144,8 @@ def write_in_two(app: Sphinx, builder: Builder, docnames: Set[str], serial: Call
 
 
 def possible(app: Sphinx) -> bool:
-    return app.config.claims_write_in_two and app.parallel <= 1 and sys.platform.startswith("linux")
+    """Where the build's other children may be forked (:func:`claims.sphinx.ahead.possible`), unless turned off."""
+    return bool(app.config.claims_write_in_two) and ahead.possible(app)
 
 
 def install(app: Sphinx) -> None:
