@@ -8,6 +8,8 @@ The Python API, for notebooks and scripts::
     claims.evaluate("batch.optimal-size", swap={"bf16": "fp8"})   # FP8 weights, BF16 FLOP/s
     claims.evaluate("batch.optimal-size", set={"gb200.hbm_bandwidth": "10 TB/s dense"})
 
+    claims.step("llama-3.1-70b", "hgx-h100", batch=64, context=8192)   # one decode step, by part
+
 ``evaluate`` returns a :class:`Scenario` (see :mod:`claims.scenario` for every option), which
 displays as a table in Jupyter. ``evaluate(claim, db)`` with a :class:`Claim` object is the
 engine's call and returns its :class:`Evaluation`.
@@ -15,6 +17,7 @@ engine's call and returns its :class:`Evaluation`.
 
 from __future__ import annotations
 
+from .deployment import StepError, StepResult, step
 from .engine import Claim, ClaimError, Evaluation, anchor
 from .policy import Verdict
 from .registry import all_claims, evaluate_all, get_claim
@@ -25,10 +28,13 @@ __all__ = [
     "ClaimError",
     "Evaluation",
     "Scenario",
+    "StepError",
+    "StepResult",
     "Verdict",
     "all_claims",
     "anchor",
     "evaluate",
     "evaluate_all",
     "get_claim",
+    "step",
 ]

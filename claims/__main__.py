@@ -125,7 +125,39 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(f"DRIFT {drift}", file=sys.stderr)
     matching = len(evaluations) - len({d.claim for d in drifts})
     print(f"{matching} claims match {hwdb.display_path(path)}, {len(drifts)} drifted")
-    return 1 if drifts else 0
+    moved = _verify_published(args, path)
+    return 1 if drifts or moved else 0
+
+
+def _verify_published(args: argparse.Namespace, path: Path) -> int:
+    """The step model against published benchmarks, pinned beside the book's own lock (not an overlay's)."""
+    if path != lock.LOCK_FILE:
+        return 0
+    from . import published
+
+    comparisons = published.compare_all(_load(args))
+    moved = published.drift(comparisons, published.read())
+    for line in moved:
+        print(f"DRIFT published {line}", file=sys.stderr)
+    print(
+        f"{len(comparisons) - len(moved)} published comparisons match {hwdb.display_path(published.LOCK_FILE)}, "
+        f"{len(moved)} drifted"
+    )
+    return len(moved)
+
+
+def cmd_published(args: argparse.Namespace) -> int:
+    """The step model beside every published decode benchmark in hwdb."""
+    from . import published
+
+    _private_numbers(args)
+    comparisons = published.compare_all(_load(args))
+    print(published.table(comparisons))
+    print(
+        f"ratio: the model's time per token over the published one; {published.LOW:g} to {published.HIGH:g} is "
+        "within the bound (the model is a roofline: a deployment may be slower, not faster)"
+    )
+    return 0
 
 
 def cmd_statements(args: argparse.Namespace) -> int:
@@ -209,6 +241,12 @@ def cmd_pin(args: argparse.Namespace) -> int:
     path = _lock_path(args)
     lock.write(evaluations, path)
     print(f"pinned {len(evaluations)} claims in {hwdb.display_path(path)}")
+    if path == lock.LOCK_FILE:
+        from . import published
+
+        comparisons = published.compare_all(_load(args))
+        published.write(comparisons)
+        print(f"pinned {len(comparisons)} published comparisons in {hwdb.display_path(published.LOCK_FILE)}")
     if path == lock.LOCK_FILE:  # the book's own numbers: its release history follows them
         number = history.record(evaluations)
         latest = history.latest()
@@ -218,6 +256,87 @@ def cmd_pin(args: argparse.Namespace) -> int:
             else f"release {latest.number} unchanged"
         )
     return 0
+
+
+def cmd_step(args: argparse.Namespace) -> int:
+    """One decode step (or a sweep) of a model on chips, from the step model; --json for one object per step."""
+    import json
+
+    from . import deployment as step
+
+    _private_numbers(args)
+    batch: object = args.batch
+    context: object = args.context
+    if args.sweep:
+        name, values = step.parse_sweep(args.sweep)
+        if name == "batch":
+            batch = values
+        else:
+            context = values
+    result = step.step(
+        args.model,
+        args.hw,
+        args.chips,
+        batch,
+        context,
+        weights=args.weights,
+        kv=args.kv,
+        math=args.math,
+        attention_math=args.attention_math,
+        layout=args.layout,
+        overlap=args.overlap,
+        reserve=args.reserve,
+        db=_load(args),
+    )
+    if args.json:
+        rows = result.rows()
+        document = {**result.describe(), **(rows[0] if not args.sweep else {"steps": rows})}
+        print(json.dumps(document, indent=2, allow_nan=False))
+    else:
+        d = result.deployment
+        print(
+            f"{d.model.name} on {d.chips} x {d.chip.name}: weights {d.formats['weights']}, KV {d.formats['kv']}, "
+            f"math {d.formats['math']} (attention {d.formats['attention_math']}); {d.layout}, {d.overlap}"
+        )
+        print(result.table())
+        print("memory and capacity are per chip; B* is the batch at which compute equals memory traffic")
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    return value
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+def _add_step(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from .stepmodel import LAYOUTS, OVERLAPS
+
+    p = sub.add_parser("step", help="one decode step of a model on chips: time by part, bound, memory fit")
+    p.add_argument("--model", required=True, help="a model record, e.g. llama-3.1-70b")
+    p.add_argument("--hw", required=True, help="an accelerator (h100-sxm) or a system (hgx-h100, gb200-nvl72)")
+    p.add_argument("--chips", type=_positive_int, help="chips in the deployment (default: 1, or the system's)")
+    p.add_argument("--batch", type=_number, default=1, help="sequences decoded together (default 1)")
+    p.add_argument("--context", type=_number, default=0, help="tokens of context per sequence (default 0)")
+    p.add_argument("--weights", default="bf16", help="number format of the weights (a datatype record)")
+    p.add_argument("--kv", default="bf16", help="number format or layout of the KV cache (a datatype record)")
+    p.add_argument("--math", default="bf16", help="arithmetic format of the weights' matrix multiplies")
+    p.add_argument("--attention-math", help="arithmetic format of attention (default: --math)")
+    p.add_argument("--layout", choices=sorted(LAYOUTS), help="parallel layout (default: ep for MoE, tp for dense)")
+    p.add_argument("--overlap", choices=list(OVERLAPS), default="per-class", help="how the step's work overlaps")
+    p.add_argument("--reserve", type=_number, help="share of HBM kept free (default: hwdb's serving-memory-reserve)")
+    p.add_argument("--sweep", metavar="NAME=V1,V2,...", help="batch=1,8,64 or context=1024,8192: a table")
+    p.add_argument("--json", action="store_true", help="print JSON: the step's parts and its inputs with sources")
+    p.set_defaults(run=cmd_step)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -257,6 +376,10 @@ def main(argv: list[str] | None = None) -> int:
     ids = sub.add_parser("ids", help="check the registry of published IDs (claims/ids.toml)")
     ids.add_argument("--register", action="store_true", help="add claims that are not yet registered")
     ids.set_defaults(run=cmd_ids)
+    _add_step(sub)
+    sub.add_parser("published", help="the step model beside published decode benchmarks").set_defaults(
+        run=cmd_published
+    )
     args = parser.parse_args(argv)
     readable_anywhere()
     try:

@@ -20,6 +20,7 @@ through :func:`seed`, and keeps the checked factors per formula and unit signatu
 from __future__ import annotations
 
 import builtins
+import functools
 import marshal
 import math
 import types
@@ -75,6 +76,7 @@ class Source:
     def function(self) -> Callable[..., Any]:
         namespace: dict[str, Any] = {name: getattr(numpy, name) for name in self.numpy_names}
         namespace["__builtins__"] = builtins
+        namespace["reduce"] = functools.reduce  # how lambdify folds a Max or Min of several terms
         return types.FunctionType(marshal.loads(self.code), namespace)
 
 
@@ -97,6 +99,8 @@ def source_of(expr: sp.Expr) -> Source | None:
         value = function.__globals__.get(name)
         if value is not None and getattr(numpy, name, None) is value:
             numpy_names.append(name)
+        elif name == "reduce" and value is functools.reduce:
+            continue
         elif value is not None or not hasattr(builtins, name):
             return None  # something lambdify set up that a bare NumPy namespace would not have
     return Source(compiled.symbols, marshal.dumps(function.__code__), tuple(numpy_names))

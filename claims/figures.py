@@ -26,9 +26,7 @@ from .catalogue.attention import L as L_attn
 from .catalogue.attention import m as m_blocks
 from .catalogue.attention import u as u_summary
 from .catalogue.batch import (
-    BALANCED_WITH_KV,
     FLOP_PER_PARAM_TOKEN,
-    KV_PER_TOKEN,
     B,
     F,
     L_ctx,
@@ -39,8 +37,9 @@ from .catalogue.batch import (
     T_weights,
     W,
     b,
+    b_w,
+    balanced_with_kv,
     c,
-    kappa,
     step_time,
 )
 from .catalogue.pipeline import BUBBLE
@@ -240,13 +239,15 @@ def cost_per_token(db: Database, evaluations: Evaluations) -> tuple[Figure, ...]
     """Step time and cost per token against batch: the lecture's model and one with expert traffic and KV."""
     batch = evaluations["batch.optimal-size"]
     penalty = evaluations["batch.unbatched-penalty"]
-    # The claim's own detail: KV bytes per token of context (B/token is already SI, bytes per token).
-    values = _si(batch) | _si(penalty) | {kappa: batch.reference.details["kv_per_token"]}
+    values = _si(batch) | _si(penalty)
     sizes = np.geomspace(1, 1e5, 300)
-    lecture = _curve(sp.Max(B * c * N_act / F, N_tot * b / W), values, B, sizes)
+    # Both curves in the formats DeepSeek serves: FP8 weights on FP8 arithmetic (at the rate that keeps the
+    # balanced batch where BF16 puts it); the step model's curve adds touched experts, BF16 KV and attention.
+    rate = values[F] * values[b] / values[b_w]
+    lecture = _curve(sp.Max(B * c * N_act / F, N_tot * b / W), values, B, sizes) * values[b_w] / values[b]
     served = _curve(step_time(B), values, B, sizes)
-    optimum = values[c] * values[N_act] / values[F]  # compute time per token
-    fetch = values[N_tot] * values[b] / values[W]  # one read of every weight
+    optimum = values[c] * values[N_act] / rate  # compute time per token
+    fetch = values[N_tot] * values[b_w] / values[W]  # one read of every weight
     rec = batch.reference.record
     assert rec is not None
     panels = []
@@ -256,7 +257,7 @@ def cost_per_token(db: Database, evaluations: Evaluations) -> tuple[Figure, ...]
     ):
         fig, ax = panel(WIDTH, 4.4)
         ax.plot(sizes, lecture_y, color=BLUE, label="lecture: every weight, no KV")
-        ax.plot(sizes, served_y, color=VERMILLION, ls="-.", label="touched experts + KV at the served context")
+        ax.plot(sizes, served_y, color=VERMILLION, ls="-.", label="step model: touched experts, KV and attention")
         ax.axvline(
             batch.value,
             ls="--",
@@ -268,7 +269,7 @@ def cost_per_token(db: Database, evaluations: Evaluations) -> tuple[Figure, ...]
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("batch (tokens, one per sequence)")
-        ax.set_title(f"DeepSeek-V3 in BF16 on {rec.id} GPUs", fontsize=10)
+        ax.set_title(f"DeepSeek-V3, FP8 weights, BF16 KV, at its served context: {rec.name}", fontsize=10)
         ax.grid(True)
         _legend_below(fig, ax, ncols=1)
         panels.append(fig)
@@ -282,7 +283,8 @@ def serving_context(db: Database, evaluations: Evaluations) -> tuple[Figure, ...
     values = _si(replica)
     contexts = np.geomspace(256, 262_144, 300)
     limit = batch.reference.details["context_limit"]
-    balanced_kv = _curve(BALANCED_WITH_KV.subs(kappa, KV_PER_TOKEN), values, L_ctx, contexts)
+    # The batch claim binds the formats the balanced batch is drawn in (FP8 weights and matmuls, BF16 attention).
+    balanced_kv = _curve(balanced_with_kv(), _si(batch), L_ctx, contexts)
     balanced_kv[contexts >= limit] = np.nan
     forms = replica_forms()
     step = _curve(forms.step, values, L_ctx, contexts) * 1e3

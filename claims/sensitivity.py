@@ -149,9 +149,17 @@ def _analyse(evaluation: Evaluation) -> list[Elasticity]:
         else:
             elasticity = float(_elasticity(result, symbol, tuple(symbols))(*(values[s] for s in symbols)))
 
-        def verdict_at(factor: float, symbol: sp.Symbol = symbol) -> Verdict:
+        def verdict_at(factor: float, symbol: sp.Symbol = symbol) -> Verdict | None:
+            """The verdict with one input scaled, or None where the formula has no real value (a router asked
+            to choose more experts than there are): the scan stops there."""
             args = [values[s] * factor if s == symbol else values[s] for s in symbols]
-            return claim.stated.verdict(float(function(*args)) * to_stated)
+            try:
+                value = function(*args)
+            except (ValueError, TypeError, ZeroDivisionError, OverflowError):  # TypeError: max() of a complex
+                return None
+            if isinstance(value, complex) or not math.isfinite(value):
+                return None
+            return claim.stated.verdict(float(value) * to_stated)
 
         best: tuple[float, Verdict] | None = None
         for direction in (1, -1) if scan else ():
@@ -159,6 +167,8 @@ def _analyse(evaluation: Evaluation) -> list[Elasticity]:
             for step in SCAN:
                 factor = float(step) ** direction
                 verdict = verdict_at(factor)
+                if verdict is None:
+                    break
                 if verdict is not verdict_now:
                     low, high = previous, factor
                     for _ in range(BISECTIONS):
@@ -167,8 +177,9 @@ def _analyse(evaluation: Evaluation) -> list[Elasticity]:
                             low = middle
                         else:
                             high = middle
-                    if best is None or abs(math.log(high)) < abs(math.log(best[0])):
-                        best = (high, verdict_at(high))
+                    flipped = verdict_at(high)
+                    if flipped is not None and (best is None or abs(math.log(high)) < abs(math.log(best[0]))):
+                        best = (high, flipped)
                     break
                 previous = factor
         out.append(Elasticity(by_name[str(symbol)], elasticity, best[0] if best else None, best[1] if best else None))

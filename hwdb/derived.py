@@ -57,6 +57,19 @@ def flops_per_byte(record: Record) -> Q | None:
     return ratio
 
 
+#: The config fields a KV cache's layout is read from (besides ``layers``).
+KV_LAYOUT_FIELDS = (
+    "kv_lora_rank",
+    "qk_rope_head_dim",
+    "kv_heads",
+    "head_dim",
+    "index_head_dim",
+    "kv_layers",
+    "local_layers",
+    "sliding_window",
+)
+
+
 @dataclass(frozen=True)
 class KVLayout:
     """How a model's KV cache grows, read from its config fields.
@@ -74,6 +87,7 @@ class KVLayout:
     global_layers: float
     local_layers: float
     window: float | None
+    rotary_values: float = 0.0  # of ``values``, the rotary key a latent cache keeps beside its latent
 
     def bytes_per_layer_token(self, bytes_per_value: float) -> float:
         return self.values * bytes_per_value + self.extra_bytes
@@ -91,8 +105,10 @@ def kv_layout(model: Record) -> KVLayout | None:
     """
     if not model.has("layers"):
         return None
+    rotary = 0.0
     if model.has("kv_lora_rank") and model.has("qk_rope_head_dim"):
-        values = _count(model, "kv_lora_rank") + _count(model, "qk_rope_head_dim")
+        rotary = _count(model, "qk_rope_head_dim")
+        values = _count(model, "kv_lora_rank") + rotary
     elif model.has("kv_heads") and model.has("head_dim"):
         values = 2 * _count(model, "kv_heads") * _count(model, "head_dim")
     else:
@@ -110,7 +126,7 @@ def kv_layout(model: Record) -> KVLayout | None:
         )
     if local and window is None:
         raise ValueError(f"{model.file}: record '{model.id}': local_layers needs sliding_window")
-    return KVLayout(values, extra, caching - local, local, window)
+    return KVLayout(values, extra, caching - local, local, window, rotary)
 
 
 def _bytes_per_value(datatype: Record) -> float:
@@ -263,30 +279,45 @@ class DerivedField:
     compute: Callable[[Record], tuple[Q, tuple[str, ...]] | None]
 
 
+def attention_widths(model: Record) -> tuple[float, float, list[str]] | None:
+    """(d_qk, d_v) of one attention head as decode runs it, and the fields they come from; None if unknown.
+
+    Each query head takes a dot product with every cached key and a weighted sum of every
+    cached value. Grouped-query attention has d_qk = d_v = head_dim. Multi-head latent attention,
+    run as decode kernels run it (the up-projections absorbed into the query and output), attends
+    over the cached latent itself: d_qk = kv_lora_rank + qk_rope_head_dim, d_v = kv_lora_rank.
+    """
+    if model.has("kv_lora_rank") and model.has("qk_rope_head_dim"):
+        latent, rope = _count(model, "kv_lora_rank"), _count(model, "qk_rope_head_dim")
+        return latent + rope, latent, ["kv_lora_rank", "qk_rope_head_dim"]
+    if model.has("head_dim"):
+        width = _count(model, "head_dim")
+        return width, width, ["head_dim"]
+    return None
+
+
+def attention_flop_per_layer(model: Record) -> float | None:
+    """FLOP one new token spends per cached token in one layer that attends to it: 2 per multiply-add."""
+    widths = attention_widths(model)
+    if widths is None or not model.has("attention_heads"):
+        return None
+    d_qk, d_v, _ = widths
+    return 2 * _count(model, "attention_heads") * (d_qk + d_v)
+
+
 def _attention_flop(model: Record) -> tuple[Q, tuple[str, ...]] | None:
     """FLOP one new token spends on attention per token of context, over the layers that see it all.
 
-    Each query head takes a dot product with every cached key and a weighted sum of every
-    cached value: 2 FLOP per multiply-add over the widths d_qk and d_v. Grouped-query
-    attention has d_qk = d_v = head_dim. Multi-head latent attention, run as decode kernels
-    run it (the up-projections absorbed into the query and output), attends over the cached
-    latent itself: d_qk = kv_lora_rank + qk_rope_head_dim, d_v = kv_lora_rank. Sliding-window
-    layers stop growing past their window, so at long context only the other layers count.
+    Sliding-window layers stop growing past their window, so at long context only the other layers count.
     """
     layout = kv_layout(model)
-    if layout is None or not model.has("attention_heads"):
+    per_layer = attention_flop_per_layer(model)
+    widths = attention_widths(model)
+    if layout is None or per_layer is None or widths is None:
         return None
-    used = ["attention_heads", "layers"]
-    if model.has("kv_lora_rank") and model.has("qk_rope_head_dim"):
-        latent, rope = _count(model, "kv_lora_rank"), _count(model, "qk_rope_head_dim")
-        widths = (latent + rope) + latent
-        used += ["kv_lora_rank", "qk_rope_head_dim"]
-    else:
-        widths = 2 * _count(model, "head_dim")
-        used += ["head_dim"]
+    used = ["attention_heads", "layers", *widths[2]]
     used += [name for name in ("kv_layers", "local_layers") if model.has(name)]
-    flop = 2 * _count(model, "attention_heads") * widths * layout.global_layers
-    return Quantity(flop, "flop/token**2"), tuple(used)
+    return Quantity(per_layer * layout.global_layers, "flop/token**2"), tuple(used)
 
 
 def _kv_bf16(model: Record) -> tuple[Q, tuple[str, ...]] | None:
@@ -294,25 +325,26 @@ def _kv_bf16(model: Record) -> tuple[Q, tuple[str, ...]] | None:
     layout = kv_layout(model)
     if layout is None:
         return None
-    used = ["layers"] + [
-        name
-        for name in (
-            "kv_lora_rank",
-            "qk_rope_head_dim",
-            "kv_heads",
-            "head_dim",
-            "index_head_dim",
-            "kv_layers",
-            "local_layers",
-        )
-        if model.has(name)
-    ]
+    used = ["layers"] + [name for name in KV_LAYOUT_FIELDS if name != "sliding_window" and model.has(name)]
     if model.has("kv_lora_rank"):
         used = [u for u in used if u not in ("kv_heads", "head_dim")]
     return Quantity(layout.global_layers * layout.bytes_per_layer_token(2.0), "B/token"), tuple(used)
 
 
+def _hbm_for_fit(chip: Record) -> tuple[Q, tuple[str, ...]] | None:
+    """The HBM a memory fit may count: what the device reports to software where hwdb has it (an "80 GB" part
+    may hold 80 GiB), else the datasheet's capacity."""
+    for name in ("hbm_reported", "hbm_capacity"):
+        if chip.has(name):
+            quantity: Q = chip[name].quantity.to("B")
+            return quantity, (name,)
+    return None
+
+
 DERIVED_FIELDS: dict[str, DerivedField] = {
+    "hbm_for_fit": DerivedField(
+        "HBM a memory fit counts: the device-reported capacity where recorded, else the datasheet's", "B", _hbm_for_fit
+    ),
     "attention_flop_per_context_token": DerivedField(
         "attention FLOP per new token per token of context (layers that see the whole context)",
         "flop/token**2",

@@ -311,12 +311,27 @@ def _apply_override(
 
 
 def _cross_references(records: dict[str, Record], failed: AbstractSet[str] = frozenset()) -> list[Problem]:
-    """A system or measurement names its accelerator; that record must exist.
+    """A system or measurement names its accelerator; that record must exist. A number format that names its
+    arithmetic (meta.arithmetic) names a FLOP/s field.
 
     A rental price names its accelerator and how it was sold (meta.pricing, see PRICING_MODELS).
     """
     problems = []
     for record in records.values():
+        if record.kind == "benchmark":
+            problems += _benchmark_references(record, records, failed)
+            continue
+        if record.kind == "datatype" and "arithmetic" in record.meta:
+            named = record.meta["arithmetic"]
+            if not (isinstance(named, str) and named in FIELDS and FIELDS[named].unit == "flop/s"):
+                problems.append(
+                    Problem(
+                        record.file,
+                        f"meta.arithmetic must name a FLOP/s field of hwdb's schema, got {named!r}",
+                        record.id,
+                    )
+                )
+            continue
         if record.kind == "statistic" and "rental_price" in record.fields:
             pricing = record.meta.get("pricing")
             if pricing not in PRICING_MODELS:
@@ -333,6 +348,31 @@ def _cross_references(records: dict[str, Record], failed: AbstractSet[str] = fro
         if not isinstance(target, str) or records.get(target) is None or records[target].kind != "accelerator":
             problems.append(
                 Problem(record.file, f"meta.accelerator must name an accelerator record, got {target!r}", record.id)
+            )
+    return problems
+
+
+#: What a benchmark's meta names, and the kinds of record each must be.
+BENCHMARK_REFERENCES = {
+    "model": ("model",),
+    "hardware": ("accelerator", "system"),
+    "weights": ("datatype",),
+    "kv": ("datatype",),
+    "math": ("datatype",),
+}
+
+
+def _benchmark_references(record: Record, records: dict[str, Record], failed: AbstractSet[str]) -> list[Problem]:
+    """A benchmark names the model, the hardware and the formats it ran: each must be a record of that kind."""
+    problems = []
+    for key, kinds in BENCHMARK_REFERENCES.items():
+        target = record.meta.get(key)
+        if target in failed:
+            continue
+        found = records.get(target) if isinstance(target, str) else None
+        if found is None or found.kind not in kinds:
+            problems.append(
+                Problem(record.file, f"meta.{key} must name a {' or '.join(kinds)} record, got {target!r}", record.id)
             )
     return problems
 

@@ -48,6 +48,7 @@ FIELDS: Final[dict[str, FieldSpec]] = {
     "fp4_flops": _flops("FP4"),
     "int8_flops": _flops("INT8"),
     "hbm_capacity": FieldSpec("byte", "on-package high-bandwidth memory capacity"),
+    "hbm_reported": FieldSpec("byte", "HBM capacity the device reports to software (nvidia-smi or rocm-smi total)"),
     "hbm_bandwidth": FieldSpec("byte/s", "peak HBM bandwidth"),
     "scaleup_bandwidth": FieldSpec("byte/s", "scale-up (NVLink, ICI, Infinity Fabric) bandwidth per chip", "direction"),
     "scaleout_bandwidth": FieldSpec("byte/s", "scale-out NIC bandwidth per chip in the reference system", "direction"),
@@ -56,6 +57,11 @@ FIELDS: Final[dict[str, FieldSpec]] = {
     "power": FieldSpec("W", "maximum board or module power"),
     # number formats
     "storage_per_parameter": FieldSpec("byte/parameter", "bytes to store one weight"),
+    "scale_bytes": FieldSpec("byte", "bytes of one block scale stored beside the values"),
+    "scale_block": _count("values that share one block scale"),
+    "rotary_storage_per_value": FieldSpec(
+        "byte/parameter", "bytes per value of a latent cache's rotary key, kept in another format by this layout"
+    ),
     # models
     "total_params": FieldSpec("parameter", "total parameters"),
     "active_params": FieldSpec("parameter", "parameters used per token"),
@@ -116,6 +122,9 @@ FIELDS: Final[dict[str, FieldSpec]] = {
     "kv_length": FieldSpec("token", "average KV cache length (context) per decoded token, as a lab reports it"),
     "rental_price": FieldSpec("USD/h", "price of renting one accelerator for an hour"),
     "share": FieldSpec("percent", "a reported share of a total"),
+    "memory_reserve": FieldSpec(
+        "percent", "share of each chip's HBM a serving deployment keeps free of weights and KV"
+    ),
     "decline": FieldSpec("percent", "a reported fall, as a positive percentage"),
     "speedup": FieldSpec("1", "a reported speed-up factor"),
     "dense_equivalent_params": FieldSpec("parameter", "size of the dense model of equal quality"),
@@ -143,6 +152,14 @@ FIELDS: Final[dict[str, FieldSpec]] = {
     "bf16_matmul_flops": FieldSpec("flop/s", "achieved dense BF16 matrix-multiply throughput"),
     "fp8_matmul_flops": FieldSpec("flop/s", "achieved dense FP8 matrix-multiply throughput"),
     "decode_ridge_batch": FieldSpec("token", "batch at which a decode-shaped matmul turns compute-bound"),
+    # published decode measurements (benchmarks)
+    "batch": _count("sequences decoded together (batch size or concurrency)"),
+    "input_tokens": FieldSpec("token", "prompt tokens per request"),
+    "output_tokens": FieldSpec("token", "generated tokens per request"),
+    "context": FieldSpec("token", "average context per sequence while it decodes, as the source reports it"),
+    "time_per_output_token": FieldSpec("s", "decode time per output token of one sequence (inter-token latency)"),
+    "request_latency": FieldSpec("s", "time to serve one whole request, prefill included"),
+    "user_speed": FieldSpec("token/s", "output tokens per second one sequence sees"),
 }
 
 
@@ -179,6 +196,7 @@ KINDS: Final[dict[str, KindSpec]] = {
             "fp8_flops",
             "fp4_flops",
             "int8_flops",
+            "hbm_reported",
             "scaleup_bandwidth",
             "scaleout_bandwidth",
             "scaleup_domain",
@@ -186,7 +204,11 @@ KINDS: Final[dict[str, KindSpec]] = {
             "gpu_dies",
         },
     ),
-    "datatype": _kind("a number format", {"storage_per_parameter"}, set()),
+    "datatype": _kind(
+        "a number format or storage layout (meta.arithmetic names the chip field of its FLOP/s, if it has one)",
+        {"storage_per_parameter"},
+        {"scale_bytes", "scale_block", "rotary_storage_per_value"},
+    ),
     "model": _kind(
         "a published model, from its config file and report",
         {"total_params"},
@@ -261,6 +283,7 @@ KINDS: Final[dict[str, KindSpec]] = {
             "context_window",
             "rental_price",
             "share",
+            "memory_reserve",
             "decline",
             "speedup",
             "routed_experts",
@@ -283,6 +306,22 @@ KINDS: Final[dict[str, KindSpec]] = {
         "figures measured on one device by measure/roofline.py (meta.accelerator names the datasheet record)",
         {"hbm_read_bandwidth"},
         {"hbm_copy_bandwidth", "bf16_matmul_flops", "fp8_matmul_flops", "decode_ridge_batch"},
+    ),
+    "benchmark": _kind(
+        "a published decode measurement of one model on named hardware (meta.model, meta.hardware, meta.weights,"
+        " meta.kv, meta.math name records; meta.layout and meta.overlap how it ran)",
+        {"gpus"},
+        {
+            "batch",
+            "input_tokens",
+            "output_tokens",
+            "context",
+            "time_per_output_token",
+            "request_latency",
+            "token_throughput",
+            "user_speed",
+        },
+        allows_range=True,
     ),
     "assumption": _kind(
         "a figure the lecture assumes rather than derives; its source is the lecture",

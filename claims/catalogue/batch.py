@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .. import stepmodel as sm
 from ..engine import Claim, Constant, Derivation, Detail, Input, LectureArithmetic, Rows, Step
 from ..policy import Stated
 from .common import TOKENS_PER_STEP, VALUE_AS_WEIGHT
@@ -51,30 +52,92 @@ ROUTED_PARAMS = (n_L - n_D) * E_routed * EXPERT_PARAMS
 ALWAYS_READ = N_tot - ROUTED_PARAMS
 
 
-#: The balanced batch once each sequence's KV read is counted (the derivation checks it by solving).
-BALANCED_WITH_KV = F * N_tot * b * n_seq / (c * N_act * W * n_seq - F * L_ctx * kappa)
+#: The step model's inputs DeepSeek-V3 adds: attention FLOP per new token per cached token (MLA run absorbed,
+#: as decode kernels run it), and the share of HBM a deployment keeps free.
+A_att = sp.Symbol("A", positive=True)
+r_res = sp.Symbol("r", positive=True)
 
 
-def touched_fraction(batch: sp.Expr) -> sp.Expr:
-    """Expected share of a layer's routed experts that a batch of ``batch`` tokens touches.
+#: Scale-up bandwidth per chip per direction: the link expert-parallel dispatch and combine cross.
+S_up = sp.Symbol("S", positive=True)
+ONE = sp.Integer(1)
 
-    Each token picks E_chosen of E_routed experts; with routing taken as uniform and
-    independent, an expert is missed by all tokens with probability (1 - k/E)^B.
-    Real routers are balanced by design, so this is what a load-balanced layer sees.
+
+def served_on(
+    chips: sp.Expr = ONE,
+    rate: sp.Expr | None = None,
+    attention_rate: sp.Expr | None = None,
+    weight_bytes: sp.Expr | None = None,
+) -> dict[sp.Basic, sp.Basic]:
+    """The step model's symbols for DeepSeek-V3 on ``chips`` GPUs of the row's chip, as DeepSeek serves it.
+
+    Expert parallel (attention and shared parts replicated, each GPU decoding its share of the
+    sequences); FP8 weights (``weight_bytes``, by default b_w) multiplied in FP8 (``rate``; by default the
+    rate that trades bytes for FLOP/s one for one), the MLA cache in BF16, attention's arithmetic in BF16
+    (``attention_rate``, by default F) and the hidden states
+    sent in BF16. The step model counts sequences and the claims tokens; with one token per sequence
+    per step (n), a batch of B tokens is B/n sequences.
     """
-    return 1 - (1 - E_chosen / E_routed) ** batch
+    return {
+        sm.G: chips,
+        sm.sigma: sp.Integer(1),
+        sm.rho: sp.Integer(1),
+        sm.N_ar: ALWAYS_READ,
+        sm.N_r: ROUTED_PARAMS,
+        sm.N_act: N_act,
+        sm.E: E_routed,
+        sm.k: E_chosen,
+        sm.c: c * n_seq,
+        sm.b_w: b_w if weight_bytes is None else weight_bytes,
+        sm.kappa: KV_PER_TOKEN,
+        sm.A: A_att * n_seq,
+        sm.F_w: SERVED_RATE if rate is None else rate,
+        sm.F_a: F if attention_rate is None else attention_rate,
+        sm.W: W,
+        sm.M: M,
+        sm.r: r_res,
+        sm.L: L_ctx,
+        sm.B: B / n_seq,
+        sm.S: S_up,
+        sm.h: h,
+        sm.b_a: b_KV * e_val,
+        sm.n_L: n_L,
+        sm.n_M: n_L - n_D,
+    }
 
 
-def weight_bytes_read(batch: sp.Expr) -> sp.Expr:
-    """Bytes of weights one step reads at a batch of ``batch`` tokens (a dimensionless count)."""
-    return b * (ALWAYS_READ + ROUTED_PARAMS * touched_fraction(batch))
+def served(expr: sp.Expr, batch: sp.Expr = B) -> sp.Expr:
+    """A step-model formula for DeepSeek-V3 on one GPU (see :func:`served_on`) at a batch of tokens."""
+    return sp.sympify(expr.subs(served_on(), simultaneous=True).subs(B, batch))
 
 
 def step_time(batch: sp.Expr) -> sp.Expr:
-    """One decode step: the larger of compute and memory (weights it touches plus every sequence's KV)."""
-    compute = batch * n_seq * c * N_act / F
-    memory = (weight_bytes_read(batch) + batch * L_ctx * kappa) / W
-    return sp.Max(compute, memory)
+    """One decode step of DeepSeek-V3 on one GPU at ``batch`` tokens: the step model's per-class reading."""
+    return served(sm.step_time(sm.formulas("ep"), "per-class"), batch)
+
+
+def balanced_with_kv() -> sp.Expr:
+    """The batch (tokens) at which all of a step's compute equals all its memory traffic, at context L."""
+    return n_seq * served(sm.formulas("ep").critical_batch)
+
+
+def chips_needed() -> sp.Expr:
+    """The step model's chip count at which one chip's share fills its HBM less the reserve (expert parallel:
+    every chip keeps the always-read weights, and its share of the experts and of the sequences' KV)."""
+    f = sm.formulas("ep")
+    (chips,) = sp.solve(sp.Eq(f.memory, f.capacity), sm.G)
+    return sp.sympify(chips)
+
+
+def touched_fraction(batch: sp.Expr) -> sp.Expr:
+    """Expected share of a layer's routed experts that ``batch`` tokens touch (the step model's, routing uniform:
+    real routers are balanced by design, so this is what a load-balanced layer sees)."""
+    return sm.touched(batch).subs({sm.k: E_chosen, sm.E: E_routed}, simultaneous=True)
+
+
+def weight_bytes_read(batch: sp.Expr) -> sp.Expr:
+    """Bytes of weights one step reads at a batch of ``batch`` tokens, in the weights' format b."""
+    return b * (ALWAYS_READ + ROUTED_PARAMS * touched_fraction(batch))
 
 
 def derive_optimal_batch() -> Derivation:
@@ -87,19 +150,20 @@ def derive_optimal_batch() -> Derivation:
     if sp.simplify(solution - hardware * sparsity) != 0:
         raise AssertionError("the optimal batch does not factor into hardware ratio x sparsity")
     # DeepSeek serves FP8 weights on FP8 arithmetic: the same batch wherever F_8·b_w = F·b.
-    served = solution.subs({F: F_8, b: b_w}, simultaneous=True)
-    if sp.simplify(served.subs(F_8, SERVED_RATE) - solution) != 0:
+    served_8 = solution.subs({F: F_8, b: b_w}, simultaneous=True)
+    if sp.simplify(served_8.subs(F_8, SERVED_RATE) - solution) != 0:
         raise AssertionError("FP8 weights on FP8 arithmetic should balance at the BF16 batch")
-    compute_8 = B * c * N_act / F_8
-    memory_kv = (N_tot * b_w + (B / n_seq) * L_ctx * kappa) / W
-    (with_kv,) = sp.solve(sp.Eq(compute_8, memory_kv), B)
-    if sp.simplify(with_kv - BALANCED_WITH_KV.subs({F: F_8, b: b_w}, simultaneous=True)) != 0:
-        raise AssertionError("the balanced batch with KV differs from the one the figures draw")
-    limit = sp.solve(sp.Eq(sp.denom(sp.together(with_kv)), 0), L_ctx)[0]
-    if sp.simplify(sp.diff(with_kv, L_ctx) / with_kv**2 - kappa / (n_seq * N_tot * b_w)) != 0:
-        raise AssertionError("the KV cache should raise the balanced batch, by B*²·κ/(n·N·b) per token of context")
-    kv_share = (solution / n_seq) * L_ctx * kappa / (N_tot * b_w)
-    at_served = {kappa: KV_PER_TOKEN, F_8: SERVED_RATE}
+    f = sm.formulas("ep")
+    compute_all = served(f.compute + f.attention)
+    memory_all = served(f.weights + f.kv)
+    with_kv = balanced_with_kv()
+    limit = served(f.context_limit)
+    if sp.simplify(compute_all.subs(B, with_kv) - served(f.memory / sm.W, with_kv)) != 0:
+        raise AssertionError("at B*_KV all compute should equal the time to read all the step holds")
+    # The step at the weights-only balanced batch: its parts, and how much of it the arithmetic fills.
+    step = step_time(solution)
+    compute_share = served(f.compute + f.attention, solution) / step
+    kv_share = served(f.kv_read, solution) / served(f.weights_read, solution)
     return Derivation(
         steps=(
             Step("A step over a batch of B tokens needs this much compute time", sp.Eq(T_compute, compute)),
@@ -115,16 +179,18 @@ def derive_optimal_batch() -> Derivation:
                 "twice its BF16 rate: the rate per byte is unchanged",
                 sp.Eq(F_8, SERVED_RATE),
             ),
-            Step("so the served formats balance at the same batch", sp.Eq(B_star, served)),
+            Step("so the served formats balance at the same batch", sp.Eq(B_star, served_8)),
             Step(
-                "The lecture leaves out the KV cache, which no batch shares: each of the B/n sequences reads its "
-                "L tokens of κ bytes (BF16, as DeepSeek keeps it) every step, so memory time grows with the batch",
-                sp.Eq(sp.Symbol("T_memory"), memory_kv),
+                "The lecture leaves out attention, which no batch shares: each of the B/n sequences reads its "
+                "L cached tokens of κ bytes (BF16, as DeepSeek keeps them) and does A FLOP on each (in BF16). In "
+                "the step model of the serving chapter, all of a step's compute on one GPU is",
+                sp.Eq(sp.Symbol("T_compute,all"), compute_all),
             ),
-            Step("Balanced against FP8 compute, the batch rises", sp.Eq(sp.Symbol("B^*_KV"), with_kv)),
+            Step("and all its memory traffic", sp.Eq(sp.Symbol("T_memory,all"), memory_all)),
+            Step("With every expert touched, the two are equal at the batch", sp.Eq(sp.Symbol("B^*_KV"), with_kv)),
             Step(
-                "and no batch balances once the context passes the length where one sequence's KV read takes as "
-                "long as its compute",
+                "which exists only below the context where one sequence's KV read outlasts its compute, "
+                "attention's included",
                 sp.Eq(sp.Symbol("L_max"), limit),
             ),
         ),
@@ -143,29 +209,49 @@ def derive_optimal_batch() -> Derivation:
                 "B/token",
             ),
             Detail(
+                "attention_flop",
+                "attention FLOP per new token per cached token (MLA run absorbed, as decode kernels run it)",
+                A_att,
+                "Mflop/token**2",
+            ),
+            Detail(
                 "context_limit",
-                "context beyond which no batch balances (KV read per sequence ≥ its FP8 compute)",
-                limit.subs(at_served),
+                "context beyond which no batch balances (KV read per sequence ≥ its compute, attention's included)",
+                limit,
+                "token",
+            ),
+            Detail(
+                "balanced_with_kv",
+                "batch at which all compute equals all memory traffic, at DeepSeek's served context",
+                with_kv,
                 "token",
             ),
             Detail(
                 "kv_to_weights",
                 "KV bytes over FP8 weight bytes read per step, at B* and DeepSeek's served context",
-                kv_share.subs(at_served),
+                kv_share,
                 "1",
             ),
             Detail(
                 "compute_share",
-                "compute time over memory time at B* with that KV (100 %: balanced)",
-                1 / (1 + kv_share.subs(at_served)),
+                "share of the step at B* that the arithmetic fills, attention's included (100 %: balanced)",
+                compute_share,
                 "percent",
             ),
+            Detail("step_at_balanced", "step time at B* and the served context, on one GPU", step, "ms"),
             Detail(
                 "gpus_to_hold",
-                "chips whose HBM holds the FP8 weights and the BF16 KV of B* sequences at that context",
-                (N_tot * b_w + (solution / n_seq) * L_ctx * KV_PER_TOKEN) / M,
+                "GPUs that hold the FP8 weights and the BF16 KV of B* sequences, less the reserve, with the experts "
+                "spread over them and the rest copied to each",
+                served(chips_needed(), solution),
                 "1",
                 noun="GPUs",
+            ),
+            Detail(
+                "expert_balanced",
+                "balanced batch of one routed expert's matrices (the chip's ratio × routed/selected experts)",
+                n_seq * served(f.expert_balanced),
+                "token",
             ),
         ),
     )
@@ -201,11 +287,18 @@ OPTIMAL_BATCH = Claim(
         Input(r_kv, "kv_lora_rank", "deepseek-v3", "MLA latent width cached per layer"),
         Input(r_rope, "qk_rope_head_dim", "deepseek-v3", "rotary key width cached per layer"),
         Input(L_ctx, "kv_length", "deepseek-v3-r1-decode-kv-length", "DeepSeek's average served context"),
-        Input(M, "hbm_capacity", None, "HBM capacity"),
+        Input(M, "hbm_for_fit", None, "HBM a memory fit counts (device-reported where recorded)"),
         Input(b_w, "storage_per_parameter", "fp8", "bytes per FP8 weight, as DeepSeek serves them"),
         Input(b_KV, "storage_per_parameter", "bf16", "bytes per cached value: DeepSeek keeps V3's MLA cache in BF16"),
+        Input(
+            A_att, "attention_flop_per_context_token", "deepseek-v3", "attention FLOP per new token per cached token"
+        ),
+        Input(r_res, "memory_reserve", "serving-memory-reserve", "share of HBM a deployment keeps free"),
+        Input(n_D, "dense_layers", "deepseek-v3", "leading dense layers"),
+        Input(h, "hidden_size", "deepseek-v3", "residual stream width"),
+        Input(d_e, "moe_intermediate_size", "deepseek-v3", "hidden width of one expert"),
     ),
-    constants=(FLOP_PER_PARAM_TOKEN, TOKENS_PER_STEP, VALUE_AS_WEIGHT),
+    constants=(FLOP_PER_PARAM_TOKEN, TOKENS_PER_STEP, VALUE_AS_WEIGHT, GLU_MATRICES),
     rows=Rows(
         "accelerator",
         "gb200",
@@ -220,12 +313,15 @@ OPTIMAL_BATCH = Claim(
         "with attention, embeddings, dense layers and a shared expert read by every token, the sparsity by "
         "parameter count is {detail:sparsity}, not {detail:lecture_sparsity}; so the optimum is {value}, outside "
         "the lecture's {stated}. Counted in BF16, it is also the batch for FP8 weights on FP8 arithmetic, the "
-        "formats DeepSeek serves, since the chip doubles its rate for half the bytes. The KV cache, which the "
-        "lecture sets aside, pushes it further. With weights at {in:b_w} and a BF16 cache of {detail:kv_per_token}, "
-        "at the mean context DeepSeek reports serving, {in:L}, a step at this batch reads {detail:kv_to_weights} "
-        "as many KV bytes as weight bytes and compute fills only {detail:compute_share} of it; past "
-        "{detail:context_limit} of context no batch balances at all, and holding the weights plus this KV takes "
-        "{detail:gpus_to_hold}' worth of HBM."
+        "formats DeepSeek serves, since the chip doubles its rate for half the bytes. Attention, which the "
+        "lecture sets aside, pushes it further, with bytes and FLOPs both: each sequence reads a BF16 cache of "
+        "{detail:kv_per_token} per token of context and does {detail:attention_flop} of BF16 arithmetic on each. "
+        "At the mean context DeepSeek reports serving, {in:L}, a step at this batch reads {detail:kv_to_weights} "
+        "as many KV bytes as weight bytes, the arithmetic fills {detail:compute_share} of it, and all compute "
+        "equals all memory traffic only at {detail:balanced_with_kv}; past {detail:context_limit} of context no "
+        "batch balances at all. Holding the weights plus this batch's KV takes {detail:gpus_to_hold}' worth of "
+        "HBM, less the reserve. Per operation, one routed expert sees only its share of the batch, so its own "
+        "matrices balance only at {detail:expert_balanced}."
     ),
 )
 
@@ -272,15 +368,29 @@ SCALE_INDEPENDENT = Claim(
 )
 
 
+G_rack = sp.Symbol("G_rack", positive=True)  # GPUs of one expert-parallel domain
+
+
 def derive_unbatched_penalty() -> Derivation:
-    """At batch one a mixture of experts reads only the experts its one token picks."""
+    """Time per token at batch one over the floor large batches reach, both from the step model at the served
+    context: at batch one a mixture of experts reads only the experts its one token picks, plus its own KV."""
     read_one = weight_bytes_read(sp.Integer(1))
     if sp.simplify(read_one - b * (ALWAYS_READ + (n_L - n_D) * E_chosen * EXPERT_PARAMS)) != 0:
         raise AssertionError("at batch one a token should read exactly its chosen experts")
-    per_token_one = (read_one / W) / n_one
+    f = sm.formulas("ep")
+    per_token_one = step_time(n_one) / n_one
+    # Per token, past every balance: the weights are free, compute and each sequence's attention remain.
+    floor = served(f.compute / sm.B + sp.Max(f.attention / sm.B, f.kv / sm.B)) / n_seq
+    penalty = per_token_one / floor
+    # The lecture's picture: no KV and no attention, so the floor is the weights' compute alone.
     per_token_best = c * N_act / F
-    penalty = per_token_one / per_token_best
+    kv_free = (read_one / W) / n_one / per_token_best
     naive = (N_tot * b / W) / n_one / per_token_best
+    # One sequence on an expert-parallel domain: every GPU reads its replica of the always-read weights
+    # (attention and dense parts are data parallel) for one token; the hidden state it sends is a few kB.
+    rack = {sm.G: G_rack}
+    rack_step = (sp.Max(f.compute, f.weights) + sp.Max(f.attention, f.kv)).subs(rack, simultaneous=True)
+    rack_penalty = G_rack * served(rack_step, n_one) / n_one / floor
     return Derivation(
         steps=(
             Step(
@@ -292,8 +402,16 @@ def derive_unbatched_penalty() -> Derivation:
                 "At batch one that is the token's own experts, about its active parameters",
                 sp.Eq(sp.Symbol("R_1"), read_one),
             ),
-            Step("Time per token at batch one, bound by that read", sp.Eq(sp.Symbol("t_1"), per_token_one)),
-            Step("Time per token at the balanced batch: compute only", sp.Eq(sp.Symbol("t^*"), per_token_best)),
+            Step(
+                "Time per token at batch one, from the step model at the served context: that read and the "
+                "sequence's own KV cache, in DeepSeek's formats",
+                sp.Eq(sp.Symbol("t_1"), per_token_one),
+            ),
+            Step(
+                "The floor a large batch reaches: the weights' arithmetic, and each sequence's attention, the "
+                "longer of its FLOPs and its KV read",
+                sp.Eq(sp.Symbol("t_∞"), floor),
+            ),
             Step("Penalty for not batching", sp.Eq(sp.Symbol("P"), penalty)),
         ),
         result=penalty,
@@ -303,9 +421,21 @@ def derive_unbatched_penalty() -> Derivation:
             ),
             Detail("read_at_one", "parameters one token reads at batch one", read_one / b, "param"),
             Detail(
+                "kv_free_penalty",
+                "the penalty with no context (no KV, no attention): batch one's read over the weights' arithmetic",
+                kv_free,
+                "1",
+            ),
+            Detail(
                 "naive_penalty",
                 "the penalty if batch one read all the weights (a dense model of the same total size)",
                 naive,
+                "1",
+            ),
+            Detail(
+                "rack_penalty",
+                "GPU-time per token of one sequence on an expert-parallel domain of G_rack GPUs, over the floor",
+                rack_penalty,
                 "1",
             ),
             Detail(
@@ -337,19 +467,36 @@ UNBATCHED_PENALTY = Claim(
         Input(n_D, "dense_layers", "deepseek-v3", "leading dense layers"),
         Input(h, "hidden_size", "deepseek-v3", "residual stream width"),
         Input(d_e, "moe_intermediate_size", "deepseek-v3", "hidden width of one expert"),
+        Input(r_kv, "kv_lora_rank", "deepseek-v3", "MLA latent width cached per layer"),
+        Input(r_rope, "qk_rope_head_dim", "deepseek-v3", "rotary key width cached per layer"),
+        Input(L_ctx, "kv_length", "deepseek-v3-r1-decode-kv-length", "DeepSeek's average served context"),
+        Input(b_w, "storage_per_parameter", "fp8", "bytes per FP8 weight, as DeepSeek serves them"),
+        Input(b_KV, "storage_per_parameter", "bf16", "bytes per cached value: DeepSeek keeps V3's MLA cache in BF16"),
+        Input(
+            A_att, "attention_flop_per_context_token", "deepseek-v3", "attention FLOP per new token per cached token"
+        ),
+        Input(G_rack, "chips", "gb200-nvl72", "GPUs of a GB200 NVL72 rack, as one expert-parallel domain"),
     ),
-    constants=(FLOP_PER_PARAM_TOKEN, UNBATCHED, GLU_MATRICES),
-    rows=Rows("accelerator", "gb200", "reference", "as for the balanced batch: DeepSeek-V3 on a GB200 NVL72 GPU"),
+    constants=(FLOP_PER_PARAM_TOKEN, UNBATCHED, GLU_MATRICES, TOKENS_PER_STEP, VALUE_AS_WEIGHT),
+    rows=Rows(
+        "accelerator",
+        "gb200",
+        "reference",
+        "as for the balanced batch: DeepSeek-V3 on a GB200 NVL72 GPU, at the mean context DeepSeek reports serving",
+    ),
     finding=(
         "At batch one a mixture of experts does not read all its weights: DeepSeek-V3's token reads its own "
         "{in:E_chosen} experts per layer plus the always-active part, {detail:read_at_one}, close to its active "
-        "count. So the step is bound by that read, and its cost per token is {value} the compute-bound cost at "
-        "the balanced batch: the chip's own ratio, {detail:hardware_ratio}, as for a dense model. The lecture "
-        "says {stated}, which fits neither this nor its own model, where batch one pays the whole weight fetch "
-        "and the penalty equals its balanced batch, {own}; on DeepSeek-V3's real shape that naive model would give "
-        "{detail:naive_penalty}. Small batches touch experts fast: {detail:touched_at_32} of a "
-        "layer's experts are read by a batch of just 32 tokens, so the penalty climbs toward the weight-fetch "
-        "cost almost at once."
+        "count. Judged where DeepSeek serves, at {in:L} of context, a token at batch one costs {value} what it "
+        "costs on the floor a large batch reaches, because that floor is not the weights' arithmetic alone: every "
+        "sequence still reads its own KV cache and does its own attention, which no batch shares. The lecture "
+        "says {stated}. With no context at all the ratio would be {detail:kv_free_penalty}, about the chip's own "
+        "ratio ({detail:hardware_ratio}), as for a dense model; the lecture's own model, where batch one pays the "
+        "whole weight fetch, gives its balanced batch, {own}, and {detail:naive_penalty} on DeepSeek-V3's real "
+        "shape. Thousands are reached only where a single sequence holds many chips: on an expert-parallel "
+        "rack of {in:G_rack} GPUs each one reads its copy of the always-read weights for that one token, and "
+        "the GPU-time per token is {detail:rack_penalty} the floor. Small batches touch experts fast: "
+        "{detail:touched_at_32} of a layer's experts are read by a batch of just 32 tokens."
     ),
 )
 

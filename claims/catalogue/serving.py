@@ -7,9 +7,31 @@ from typing import NamedTuple
 
 import sympy as sp
 
+from .. import stepmodel as sm
 from ..engine import Claim, Derivation, Detail, Input, LectureArithmetic, Rows, Step
 from ..policy import Stated
-from .batch import FLOP_PER_PARAM_TOKEN, KV_PER_TOKEN, L_ctx, b_KV, kappa, n_L, r_kv, r_rope
+from .batch import (
+    FLOP_PER_PARAM_TOKEN,
+    GLU_MATRICES,
+    KV_PER_TOKEN,
+    A_att,
+    B,
+    E_chosen,
+    E_routed,
+    L_ctx,
+    S_up,
+    b_KV,
+    chips_needed,
+    d_e,
+    h,
+    kappa,
+    n_D,
+    n_L,
+    r_kv,
+    r_res,
+    r_rope,
+    served_on,
+)
 from .common import TOKENS_PER_STEP, VALUE_AS_WEIGHT, across_gpus, one_step, positive
 
 n_seq = TOKENS_PER_STEP.symbol
@@ -60,6 +82,7 @@ W_lecture = sp.Symbol("W_lecture", positive=True)
 M_lec, W_lec, T_lec, B_lec = sp.symbols("M_lecture W_lecture T_lecture B_lecture", positive=True)
 T_wait, T_step, B_star, R_rep, G_tok = sp.symbols("T_wait T_step B^* R_replica G", positive=True)
 F, b, N_tot, N_act = sp.symbols("F b N_total N_active", positive=True)
+F_16 = sp.Symbol("F_BF16", positive=True)
 c = FLOP_PER_PARAM_TOKEN.symbol
 
 RUBIN_INTERVAL = Claim(
@@ -116,34 +139,41 @@ WORST_WAIT = Claim(
 G_chips, H_bytes = sp.symbols("G H", positive=True)
 # Sized as DeepSeek serves: F is the FP8 rate, b one FP8 weight, and the KV cache BF16 (b_KV in KV_PER_TOKEN).
 BALANCED = F * b * N_tot / (c * W * N_act)
-# The argument in its own symbols (the derivation's steps), then each closed form by substitution.
-HOLDS = N_tot * b + (B_star / n_seq) * L_ctx * kappa  # weights plus the batch's KV cache
-FITS = sp.ceiling(H_bytes / M)  # whole chips whose HBM holds it
 
 
 class Replica(NamedTuple):
-    """The replica's closed forms, each by substitution into the argument's own symbols."""
+    """The replica's closed forms, each the step model's, on the fewest GPUs that hold its batch."""
 
-    steps: sp.Expr  # a step takes the longer of compute and one read of all it holds
-    held: sp.Expr
-    smallest: sp.Expr
-    step: sp.Expr
-    rate: sp.Expr
+    steps: sp.Expr  # the step model's per-class step on G GPUs at the balanced batch
+    held: sp.Expr  # bytes one GPU holds on G GPUs
+    smallest: sp.Expr  # the fewest GPUs whose HBM, less the reserve, holds it
+    step: sp.Expr  # the step on that many GPUs
+    rate: sp.Expr  # tokens per second of the replica
+    comm: sp.Expr  # the step's dispatch and combine time on that many GPUs
+
+
+def _on(expr: sp.Expr, chips: sp.Expr) -> sp.Expr:
+    """A step-model formula for DeepSeek-V3 on ``chips`` GPUs in its served formats, at the balanced batch."""
+    mapping = served_on(chips, rate=F, attention_rate=F_16, weight_bytes=b)
+    return sp.sympify(expr.subs(mapping, simultaneous=True).subs(B, BALANCED))
 
 
 @cache
 def replica() -> Replica:
     """Built on first use, not at import: ``Max`` and its substitutions are most of this module's import time,
     and a process served from the derivation cache never needs them."""
-    steps = sp.Max(B_star * c * N_act / (G_chips * F), H_bytes / (G_chips * W))
-    held = HOLDS.subs({B_star: BALANCED, kappa: KV_PER_TOKEN})
-    smallest = FITS.subs(H_bytes, held)
-    step = steps.subs({G_chips: smallest, H_bytes: held, B_star: BALANCED})
-    return Replica(steps, held, smallest, step, BALANCED / step)
+    f = sm.formulas("ep")
+    # Expert parallel: every GPU keeps the always-read weights and 1/G of the experts and of the sequences' KV.
+    smallest = sp.ceiling(_on(chips_needed(), G_chips))
+    steps = _on(sm.step_time(f, "per-class"), G_chips)
+    step = steps.subs(G_chips, smallest)
+    return Replica(
+        steps, _on(f.memory, G_chips), smallest, step, BALANCED / step, _on(f.comm, G_chips).subs(G_chips, smallest)
+    )
 
 
 def derive_replica_throughput() -> Derivation:
-    """The smallest deployment that holds the weights and its batch's KV, stepping at its roofline."""
+    """The fewest GPUs that hold the weights and the balanced batch's KV, each step from the step model."""
     r = replica()
     return Derivation(
         steps=(
@@ -157,12 +187,17 @@ def derive_replica_throughput() -> Derivation:
                 sp.Eq(kappa, KV_PER_TOKEN),
             ),
             Step(
-                "Bytes the replica must hold: every weight, and each sequence's KV cache at the served context",
-                sp.Eq(H_bytes, HOLDS),
+                "Bytes one of G GPUs holds when the experts are spread over them and everything else is replicated: "
+                "the always-read weights, its share of the experts and its share of the sequences' KV",
+                sp.Eq(H_bytes, r.held),
             ),
-            Step("The smallest whole number of chips whose HBM holds them", sp.Eq(G_chips, FITS)),
             Step(
-                "A step takes the longer of compute and one read of all it holds, spread over the G chips",
+                "The fewest GPUs whose HBM, less the reserve r, holds that",
+                sp.Eq(G_chips, r.smallest),
+            ),
+            Step(
+                "A step on G GPUs, from the step model: the weights' class, attention's class and the dispatch and "
+                "combine of every MoE layer over the scale-up links",
                 sp.Eq(T_step, r.steps),
             ),
             Step("Tokens per second for the replica", sp.Eq(R_rep, B_star / T_step)),
@@ -175,11 +210,15 @@ def derive_replica_throughput() -> Derivation:
                 BALANCED,
                 "token",
             ),
-            Detail("chips", "chips in the smallest replica that holds weights and KV", r.smallest, "1", noun="GPUs"),
+            Detail("chips", "GPUs in the smallest replica that holds weights and KV", r.smallest, "1", noun="GPUs"),
             Detail("step_time", "step time of that replica", r.step, "ms"),
-            Detail("per_chip", "tokens per second per chip", r.rate / r.smallest, "token/s"),
+            Detail("comm_time", "of which dispatch and combine over the scale-up links", r.comm, "ms"),
+            Detail("per_chip", "tokens per second per GPU", r.rate / r.smallest, "token/s"),
             Detail(
-                "hbm_filled", "share of the replica's HBM the weights and KV fill", r.held / (r.smallest * M), "percent"
+                "hbm_filled",
+                "share of each GPU's HBM the weights and KV fill",
+                r.held.subs(G_chips, r.smallest) / M,
+                "percent",
             ),
             Detail(
                 "weights_only_rate",
@@ -192,9 +231,11 @@ def derive_replica_throughput() -> Derivation:
 
 
 REPLICA_INPUTS = (
-    Input(M, "hbm_capacity", None, "HBM capacity"),
+    Input(M, "hbm_for_fit", None, "HBM a memory fit counts (device-reported where recorded)"),
     Input(W, "hbm_bandwidth", None, "HBM bandwidth"),
     Input(F, "fp8_flops", None, "dense FP8 FLOP/s: DeepSeek's matrix multiplies run in FP8"),
+    Input(F_16, "bf16_flops", None, "dense BF16 FLOP/s: DeepSeek's attention runs in BF16"),
+    Input(S_up, "scaleup_bandwidth", None, "scale-up bandwidth per GPU per direction: dispatch and combine"),
     Input(b, "storage_per_parameter", "fp8", "bytes per FP8 weight, as DeepSeek serves them"),
     Input(b_KV, "storage_per_parameter", "bf16", "bytes per cached value: DeepSeek keeps V3's MLA cache in BF16"),
     Input(N_tot, "total_params", "deepseek-v3", "total parameters"),
@@ -203,8 +244,15 @@ REPLICA_INPUTS = (
     Input(r_kv, "kv_lora_rank", "deepseek-v3", "MLA latent width cached per layer"),
     Input(r_rope, "qk_rope_head_dim", "deepseek-v3", "rotary key width cached per layer"),
     Input(L_ctx, "kv_length", "deepseek-v3-r1-decode-kv-length", "DeepSeek's average served context"),
+    Input(A_att, "attention_flop_per_context_token", "deepseek-v3", "attention FLOP per new token per cached token"),
+    Input(r_res, "memory_reserve", "serving-memory-reserve", "share of HBM a deployment keeps free"),
+    Input(E_routed, "routed_experts", "deepseek-v3", "routed experts"),
+    Input(E_chosen, "experts_per_token", "deepseek-v3", "experts chosen per token"),
+    Input(n_D, "dense_layers", "deepseek-v3", "leading dense layers"),
+    Input(h, "hidden_size", "deepseek-v3", "residual stream width"),
+    Input(d_e, "moe_intermediate_size", "deepseek-v3", "hidden width of one expert"),
 )
-REPLICA_CONSTANTS = (FLOP_PER_PARAM_TOKEN, TOKENS_PER_STEP, VALUE_AS_WEIGHT)
+REPLICA_CONSTANTS = (FLOP_PER_PARAM_TOKEN, TOKENS_PER_STEP, VALUE_AS_WEIGHT, GLU_MATRICES)
 
 REPLICA_THROUGHPUT = Claim(
     id="serving.replica-throughput",
@@ -228,13 +276,16 @@ REPLICA_THROUGHPUT = Claim(
     ),
     finding=(
         "A replica must hold DeepSeek-V3's weights and the KV cache of its whole batch, in the formats DeepSeek "
-        "serves: FP8 weights ({in:b}) multiplied in FP8, and the MLA cache in BF16 ({in:b_KV} per cached "
-        "value). At the balanced batch ({detail:balanced_batch}, the same as in BF16) and DeepSeek's served "
-        "context, that takes {detail:chips}, whose HBM the two fill to {detail:hbm_filled}. "
-        "Each step then reads all of it, so the step is about one HBM pass, {detail:step_time}, and the replica "
-        "serves {value}, {detail:per_chip} per GPU, against the lecture's {stated}. The lecture's own figures "
-        "do not close: 2,000 tokens per 20 ms train is {own}; its 64 steps a second is a shorter train than its "
-        "own 20 ms. At longer contexts the replica grows to hold the KV, the step stays near one HBM pass, and "
+        "serves: FP8 weights ({in:b}) multiplied in FP8, the MLA cache in BF16 ({in:b_KV} per cached value) and "
+        "attention's arithmetic in BF16. Laid out as DeepSeek lays out decode, the routed experts spread over the "
+        "GPUs and everything else copied to each, with {in:r} of every GPU's HBM kept free, the balanced batch "
+        "({detail:balanced_batch}, the same as in BF16) at DeepSeek's served context needs {detail:chips}, each "
+        "{detail:hbm_filled} full. A step of the step model then takes {detail:step_time}: the weights' and "
+        "attention's classes, each the longer of its compute and its reads, plus {detail:comm_time} of dispatch and "
+        "combine over the scale-up links, which DeepSeek hides behind compute by overlapping two micro-batches and "
+        "the model does not. So the replica serves {value}, {detail:per_chip} per GPU, against the lecture's "
+        "{stated}. The lecture's own figures do not close: 2,000 tokens per 20 ms train is {own}; its 64 steps a "
+        "second is a shorter train than its own 20 ms. At longer contexts the replica grows to hold the KV and "
         "throughput per GPU falls (see the figure)."
     ),
 )

@@ -1,0 +1,601 @@
+"""A decode step of any model on any chip, from hwdb records, through the one step model.
+
+:mod:`claims.stepmodel` holds the formulas; this module reads a deployment's inputs from hwdb
+(a model record, an accelerator or system, a chip count, number formats), evaluates the formulas
+on them, vectorised over batch and context, and says where each input came from. The command
+line (``python -m claims step``), the Python API (``claims.step``) and the explore page all go
+through :func:`step`, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+import hwdb
+from hwdb import Database, Field, Record
+from hwdb.derived import KV_LAYOUT_FIELDS, attention_flop_per_layer, kv_layout
+
+from . import stepmodel as sm
+
+#: Parameters in one routed expert per unit of width × expert width: gate, up and down projections.
+GLU_MATRICES = 3
+#: FLOP per active parameter per token: one multiply-add.
+FLOP_PER_PARAM = 2.0
+#: Format of the hidden states sent between chips.
+ACTIVATION_FORMAT = "bf16"
+#: The record holding the share of HBM a deployment keeps free (activations, workspace).
+RESERVE_RECORD = "serving-memory-reserve"
+
+
+class StepError(ValueError):
+    """A step cannot be evaluated on these inputs; the message names the record, field or option."""
+
+
+@dataclass(frozen=True)
+class Used:
+    """One input of a step, with where it came from."""
+
+    name: str
+    value: float
+    unit: str
+    record: str
+    field: str
+    source: str
+    url: str
+    file: str
+
+
+def _count(record: Record, name: str, used: list[Used], why: str) -> float:
+    if not record.has(name):
+        raise StepError(f"{record.file}: record '{record.id}' has no field '{name}', which the step model needs {why}")
+    return _take(record, record[name], "1", used, name)
+
+
+def _take(record: Record, field: Field, unit: str, used: list[Used], name: str) -> float:
+    value = float(field.quantity.to(unit).magnitude) if unit != "1" else float(field.quantity.to("").magnitude)
+    used.append(Used(name, value, unit, record.id, field.name, field.source.title, field.source.url, field.file))
+    return value
+
+
+def _quantity(record: Record, name: str, unit: str, used: list[Used], why: str) -> float:
+    if not record.has(name):
+        raise StepError(f"{record.file}: record '{record.id}' has no field '{name}', which the step model needs {why}")
+    return _take(record, record[name], unit, used, name)
+
+
+def format_bytes(fmt: Record, used: list[Used], role: str) -> float:
+    """Bytes one stored value takes in ``fmt``, its block scales included (one scale per ``scale_block`` values)."""
+    if fmt.kind != "datatype":
+        raise StepError(f"{role} format '{fmt.id}' is a {fmt.kind} record, not a number format (datatype)")
+    per = _quantity(fmt, "storage_per_parameter", "B/param", used, f"for the {role} format")
+    if fmt.has("scale_bytes"):
+        scale = _quantity(fmt, "scale_bytes", "B", used, "for its block scales")
+        block = _count(fmt, "scale_block", used, "beside scale_bytes")
+        per += scale / block
+    return per
+
+
+def kv_bytes_per_layer_token(model: Record, fmt: Record, used: list[Used]) -> float:
+    """Bytes one layer caches per token: the cached values in ``fmt`` with their scales, a latent
+    cache's rotary part in the format's rotary storage where it names one, and an indexer key."""
+    layout = kv_layout(model)
+    if layout is None:
+        needs = "kv_lora_rank and qk_rope_head_dim (latent attention) or kv_heads and head_dim"
+        raise StepError(f"{model.file}: record '{model.id}' lacks the fields of its KV cache: {needs}")
+    per_value = format_bytes(fmt, used, "KV cache")
+    rotary = layout.rotary_values
+    total = (layout.values - rotary) * per_value
+    if rotary and fmt.has("rotary_storage_per_value"):
+        total += rotary * _quantity(fmt, "rotary_storage_per_value", "B/param", used, "for the rotary part")
+    else:
+        total += rotary * per_value
+    return total + layout.extra_bytes
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A model on chips in chosen formats: every input of the step model but batch and context."""
+
+    model: Record
+    chip: Record
+    system: Record | None
+    chips: int
+    layout: str
+    overlap: str
+    link: str  # the chip field of the link hidden states cross: scale-up, or scale-out past one domain
+    formats: dict[str, str]  # role -> datatype record id
+    values: dict[str, float]  # symbol name -> SI value (context-independent inputs)
+    layer_bytes: float  # KV bytes one layer caches per token
+    global_layers: float
+    local_layers: float
+    window: float
+    attention_flop_per_layer: float  # FLOP per new token per cached token in one layer that sees it
+    kv_heads: float  # KV heads a tensor-parallel layout can split the cache by; 0: every chip keeps it all
+    used: tuple[Used, ...]
+
+    def kv_per_token(self, context: np.ndarray) -> np.ndarray:
+        """KV bytes per token of context, averaged over a sequence of ``context`` tokens (sliding windows)."""
+        seen = self._seen(context)
+        return np.asarray(self.layer_bytes * seen / np.maximum(context, 1.0), dtype=float)
+
+    def attention_per_token(self, context: np.ndarray) -> np.ndarray:
+        """Attention FLOP per new token per cached token, averaged the same way."""
+        seen = self._seen(context)
+        return np.asarray(self.attention_flop_per_layer * seen / np.maximum(context, 1.0), dtype=float)
+
+    def _seen(self, context: np.ndarray) -> np.ndarray:
+        """Layer-tokens of cache a sequence of ``context`` tokens holds and attends over."""
+        local = np.minimum(context, self.window) if self.local_layers else 0.0
+        return np.asarray(self.global_layers * context + self.local_layers * local, dtype=float)
+
+
+def _chip_and_count(
+    db: Database, hw: str, chips: int | None, used: list[Used]
+) -> tuple[Record, Record | None, int, str]:
+    """The chip, the system named (if any), the chip count, and the field of the link hidden states cross.
+
+    Within a system, or within a chip's scale-up domain, that is the scale-up link; a deployment
+    spread over more chips than one domain holds crosses the scale-out NICs, the slower link.
+    """
+    if hw not in db.records:
+        raise StepError(f"hwdb has no record '{hw}'")
+    record = db[hw]
+    if record.kind == "system":
+        chip_id = str(record.meta.get("accelerator", ""))
+        if chip_id not in db.records:
+            raise StepError(f"{record.file}: system '{hw}' names no accelerator record in meta.accelerator")
+        size = int(_count(record, "chips", used, "to bound the chip count"))
+        count = size if chips is None else chips
+        if count > size:
+            raise StepError(f"--chips {count}: system '{hw}' has {size} chips; name its accelerator to span systems")
+        return db[chip_id], record, count, "scaleup_bandwidth"
+    if record.kind != "accelerator":
+        raise StepError(f"--hw {hw}: '{hw}' is a {record.kind} record; name an accelerator or a system")
+    count = 1 if chips is None else chips
+    if count == 1:
+        return record, None, count, "scaleup_bandwidth"
+    if not record.has("scaleup_domain"):
+        raise StepError(
+            f"--chips {count}: hwdb records no scale-up domain for '{hw}' ({record.file}); name a system instead"
+        )
+    domain = int(_count(record, "scaleup_domain", used, "to tell scale-up from scale-out"))
+    if count <= domain:
+        return record, None, count, "scaleup_bandwidth"
+    if not record.has("scaleout_bandwidth"):
+        raise StepError(
+            f"--chips {count}: '{hw}' connects at most {domain} chips in one scale-up domain, and hwdb records no "
+            f"scale-out bandwidth for it ({record.file})"
+        )
+    return record, None, count, "scaleout_bandwidth"
+
+
+def _format(db: Database, name: str, role: str) -> Record:
+    if name not in db.records:
+        known = ", ".join(sorted(r.id for r in db.of_kind("datatype")))
+        raise StepError(f"--{role} {name}: hwdb has no number format '{name}' (formats: {known})")
+    return db[name]
+
+
+def _rate(chip: Record, fmt: Record, role: str, used: list[Used]) -> float:
+    """The chip's dense FLOP/s in ``fmt``: its ``<format>_flops`` field."""
+    name = str(fmt.meta.get("arithmetic", ""))
+    if not name:
+        raise StepError(f"--{role} {fmt.id}: '{fmt.id}' is a storage layout, not an arithmetic format")
+    if not chip.has(name):
+        raise StepError(
+            f"--{role} {fmt.id}: {chip.file}: record '{chip.id}' has no field '{name}': hwdb records no "
+            f"{fmt.id.upper()} rate for this chip, so it cannot compute in that format here"
+        )
+    return _take(chip, chip[name], "flop/s", used, name)
+
+
+def deployment(
+    model: str,
+    hw: str,
+    chips: int | None = None,
+    *,
+    weights: str = "bf16",
+    kv: str = "bf16",
+    math_format: str = "bf16",
+    attention_math: str | None = None,
+    layout: str | None = None,
+    overlap: str = "per-class",
+    reserve: float | None = None,
+    db: Database | None = None,
+) -> Deployment:
+    """Read every input of the step model but batch and context from hwdb, refusing what cannot be."""
+    db = hwdb.load() if db is None else db
+    if chips is not None and (not isinstance(chips, int) or isinstance(chips, bool) or chips < 1):
+        raise StepError(f"--chips {chips!r}: a deployment needs a whole number of chips, at least 1")
+    if overlap not in sm.OVERLAPS:
+        raise StepError(f"--overlap {overlap}: known readings are {', '.join(sm.OVERLAPS)}")
+    if model not in db.records or db[model].kind != "model":
+        known = ", ".join(sorted(r.id for r in db.of_kind("model")))
+        raise StepError(f"--model {model}: hwdb has no model record '{model}' (models: {known})")
+    m = db[model]
+    used: list[Used] = []
+    chip, system, count, link_field = _chip_and_count(db, hw, chips, used)
+    moe = m.has("routed_experts")
+    layout = layout or ("ep" if moe else "tp")
+    if layout not in sm.LAYOUTS:
+        raise StepError(f"--layout {layout}: known layouts are {', '.join(sm.LAYOUTS)}")
+    fmt_w, fmt_kv, fmt_m = _format(db, weights, "weights"), _format(db, kv, "kv"), _format(db, math_format, "math")
+    fmt_a = _format(db, attention_math or math_format, "attention-math")
+    fmt_act = db[ACTIVATION_FORMAT]
+
+    n_total = _quantity(m, "total_params", "param", used, "for the weights")
+    n_active = _quantity(m, "active_params", "param", used, "for the FLOPs per token")
+    layers = _count(m, "layers", used, "for the KV cache and communication")
+    width = _count(m, "hidden_size", used, "for the hidden states sent between chips")
+    _count(m, "attention_heads", used, "for attention's FLOPs")
+    if moe:
+        experts = _count(m, "routed_experts", used, "for a mixture of experts")
+        chosen = _count(m, "experts_per_token", used, "for a mixture of experts")
+        expert_width = _count(m, "moe_intermediate_size", used, "for the size of one expert")
+        dense = _count(m, "dense_layers", used, "for the number of MoE layers (0 if every layer routes)")
+        moe_layers = layers - dense
+        routed = moe_layers * experts * GLU_MATRICES * width * expert_width
+        if routed >= n_total:
+            raise StepError(
+                f"{m.file}: record '{m.id}': its routed experts ({routed:.3g} parameters from its config) "
+                f"exceed its total_params ({n_total:.3g})"
+            )
+    else:
+        experts = chosen = 1.0
+        moe_layers = 0.0
+        routed = 0.0
+    if n_active > n_total:
+        raise StepError(f"{m.file}: record '{m.id}': active_params exceeds total_params")
+
+    b_w = format_bytes(fmt_w, used, "weights")
+    layer_bytes = kv_bytes_per_layer_token(m, fmt_kv, used)
+    lay = kv_layout(m)
+    assert lay is not None  # kv_bytes_per_layer_token refused a model without one
+    attention_per_layer = attention_flop_per_layer(m)
+    if attention_per_layer is None:
+        raise StepError(
+            f"{m.file}: record '{m.id}' lacks a field the step model needs for attention's FLOPs "
+            "(head_dim for grouped-query attention, kv_lora_rank and qk_rope_head_dim for latent attention)"
+        )
+    noted = {(u.record, u.field) for u in used}
+    for name in KV_LAYOUT_FIELDS:  # what the cache layout and attention's widths were read from
+        if m.has(name) and (m.id, name) not in noted:
+            _take(m, m[name], "token" if name == "sliding_window" else "1", used, name)
+    kv_heads = 0.0  # a latent cache is read by every head: no chip can keep only part of it
+    if not lay.rotary_values:
+        kv_heads = _count(m, "kv_heads", used, "to split the KV cache over chips")
+    replication = _replication(layout, count, kv_heads)
+
+    w_bw = _quantity(chip, "hbm_bandwidth", "B/s", used, "for every memory time")
+    # The memory fit counts what the device reports to software where hwdb has it, else the datasheet's figure.
+    capacity = _quantity(chip, "hbm_reported" if chip.has("hbm_reported") else "hbm_capacity", "B", used, "to fit")
+    f_w = _rate(chip, fmt_m, "math", used)
+    f_a = _rate(chip, fmt_a, "attention-math", used)
+    link = _quantity(chip, link_field, "B/s", used, "to move hidden states between chips") if count > 1 else 1.0
+    b_a = format_bytes(fmt_act, used, "activations")
+    if reserve is None:
+        if RESERVE_RECORD not in db.records:
+            raise StepError(f"hwdb has no record '{RESERVE_RECORD}' (the HBM a deployment keeps free)")
+        rec = db[RESERVE_RECORD]
+        reserve = _quantity(rec, "memory_reserve", "", used, "for the HBM a deployment keeps free")
+    if not 0 <= reserve < 1:
+        raise StepError(f"--reserve {reserve}: the share of HBM kept free must be at least 0 and below 1")
+
+    sigma = 1.0 / count if layout == "tp" else 1.0
+    values = {
+        "G": float(count),
+        "N_always": n_total - routed,
+        "N_routed": routed,
+        "N_active": n_active,
+        "E_routed": experts,
+        "E_chosen": chosen,
+        "c": FLOP_PER_PARAM,
+        "b_w": b_w,
+        "rho": replication,
+        "F_w": f_w,
+        "F_a": f_a,
+        "W": w_bw,
+        "M_HBM": capacity,
+        "r": reserve,
+        "S": link,
+        "h": width,
+        "b_a": b_a,
+        "n_layers": layers,
+        "n_MoE": max(moe_layers, 1e-300),
+        "sigma": sigma,
+    }
+    local = lay.local_layers
+    return Deployment(
+        model=m,
+        chip=chip,
+        system=system,
+        chips=count,
+        layout=layout,
+        overlap=overlap,
+        link=link_field,
+        formats={"weights": fmt_w.id, "kv": fmt_kv.id, "math": fmt_m.id, "attention_math": fmt_a.id},
+        values=values,
+        layer_bytes=layer_bytes,
+        global_layers=lay.global_layers,
+        local_layers=local,
+        window=float(lay.window or 0.0),
+        attention_flop_per_layer=attention_per_layer,
+        kv_heads=kv_heads,
+        used=tuple(used),
+    )
+
+
+#: The step's outputs: name, the formula's field (or how it is computed), its unit in JSON.
+OUTPUTS = (
+    ("compute_s", "compute", "s"),
+    ("weights_s", "weights", "s"),
+    ("attention_s", "attention", "s"),
+    ("kv_s", "kv", "s"),
+    ("comm_s", "comm", "s"),
+    ("weights_bytes", "weights_read", "B"),
+    ("kv_bytes", "kv_read", "B"),
+    ("flops", "flops", "flop"),
+    ("memory_bytes", "memory", "B"),
+    ("capacity_bytes", "capacity", "B"),
+    ("critical_batch", "critical_batch", "token"),
+    ("context_limit", "context_limit", "token"),
+    ("dense_balanced_batch", "dense_balanced", "token"),
+    ("expert_balanced_batch", "expert_balanced", "token"),
+    ("max_batch", "max_batch", "token"),
+)
+
+
+@cache
+def _compiled(layout: str, overlap: str) -> dict[str, tuple[tuple[str, ...], Any]]:
+    """Each output's formula as a NumPy function of its symbols' names, lambdified once per process."""
+    f = sm.formulas(layout)
+    exprs: dict[str, sp.Expr] = {name: getattr(f, attr) for name, attr, _ in OUTPUTS}
+    exprs["step_s"] = sm.step_time(f, overlap)
+    out = {}
+    for name, expr in exprs.items():
+        symbols = tuple(sorted(expr.free_symbols, key=str))
+        out[name] = (tuple(str(s) for s in symbols), sp.lambdify(symbols, expr, modules="numpy", docstring_limit=0))
+    return out
+
+
+def evaluate(d: Deployment, batch: Any, context: Any) -> dict[str, np.ndarray]:
+    """Every output of the step, broadcast over ``batch`` and ``context`` (arrays or numbers), in SI units."""
+    b = np.asarray(batch, dtype=float)
+    ctx = np.asarray(context, dtype=float)
+    if np.any(~np.isfinite(b)) or np.any(b < 1) or np.any(b != np.floor(b)):
+        raise StepError(f"--batch {_shown(b)}: a batch is a whole number of sequences, at least 1")
+    if np.any(~np.isfinite(ctx)) or np.any(ctx < 0):
+        raise StepError(f"--context {_shown(ctx)}: a context is a number of tokens, at least 0")
+    b, ctx = np.broadcast_arrays(b, ctx)
+    values: dict[str, Any] = {**d.values, "B": b, "L": ctx}
+    values["kappa"] = d.kv_per_token(ctx)
+    values["A"] = d.attention_per_token(ctx)
+    out: dict[str, np.ndarray] = {}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for name, (names, function) in _compiled(d.layout, d.overlap).items():
+            out[name] = np.broadcast_to(np.asarray(function(*(values[n] for n in names)), dtype=float), b.shape)
+    _settle(d, out, b, ctx)
+    return out
+
+
+def _shown(values: np.ndarray) -> str:
+    """The offending values as typed: one number, or a list."""
+    flat = [format(float(v), "g") for v in np.ravel(values)]
+    return flat[0] if len(flat) == 1 else ",".join(flat)
+
+
+def _settle(d: Deployment, out: dict[str, np.ndarray], batch: np.ndarray, context: np.ndarray) -> None:
+    """Outputs the closed forms leave open: no balance, whole batches, the fit, throughput, the bound."""
+    limit = out["context_limit"]
+    out["context_limit"] = np.where(limit > 0, limit, np.inf)
+    crit = out["critical_batch"]
+    out["critical_batch"] = np.where((crit > 0) & (context < out["context_limit"]), crit, np.inf)
+    room = np.floor(np.where(np.isfinite(out["max_batch"]), out["max_batch"], np.inf))
+    out["max_batch"] = np.maximum(room, 0.0)
+    if d.values["N_routed"] == 0:
+        out["expert_balanced_batch"] = np.full(batch.shape, np.nan)
+    out["fits"] = (out["memory_bytes"] <= out["capacity_bytes"]).astype(float)
+    out["tokens_per_s"] = batch / out["step_s"]
+    out["tokens_per_s_per_chip"] = out["tokens_per_s"] / d.chips
+    out["compute_share"] = (out["compute_s"] + out["attention_s"]) / out["step_s"]
+    parts = np.stack([out["compute_s"], out["weights_s"], out["attention_s"], out["kv_s"], out["comm_s"]])
+    out["bound"] = np.argmax(parts, axis=0).astype(float)
+
+
+#: What ``bound`` indexes: the largest single part of the step.
+BOUNDS = ("compute", "weights", "attention", "kv", "communication")
+
+
+def fewest_chips(d: Deployment, batch: float, context: float, limit: int = 4096) -> int | None:
+    """The fewest chips of this kind (in the same layout) whose HBM holds the model and this batch's KV."""
+    for count in range(1, limit + 1):
+        if _fits_on(d, count, batch, context):
+            return count
+    return None
+
+
+def _replication(layout: str, count: int, kv_heads: float) -> float:
+    """How many chips keep each KV byte: under tensor parallelism a KV head is not split, so chips beyond
+    the KV heads (every chip, for a latent cache) hold copies; under expert parallelism each chip keeps
+    only its own sequences."""
+    if layout != "tp":
+        return 1.0
+    return float(count) if kv_heads == 0 else count / min(count, kv_heads)
+
+
+def _fits_on(d: Deployment, count: int, batch: float, context: float) -> bool:
+    values = dict(d.values)
+    values["G"] = float(count)
+    values["rho"] = _replication(d.layout, count, d.kv_heads)
+    if d.layout == "tp":
+        values["sigma"] = 1.0 / count
+    kappa = float(d.kv_per_token(np.asarray(float(context))))
+    held = values["b_w"] * (values["sigma"] * values["N_always"] + values["N_routed"] / count)
+    held += values["rho"] * batch * context * kappa / count
+    return held <= values["M_HBM"] * (1 - values["r"])
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """One step (or a sweep of them) of a deployment: the outputs, in SI units, and the inputs used."""
+
+    deployment: Deployment
+    batch: np.ndarray
+    context: np.ndarray
+    outputs: dict[str, np.ndarray]
+
+    def __getattr__(self, name: str) -> Any:
+        outputs = self.__dict__.get("outputs", {})
+        if name in outputs:
+            value = outputs[name]
+            return float(value) if value.ndim == 0 else value
+        raise AttributeError(name)
+
+    @property
+    def bound(self) -> str | list[str]:
+        raw = self.outputs["bound"]
+        return BOUNDS[int(raw)] if raw.ndim == 0 else [BOUNDS[int(x)] for x in raw.ravel()]
+
+    @property
+    def fits(self) -> bool | list[bool]:
+        raw = self.outputs["fits"]
+        return bool(raw) if raw.ndim == 0 else [bool(x) for x in raw.ravel()]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One dictionary per configuration, as ``--json`` prints them."""
+        flat = {name: np.ravel(value) for name, value in self.outputs.items()}
+        batch, context = np.ravel(self.batch), np.ravel(self.context)
+        out = []
+        for i in range(batch.size):
+            row: dict[str, Any] = {"batch": int(batch[i]), "context": float(context[i])}
+            for name, value in flat.items():
+                v = float(value[i])
+                if name == "bound":
+                    row[name] = BOUNDS[int(v)]
+                elif name == "fits":
+                    row[name] = bool(v)
+                else:
+                    row[name] = v if math.isfinite(v) else None
+            out.append(row)
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        """The deployment and its inputs with their sources (JSON-ready)."""
+        d = self.deployment
+        return {
+            "model": d.model.id,
+            "hw": d.system.id if d.system else d.chip.id,
+            "chip": d.chip.id,
+            "chips": d.chips,
+            "layout": d.layout,
+            "overlap": d.overlap,
+            "link": d.link,
+            "formats": d.formats,
+            "kv_bytes_per_layer_token": d.layer_bytes,
+            "inputs": [
+                {
+                    "name": u.name,
+                    "value": u.value,
+                    "unit": u.unit,
+                    "record": u.record,
+                    "field": u.field,
+                    "source": u.source,
+                    "url": u.url,
+                    "file": u.file,
+                }
+                for u in d.used
+            ],
+        }
+
+    def table(self) -> str:
+        """A plain-text table, one line per configuration."""
+        head = f"{'batch':>8} {'context':>9} {'step':>10} {'bound':>13} {'tok/s':>11} {'tok/s/chip':>11} "
+        head += f"{'memory':>10} {'fits':>5} {'B*':>9}"
+        lines = [head]
+        for row in self.rows():
+            crit = row["critical_batch"]
+            lines.append(
+                f"{row['batch']:>8} {row['context']:>9.0f} {row['step_s'] * 1e3:>8.3g}ms {row['bound']:>13} "
+                f"{row['tokens_per_s']:>11.4g} {row['tokens_per_s_per_chip']:>11.4g} "
+                f"{row['memory_bytes'] / 1e9:>8.4g}GB {'yes' if row['fits'] else 'no':>5} "
+                f"{'none' if crit is None else format(crit, '.4g'):>9}"
+            )
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        e = html.escape
+        rows = "".join(
+            "<tr>" + "".join(f"<td>{e(str(x))}</td>" for x in line.split()) + "</tr>"
+            for line in self.table().splitlines()[1:]
+        )
+        head = "".join(f"<th>{e(x)}</th>" for x in self.table().splitlines()[0].split())
+        d = self.deployment
+        title = f"{d.model.name} on {d.chips} × {d.chip.name} ({d.layout}, {d.overlap})"
+        return f'<div style="overflow-x:auto"><p>{e(title)}</p><table><tr>{head}</tr>{rows}</table></div>'
+
+    def __str__(self) -> str:
+        return self.table()
+
+
+def step(
+    model: str,
+    hw: str,
+    chips: int | None = None,
+    batch: Any = 1,
+    context: Any = 0,
+    *,
+    weights: str = "bf16",
+    kv: str = "bf16",
+    math: str = "bf16",
+    attention_math: str | None = None,
+    layout: str | None = None,
+    overlap: str = "per-class",
+    reserve: float | None = None,
+    db: Database | None = None,
+) -> StepResult:
+    """A decode step of ``model`` on ``chips`` of ``hw`` at ``batch`` sequences of ``context`` tokens.
+
+    ``batch`` and ``context`` may be sequences (a sweep). Formats name hwdb datatype records
+    (``bf16``, ``fp8``, ``int8``, ``int4``, ``fp4``, ...); ``attention_math`` defaults to ``math``.
+    """
+    d = deployment(
+        model,
+        hw,
+        chips,
+        weights=weights,
+        kv=kv,
+        math_format=math,
+        attention_math=attention_math,
+        layout=layout,
+        overlap=overlap,
+        reserve=reserve,
+        db=db,
+    )
+    b = np.asarray(batch, dtype=float)
+    ctx = np.asarray(context, dtype=float)
+    outputs = evaluate(d, b, ctx)
+    b, ctx = np.broadcast_arrays(b, ctx)
+    return StepResult(d, b, ctx, outputs)
+
+
+def parse_sweep(text: str) -> tuple[str, Sequence[float]]:
+    """``batch=1,8,64`` or ``context=1024,8192`` → (name, values)."""
+    name, sep, values = text.partition("=")
+    name = name.strip()
+    if not sep or name not in ("batch", "context"):
+        raise StepError(f"--sweep {text!r}: write batch=1,8,64 or context=1024,8192")
+    try:
+        numbers = [float(v) for v in values.split(",") if v.strip()]
+    except ValueError:
+        raise StepError(f"--sweep {text!r}: the values must be numbers separated by commas") from None
+    if not numbers:
+        raise StepError(f"--sweep {text!r}: give at least one value")
+    return name, numbers
