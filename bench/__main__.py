@@ -176,6 +176,31 @@ def engine_figures(runs: int) -> list[Figure]:
     ]
 
 
+def step_figures(runs: int) -> list[Figure]:
+    """The step model: a 1,000-configuration sweep (fresh process, formulas not yet compiled, and again) and
+    one update of the explore page's step explorer (its script in Node, where Node is installed)."""
+    probes = [_json_of([sys.executable, "-m", "bench.step_probe"], ROOT) for _ in range(runs)]
+    figures = [
+        Figure(
+            "step_sweep_first",
+            "a 1,000-configuration step sweep, first in a fresh process (formulas derived and compiled)",
+            [p["sweep_first"] for p in probes],
+            1.0,
+        ),
+        Figure("step_sweep", "the same sweep again (compiled)", [p["sweep"] for p in probes], 1.0),
+    ]
+    if all("page_update" in p for p in probes):
+        figures.append(
+            Figure(
+                "page_update",
+                "one update of the explore page's step explorer (its script in Node, drawing left out)",
+                [p["page_update"] for p in probes],
+                0.050,
+            )
+        )
+    return figures
+
+
 BARE_IMPORT = "import sympy, numpy, pint, tomllib"
 #: The same import, leaving as ``python -m claims`` leaves: with gc.freeze, so that the interpreter's last
 #: collections do not walk what was imported. The ratio against it shows how much of the gap to the bare
@@ -381,6 +406,8 @@ def machine() -> dict[str, str]:
 
 
 def _seconds(value: float) -> str:
+    if value < 1e-3:
+        return f"{value * 1e6:.1f} µs"
     return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
 
 
@@ -442,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-nox", action="store_true", help="leave out the nox session timings")
     parser.add_argument("--no-record", action="store_true", help="print only; leave results and README alone")
     args = parser.parse_args(argv)
-    figures = engine_figures(args.runs)
+    figures = engine_figures(args.runs) + step_figures(args.runs)
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
         cli, ratios = cli_figures(args.runs, Path(scratch))
         figures += cli

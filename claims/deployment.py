@@ -197,6 +197,95 @@ def _rate(chip: Record, fmt: Record, role: str, used: list[Used]) -> float:
     return _take(chip, chip[name], "flop/s", used, name)
 
 
+@dataclass(frozen=True)
+class ModelShape:
+    """What the step model reads from a model record, whatever the chip and formats."""
+
+    n_total: float
+    n_active: float
+    layers: float
+    width: float
+    experts: float  # routed experts per MoE layer (1 for a dense model)
+    chosen: float  # experts chosen per token (1 for a dense model)
+    moe_layers: float
+    routed: float  # parameters in all routed experts
+    global_layers: float  # layers whose cache holds every token
+    local_layers: float  # sliding-window layers
+    window: float
+    attention_per_layer: float  # FLOP per new token per cached token in one layer
+    kv_heads: float  # KV heads a tensor-parallel layout can split the cache by; 0: every chip keeps it all
+
+
+def _missing_cache_field(m: Record) -> str:
+    """Which field a model's KV cache layout lacks, named as precisely as its other fields allow."""
+    for present, needed in (("kv_heads", "head_dim"), ("kv_lora_rank", "qk_rope_head_dim")):
+        if m.has(present) and not m.has(needed):
+            return (
+                f"{m.file}: record '{m.id}' has no field '{needed}', which its KV cache's size needs beside {present}"
+            )
+    needs = "kv_lora_rank and qk_rope_head_dim (latent attention) or kv_heads and head_dim (grouped-query)"
+    return f"{m.file}: record '{m.id}' lacks the fields of its KV cache: {needs}"
+
+
+def model_shape(m: Record, used: list[Used]) -> ModelShape:
+    """The model's shape from its config fields; a field it lacks is refused by name."""
+    n_total = _quantity(m, "total_params", "param", used, "for the weights")
+    n_active = _quantity(m, "active_params", "param", used, "for the FLOPs per token")
+    layers = _count(m, "layers", used, "for the KV cache and communication")
+    width = _count(m, "hidden_size", used, "for the hidden states sent between chips")
+    _count(m, "attention_heads", used, "for attention's FLOPs")
+    if m.has("routed_experts"):
+        experts = _count(m, "routed_experts", used, "for a mixture of experts")
+        chosen = _count(m, "experts_per_token", used, "for a mixture of experts")
+        expert_width = _count(m, "moe_intermediate_size", used, "for the size of one expert")
+        dense = _count(m, "dense_layers", used, "for the number of MoE layers (0 if every layer routes)")
+        moe_layers = layers - dense
+        routed = moe_layers * experts * GLU_MATRICES * width * expert_width
+        if routed >= n_total:
+            raise StepError(
+                f"{m.file}: record '{m.id}': its routed experts ({routed:.3g} parameters from its config) "
+                f"exceed its total_params ({n_total:.3g})"
+            )
+    else:
+        experts = chosen = 1.0
+        moe_layers = 0.0
+        routed = 0.0
+    if n_active > n_total:
+        raise StepError(f"{m.file}: record '{m.id}': active_params exceeds total_params")
+
+    lay = kv_layout(m)
+    if lay is None:
+        raise StepError(_missing_cache_field(m))
+    attention_per_layer = attention_flop_per_layer(m)
+    if attention_per_layer is None:
+        raise StepError(
+            f"{m.file}: record '{m.id}' lacks a field the step model needs for attention's FLOPs "
+            "(head_dim for grouped-query attention, kv_lora_rank and qk_rope_head_dim for latent attention)"
+        )
+    noted = {(u.record, u.field) for u in used}
+    for name in KV_LAYOUT_FIELDS:  # what the cache layout and attention's widths were read from
+        if m.has(name) and (m.id, name) not in noted:
+            _take(m, m[name], "token" if name == "sliding_window" else "1", used, name)
+    kv_heads = 0.0  # a latent cache is read by every head: no chip can keep only part of it
+    if not lay.rotary_values:
+        kv_heads = _count(m, "kv_heads", used, "to split the KV cache over chips")
+    return ModelShape(
+        n_total,
+        n_active,
+        layers,
+        width,
+        experts,
+        chosen,
+        moe_layers,
+        routed,
+        lay.global_layers,
+        lay.local_layers,
+        float(lay.window or 0.0),
+        attention_per_layer,
+        kv_heads,
+    )
+
+
 def deployment(
     model: str,
     hw: str,
@@ -223,56 +312,17 @@ def deployment(
     m = db[model]
     used: list[Used] = []
     chip, system, count, link_field = _chip_and_count(db, hw, chips, used)
-    moe = m.has("routed_experts")
-    layout = layout or ("ep" if moe else "tp")
+    layout = layout or ("ep" if m.has("routed_experts") else "tp")
     if layout not in sm.LAYOUTS:
         raise StepError(f"--layout {layout}: known layouts are {', '.join(sm.LAYOUTS)}")
     fmt_w, fmt_kv, fmt_m = _format(db, weights, "weights"), _format(db, kv, "kv"), _format(db, math_format, "math")
     fmt_a = _format(db, attention_math or math_format, "attention-math")
     fmt_act = db[ACTIVATION_FORMAT]
 
-    n_total = _quantity(m, "total_params", "param", used, "for the weights")
-    n_active = _quantity(m, "active_params", "param", used, "for the FLOPs per token")
-    layers = _count(m, "layers", used, "for the KV cache and communication")
-    width = _count(m, "hidden_size", used, "for the hidden states sent between chips")
-    _count(m, "attention_heads", used, "for attention's FLOPs")
-    if moe:
-        experts = _count(m, "routed_experts", used, "for a mixture of experts")
-        chosen = _count(m, "experts_per_token", used, "for a mixture of experts")
-        expert_width = _count(m, "moe_intermediate_size", used, "for the size of one expert")
-        dense = _count(m, "dense_layers", used, "for the number of MoE layers (0 if every layer routes)")
-        moe_layers = layers - dense
-        routed = moe_layers * experts * GLU_MATRICES * width * expert_width
-        if routed >= n_total:
-            raise StepError(
-                f"{m.file}: record '{m.id}': its routed experts ({routed:.3g} parameters from its config) "
-                f"exceed its total_params ({n_total:.3g})"
-            )
-    else:
-        experts = chosen = 1.0
-        moe_layers = 0.0
-        routed = 0.0
-    if n_active > n_total:
-        raise StepError(f"{m.file}: record '{m.id}': active_params exceeds total_params")
-
+    shape = model_shape(m, used)
     b_w = format_bytes(fmt_w, used, "weights")
     layer_bytes = kv_bytes_per_layer_token(m, fmt_kv, used)
-    lay = kv_layout(m)
-    assert lay is not None  # kv_bytes_per_layer_token refused a model without one
-    attention_per_layer = attention_flop_per_layer(m)
-    if attention_per_layer is None:
-        raise StepError(
-            f"{m.file}: record '{m.id}' lacks a field the step model needs for attention's FLOPs "
-            "(head_dim for grouped-query attention, kv_lora_rank and qk_rope_head_dim for latent attention)"
-        )
-    noted = {(u.record, u.field) for u in used}
-    for name in KV_LAYOUT_FIELDS:  # what the cache layout and attention's widths were read from
-        if m.has(name) and (m.id, name) not in noted:
-            _take(m, m[name], "token" if name == "sliding_window" else "1", used, name)
-    kv_heads = 0.0  # a latent cache is read by every head: no chip can keep only part of it
-    if not lay.rotary_values:
-        kv_heads = _count(m, "kv_heads", used, "to split the KV cache over chips")
-    replication = _replication(layout, count, kv_heads)
+    replication = _replication(layout, count, shape.kv_heads)
 
     w_bw = _quantity(chip, "hbm_bandwidth", "B/s", used, "for every memory time")
     # The memory fit counts what the device reports to software where hwdb has it, else the datasheet's figure.
@@ -292,11 +342,11 @@ def deployment(
     sigma = 1.0 / count if layout == "tp" else 1.0
     values = {
         "G": float(count),
-        "N_always": n_total - routed,
-        "N_routed": routed,
-        "N_active": n_active,
-        "E_routed": experts,
-        "E_chosen": chosen,
+        "N_always": shape.n_total - shape.routed,
+        "N_routed": shape.routed,
+        "N_active": shape.n_active,
+        "E_routed": shape.experts,
+        "E_chosen": shape.chosen,
         "c": FLOP_PER_PARAM,
         "b_w": b_w,
         "rho": replication,
@@ -306,13 +356,12 @@ def deployment(
         "M_HBM": capacity,
         "r": reserve,
         "S": link,
-        "h": width,
+        "h": shape.width,
         "b_a": b_a,
-        "n_layers": layers,
-        "n_MoE": max(moe_layers, 1e-300),
+        "n_layers": shape.layers,
+        "n_MoE": max(shape.moe_layers, 1e-300),
         "sigma": sigma,
     }
-    local = lay.local_layers
     return Deployment(
         model=m,
         chip=chip,
@@ -324,11 +373,11 @@ def deployment(
         formats={"weights": fmt_w.id, "kv": fmt_kv.id, "math": fmt_m.id, "attention_math": fmt_a.id},
         values=values,
         layer_bytes=layer_bytes,
-        global_layers=lay.global_layers,
-        local_layers=local,
-        window=float(lay.window or 0.0),
-        attention_flop_per_layer=attention_per_layer,
-        kv_heads=kv_heads,
+        global_layers=shape.global_layers,
+        local_layers=shape.local_layers,
+        window=shape.window,
+        attention_flop_per_layer=shape.attention_per_layer,
+        kv_heads=shape.kv_heads,
         used=tuple(used),
     )
 

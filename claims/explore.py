@@ -113,7 +113,8 @@ def data(evaluations: dict[str, Evaluation], db: Database) -> dict[str, Any]:
                 hw_names.setdefault(item.field, (item.label or item.field, unit.quantity.units))
                 args.append({"group": HARDWARE_KIND, "field": item.field})
             elif item.record == model:
-                model_field = db[model][item.field]
+                model_field = field_of(db[model], item.field)  # a config field, or one derived from them
+                assert model_field is not None
                 model_names.setdefault(item.field, (item.label or item.field, model_field.quantity.units))
                 args.append({"group": MODEL_KIND, "field": item.field})
             else:

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 
 from hwdb import Database, Record, derived
 
-from . import formatting
+from . import deployment, formatting
 from .catalogue.attention import C_star, best_integer_cost
 from .catalogue.attention import L as L_attn
 from .catalogue.attention import m as m_blocks
@@ -269,7 +269,7 @@ def cost_per_token(db: Database, evaluations: Evaluations) -> tuple[Figure, ...]
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("batch (tokens, one per sequence)")
-        ax.set_title(f"DeepSeek-V3, FP8 weights, BF16 KV, at its served context: {rec.name}", fontsize=10)
+        ax.set_title(f"DeepSeek-V3 on one {rec.id.upper()} GPU: FP8 weights, BF16 KV, served context", fontsize=10)
         ax.grid(True)
         _legend_below(fig, ax, ncols=1)
         panels.append(fig)
@@ -305,7 +305,7 @@ def serving_context(db: Database, evaluations: Evaluations) -> tuple[Figure, ...
     middle.plot(contexts, step, color=PURPLE, label="step of the smallest replica")
     middle.axhline(train, color=GREY, ls="--", lw=1.4, label="one read of all HBM (the 'train')")
     middle.set_ylabel("step time (ms)")
-    middle.set_ylim(0, train * 1.2)
+    middle.set_ylim(0, max(train, float(np.nanmax(step))) * 1.15)
     right.plot(contexts, rate, color=GREEN, label="replica")
     right.plot(contexts, rate / chips, color=ORANGE, ls="-.", label="per GPU")
     right.set_ylabel("tokens per second")
@@ -318,6 +318,49 @@ def serving_context(db: Database, evaluations: Evaluations) -> tuple[Figure, ...
         ax.grid(True)
         _legend_below(fig, ax, ncols=2)
     return tuple(fig for fig, _ in figs)
+
+
+def step_by_part(db: Database, evaluations: Evaluations) -> Figure:
+    """The step model's parts against batch for the running example: what a decode step spends its time on."""
+    batch = evaluations["batch.optimal-size"]
+    rec = batch.reference.record
+    assert rec is not None
+    context = next(i.field.si for i in batch.reference.inputs if i.symbol == "L")
+    sizes = np.unique(np.round(np.geomspace(1, 1e5, 240)))
+    r = deployment.step(
+        "deepseek-v3", rec.id, 1, sizes, context, weights="fp8", math="fp8", attention_math="bf16", db=db
+    )
+    fig, ax = panel(WIDTH, 4.6)
+    ax.plot(sizes, r.step_s * 1e3, color=INK, lw=5, alpha=0.25, label="step: each class the longer of its two parts")
+    ax.plot(sizes, r.weights_s * 1e3, color=BLUE, label="reading the weights (the experts touched)")
+    ax.plot(sizes, r.compute_s * 1e3, color=VERMILLION, ls="--", label="the weights' arithmetic (FP8)")
+    ax.plot(sizes, r.kv_s * 1e3, color=GREEN, ls="-.", label="reading every sequence's KV cache (BF16)")
+    ax.plot(sizes, r.attention_s * 1e3, color=PURPLE, ls=":", label="attention's arithmetic (BF16)")
+    for value, style, text, height in (
+        (batch.value, "--", "balanced batch,\nweights only", 0.97),
+        (batch.reference.details["balanced_with_kv"], ":", "all compute =\nall memory", 0.22),
+    ):
+        ax.axvline(value, color=GREY, ls=style, lw=1.3)
+        ax.annotate(
+            f"{text}:\n{formatting.quantity(value, 'token')}",
+            (value, height),
+            xycoords=("data", "axes fraction"),
+            ha="right",
+            va="top",
+            fontsize=8.5,
+            color=INK,
+            xytext=(-4, 0),
+            textcoords="offset points",
+        )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("batch (sequences, one token each per step)")
+    ax.set_ylabel("time per step (ms)")
+    context_text = formatting.quantity(context, "token", significant=6)
+    ax.set_title(f"DeepSeek-V3 on one {rec.id.upper()} GPU, {context_text} of context each", fontsize=10)
+    ax.grid(True)
+    _legend_below(fig, ax, ncols=1)
+    return fig
 
 
 ROOFLINE_CHIPS = ("a100-sxm", "h100-sxm", "b200", "tpu-v7", "mi355x")
@@ -574,6 +617,7 @@ FIGURES: dict[str, FigureSpec] = {
         FigureSpec("drain-time", ("serving.train-interval",), drain_time),
         FigureSpec("cost-per-token", ("batch.optimal-size", "batch.unbatched-penalty"), cost_per_token),
         FigureSpec("serving-context", ("serving.replica-throughput", "batch.optimal-size"), serving_context),
+        FigureSpec("step-by-part", ("batch.optimal-size",), step_by_part),
         FigureSpec("roofline", ("rooflines.hardware-ratio",), roofline),
         FigureSpec("ratio-by-year", ("rooflines.hardware-ratio",), ratio_by_year),
         FigureSpec("scale-up-domains", ("rack.aggregate-bandwidth-growth",), scale_up_domains),

@@ -973,6 +973,8 @@ def check_every_claim_placed(app: Sphinx, env: Any) -> None:
 
 def setup(app: Sphinx) -> dict[str, Any]:
     from .hwdb_tables import HwdbTableDirective, OverlayDemoDirective, SystemsDirective
+    from .sphinx.stepmodel import PublishedTableDirective, StepExploreDirective, StepModelDirective
+    from .sphinx.stepmodel import add_script as add_step_script
 
     app.add_config_value("claims_fingerprint", "", rebuild="env", types=[str])
     app.add_object_type("claim", "claim", objname="claim", indextemplate="pair: %s; claim")
@@ -990,6 +992,10 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("verdict-rules", VerdictRulesDirective)
     app.add_directive("cite-example", CiteExampleDirective)
     app.add_directive("notation-table", NotationDirective)
+    app.add_directive("step-model", StepModelDirective)
+    app.add_directive("published-table", PublishedTableDirective)
+    app.add_directive("explore-step", StepExploreDirective)
+    app.connect("html-page-context", add_step_script)
     app.add_role("claim-value", ClaimValueRole())
     app.add_role("claim-stated", ClaimStatedRole())
     app.add_role("claim-judged", ClaimJudgedRole())

@@ -150,6 +150,12 @@ def formulas(layout: str) -> Formulas:
 def steps(layout: str = "tp") -> tuple[tuple[str, sp.Expr], ...]:
     """The derivation as the book prints it: each step a sentence and an equation."""
     f = formulas(layout)
+    # The limit in the form a reader compares: one sequence's weight arithmetic per token over how much
+    # longer a cached token takes to read than to attend to (the same closed form, checked).
+    limit = (c * N_act / F_w) / (rho * kappa / W - A / F_a)
+    if sp.simplify(limit - f.context_limit) != 0:
+        raise AssertionError("the printed context limit differs from the solved one")
+    per_class = sp.Max(T_mm, T_w) + sp.Max(T_att, T_kv) + T_comm
     return (
         ("Time of the weights' matrix multiplies: 2 FLOP per active parameter per token", sp.Eq(T_mm, f.compute)),
         (
@@ -159,10 +165,7 @@ def steps(layout: str = "tp") -> tuple[tuple[str, sp.Expr], ...]:
         ("Time of attention's arithmetic: A FLOP per new token per cached token", sp.Eq(T_att, f.attention)),
         ("Time to read every sequence's KV cache", sp.Eq(T_kv, f.kv)),
         ("Time to move hidden states between the chips", sp.Eq(T_comm, f.comm)),
-        (
-            "Each class of work takes the longer of its compute and memory time",
-            sp.Eq(T_step, step_time(f, "per-class")),
-        ),
+        ("Each class of work takes the longer of its compute and memory time", sp.Eq(T_step, per_class)),
         ("All compute equals all memory traffic at the batch", sp.Eq(B_star, f.critical_batch)),
-        ("which exists only below the context", sp.Eq(L_max, f.context_limit)),
+        ("which exists only below the context", sp.Eq(L_max, limit)),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -288,3 +289,61 @@ def test_past_one_domain_the_hidden_states_cross_the_scale_out_link() -> None:
 def test_api_refuses_a_fractional_batch() -> None:
     with pytest.raises(StepError, match="whole number"):
         step("llama-3.1-70b", "h100-sxm", 1, 2.5, 10, db=db())
+
+
+OWN_MODEL = """
+[sources.my-config]
+title = "config.json of my own dense model (a test's)"
+publisher = "The reader"
+url = "https://example.com/config.json"
+retrieved = 2026-12-07
+
+[[record]]
+id = "my-dense-8b"
+kind = "model"
+name = "My dense 8B"
+source = "my-config"
+
+[record.fields.total_params]
+value = 8e9
+unit = "param"
+
+[record.fields.active_params]
+value = 8e9
+unit = "param"
+
+[record.fields.layers]
+value = 32
+unit = "1"
+
+[record.fields.hidden_size]
+value = 4096
+unit = "1"
+
+[record.fields.attention_heads]
+value = 32
+unit = "1"
+
+[record.fields.kv_heads]
+value = 8
+unit = "1"
+"""
+
+
+def test_a_model_of_ones_own_is_one_overlay_record_and_one_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A dense model from its config: one overlay record, then `step`; the field it lacks is named first."""
+    overlay = tmp_path / "mine.toml"
+    overlay.write_text(OWN_MODEL, encoding="utf-8")
+    args = ["--hwdb-overlay", str(overlay), "step", "--model", "my-dense-8b", "--hw", "h100-sxm", "--json"]
+    assert main([*args, "--batch", "8", "--context", "2048"]) == 2
+    assert "record 'my-dense-8b' has no field 'head_dim'" in capsys.readouterr().err
+    fixed = tmp_path / "mine-fixed.toml"  # hwdb.load keeps what it read of a path for the process's life
+    fixed.write_text(OWN_MODEL + '\n[record.fields.head_dim]\nvalue = 128\nunit = "1"\n', encoding="utf-8")
+    args[1] = str(fixed)
+    assert main([*args, "--batch", "8", "--context", "2048"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    by_hand = (8e9 * 2 + 8 * 2048 * 32 * 2 * 8 * 128 * 2) / si("h100-sxm", "hbm_bandwidth", "B/s")
+    assert out["weights_s"] + out["kv_s"] == pytest.approx(by_hand, rel=1e-9)
+    assert any(i["record"] == "my-dense-8b" and i["source"].startswith("config.json") for i in out["inputs"])

@@ -158,6 +158,9 @@ def derive_optimal_batch() -> Derivation:
     memory_all = served(f.weights + f.kv)
     with_kv = balanced_with_kv()
     limit = served(f.context_limit)
+    # Per cached token, attention's FLOPs at their rate against its bytes at HBM's: below one the KV read is the
+    # longer, and long enough contexts outlast any batch's compute; at one or more, no context does.
+    attention_to_kv = served((sm.A / sm.F_a) / (sm.rho * sm.kappa / sm.W))
     if sp.simplify(compute_all.subs(B, with_kv) - served(f.memory / sm.W, with_kv)) != 0:
         raise AssertionError("at B*_KV all compute should equal the time to read all the step holds")
     # The step at the weights-only balanced batch: its parts, and how much of it the arithmetic fills.
@@ -210,14 +213,21 @@ def derive_optimal_batch() -> Derivation:
             ),
             Detail(
                 "attention_flop",
-                "attention FLOP per new token per cached token (MLA run absorbed, as decode kernels run it)",
-                A_att,
-                "Mflop/token**2",
+                "attention FLOP one sequence's step spends per cached token (MLA run absorbed, as decode kernels run it)",
+                A_att * n_seq,
+                "Mflop/token",
+            ),
+            Detail(
+                "attention_to_kv",
+                "attention's arithmetic time over its KV read time, per cached token (≥ 1: no context limit)",
+                attention_to_kv,
+                "1",
             ),
             Detail(
                 "context_limit",
-                "context beyond which no batch balances (KV read per sequence ≥ its compute, attention's included)",
-                limit,
+                "context beyond which no batch balances (KV read per sequence ≥ its compute, attention's included); "
+                "0 where attention's arithmetic outlasts its KV read, so that no context is too long",
+                sp.Max(limit, 0),  # the closed form is negative exactly where no limit exists
                 "token",
             ),
             Detail(
@@ -315,7 +325,7 @@ OPTIMAL_BATCH = Claim(
         "the lecture's {stated}. Counted in BF16, it is also the batch for FP8 weights on FP8 arithmetic, the "
         "formats DeepSeek serves, since the chip doubles its rate for half the bytes. Attention, which the "
         "lecture sets aside, pushes it further, with bytes and FLOPs both: each sequence reads a BF16 cache of "
-        "{detail:kv_per_token} per token of context and does {detail:attention_flop} of BF16 arithmetic on each. "
+        "{detail:kv_per_token} of context and spends {detail:attention_flop} of BF16 arithmetic on them. "
         "At the mean context DeepSeek reports serving, {in:L}, a step at this batch reads {detail:kv_to_weights} "
         "as many KV bytes as weight bytes, the arithmetic fills {detail:compute_share} of it, and all compute "
         "equals all memory traffic only at {detail:balanced_with_kv}; past {detail:context_limit} of context no "

@@ -38,7 +38,10 @@ def across_gpus(why: str) -> Rows:
         "h100-sxm",
         "most",
         why + "; H100 is shown as the reference row",
-        scope=(("family", "GPU"),),
-        why_scope="GPU rows are judged, other accelerators are shown for comparison",
+        scope=(("family", "GPU"), ("variant_of", "None")),
+        why_scope=(
+            "GPU rows are judged, other accelerators are shown for comparison; so is a regional variant of a GPU "
+            "already counted (the H800, an H100 with slower links), which would count the same chip twice"
+        ),
         noun="GPUs",
     )

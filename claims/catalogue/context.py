@@ -109,6 +109,8 @@ ATTENTION_CROSSOVER = Claim(
         "deepseek-v3",
         "most",
         "a statement about models in general; DeepSeek-V3, the lecture's running example, is the reference row",
+        scope=(("variant_of", "None"),),
+        why_scope="a model with another's shape (Llama 3.3 70B has Llama 3.1 70B's) is shown, not counted twice",
     ),
     finding=(
         "Judged as the lecture's compute model needs it, attention FLOPs per new token against the weights' "

@@ -323,9 +323,13 @@ GEMINI_SHARE = Claim(
     ),
     finding=(
         "Against Google's {in:G} (the last figure before the lecture), one DeepSeek-V3 replica of the size that "
-        "holds its FP8 weights and BF16 KV is {value} of the traffic, about half the lecture's {stated}: just "
-        "inside the factor of two its 'about' allows. The gap comes from both ends: a GB200 replica serves about twice the lecture's tokens per second, and Google's "
-        "count is of all tokens it processes, prompts included, while a replica's rate counts decoded tokens."
+        "holds its FP8 weights and BF16 KV is {value} of the traffic, against the lecture's {stated}, and the "
+        "factor of two its 'about' allows is the whole margin: the replica of the step model, with attention's "
+        "arithmetic, a memory reserve and its dispatch and combine counted, lands just outside it. The gap comes "
+        "from both ends: a GB200 replica serves more tokens per second than the lecture's, so it is a smaller "
+        "share, and Google's count is of all tokens it processes, prompts included, while a replica's rate "
+        "counts decoded tokens. A verdict this close to its band's edge says more about the figures' "
+        "precision than about the lecture: the two are within a factor of about two either way."
     ),
 )
 
