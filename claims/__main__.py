@@ -299,7 +299,10 @@ def cmd_step(args: argparse.Namespace) -> int:
             f"math {d.formats['math']} (attention {d.formats['attention_math']}); {d.layout}, {d.overlap}"
         )
         print(result.table())
-        print("memory and capacity are per chip; B* is the batch at which compute equals memory traffic")
+        print(
+            "memory and capacity are per chip; B*: the batch at which all compute equals all memory traffic "
+            "(none: no balance at this context)"
+        )
     return 0
 
 

@@ -21,7 +21,7 @@ import sympy as sp
 
 import hwdb
 from hwdb import Database, Field, Record
-from hwdb.derived import KV_LAYOUT_FIELDS, attention_flop_per_layer, kv_layout
+from hwdb.derived import KV_LAYOUT_FIELDS, attention_flop_per_layer, bytes_per_value, kv_layout, layer_token_bytes
 
 from . import stepmodel as sm
 
@@ -72,32 +72,25 @@ def _quantity(record: Record, name: str, unit: str, used: list[Used], why: str) 
 
 
 def format_bytes(fmt: Record, used: list[Used], role: str) -> float:
-    """Bytes one stored value takes in ``fmt``, its block scales included (one scale per ``scale_block`` values)."""
+    """Bytes one stored value takes in ``fmt``, its block scales included (hwdb.derived's reading)."""
     if fmt.kind != "datatype":
         raise StepError(f"{role} format '{fmt.id}' is a {fmt.kind} record, not a number format (datatype)")
-    per = _quantity(fmt, "storage_per_parameter", "B/param", used, f"for the {role} format")
-    if fmt.has("scale_bytes"):
-        scale = _quantity(fmt, "scale_bytes", "B", used, "for its block scales")
-        block = _count(fmt, "scale_block", used, "beside scale_bytes")
-        per += scale / block
-    return per
+    for name in ("storage_per_parameter", "scale_bytes", "scale_block"):
+        if fmt.has(name):
+            _take(fmt, fmt[name], "1" if name == "scale_block" else str(fmt[name].quantity.units), used, name)
+    return bytes_per_value(fmt)
 
 
 def kv_bytes_per_layer_token(model: Record, fmt: Record, used: list[Used]) -> float:
-    """Bytes one layer caches per token: the cached values in ``fmt`` with their scales, a latent
-    cache's rotary part in the format's rotary storage where it names one, and an indexer key."""
+    """Bytes one layer caches per token: the cached values in ``fmt`` with their scales, a latent cache's
+    rotary part in the format's rotary storage where it names one, and an indexer key (hwdb.derived's)."""
     layout = kv_layout(model)
     if layout is None:
-        needs = "kv_lora_rank and qk_rope_head_dim (latent attention) or kv_heads and head_dim"
-        raise StepError(f"{model.file}: record '{model.id}' lacks the fields of its KV cache: {needs}")
-    per_value = format_bytes(fmt, used, "KV cache")
-    rotary = layout.rotary_values
-    total = (layout.values - rotary) * per_value
-    if rotary and fmt.has("rotary_storage_per_value"):
-        total += rotary * _quantity(fmt, "rotary_storage_per_value", "B/param", used, "for the rotary part")
-    else:
-        total += rotary * per_value
-    return total + layout.extra_bytes
+        raise StepError(_missing_cache_field(model))
+    format_bytes(fmt, used, "KV cache")
+    if layout.rotary_values and fmt.has("rotary_storage_per_value"):
+        _take(fmt, fmt["rotary_storage_per_value"], "B/param", used, "rotary_storage_per_value")
+    return layer_token_bytes(layout, fmt)
 
 
 @dataclass(frozen=True)
@@ -564,31 +557,47 @@ class StepResult:
             ],
         }
 
-    def table(self) -> str:
-        """A plain-text table, one line per configuration."""
-        head = f"{'batch':>8} {'context':>9} {'step':>10} {'bound':>13} {'tok/s':>11} {'tok/s/chip':>11} "
-        head += f"{'memory':>10} {'fits':>5} {'B*':>9}"
-        lines = [head]
+    def _cells(self) -> tuple[list[str], list[list[str]]]:
+        """The table's headings and, per configuration, its cells as text (shared by text and HTML)."""
+        heads = ["batch", "context", "step", "bound", "tok/s", "tok/s/chip", "memory/chip", "fits", "B*"]
+        rows = []
         for row in self.rows():
             crit = row["critical_batch"]
-            lines.append(
-                f"{row['batch']:>8} {row['context']:>9.0f} {row['step_s'] * 1e3:>8.3g}ms {row['bound']:>13} "
-                f"{row['tokens_per_s']:>11.4g} {row['tokens_per_s_per_chip']:>11.4g} "
-                f"{row['memory_bytes'] / 1e9:>8.4g}GB {'yes' if row['fits'] else 'no':>5} "
-                f"{'none' if crit is None else format(crit, '.4g'):>9}"
+            rows.append(
+                [
+                    str(row["batch"]),
+                    f"{row['context']:.0f}",
+                    f"{row['step_s'] * 1e3:.3g} ms",
+                    row["bound"],
+                    f"{row['tokens_per_s']:.4g}",
+                    f"{row['tokens_per_s_per_chip']:.4g}",
+                    f"{row['memory_bytes'] / 1e9:.4g} GB",
+                    "yes" if row["fits"] else "no",
+                    "none" if crit is None else f"{crit:.4g}",
+                ]
             )
+        return heads, rows
+
+    def table(self) -> str:
+        """A plain-text table, one line per configuration."""
+        heads, rows = self._cells()
+        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(heads)]
+        lines = ["  ".join(h.rjust(w) for h, w in zip(heads, widths, strict=True))]
+        lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         e = html.escape
-        rows = "".join(
-            "<tr>" + "".join(f"<td>{e(str(x))}</td>" for x in line.split()) + "</tr>"
-            for line in self.table().splitlines()[1:]
-        )
-        head = "".join(f"<th>{e(x)}</th>" for x in self.table().splitlines()[0].split())
+        heads, rows = self._cells()
+        head = "".join(f"<th>{e(h)}</th>" for h in heads)
+        body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in rows)
         d = self.deployment
         title = f"{d.model.name} on {d.chips} × {d.chip.name} ({d.layout}, {d.overlap})"
-        return f'<div style="overflow-x:auto"><p>{e(title)}</p><table><tr>{head}</tr>{rows}</table></div>'
+        note = "memory is per chip; B*: the batch at which all compute equals all memory traffic (none: no balance)"
+        return (
+            f'<div style="overflow-x:auto"><p>{e(title)}</p><table><tr>{head}</tr>{body}</table>'
+            f"<p><small>{e(note)}</small></p></div>"
+        )
 
     def __str__(self) -> str:
         return self.table()

@@ -222,7 +222,9 @@ def field_value(field: Field, significant: int = 5) -> str:
     q: Any = field.quantity
     if 0 < abs(float(q.magnitude)) < 1 and not q.dimensionless:
         compact = q.to_compact()  # a rack's 4.6 PB/s over 144 chips reads as 31.9 TB/s, not 0.0319 PB/s
-        if 1 <= abs(float(compact.magnitude)) < 1000:
+        # ... but a byte is never split: half a byte per parameter is 0.5 B/param, not 500 mB/param.
+        split_byte = any(f"{prefix}byte" in str(compact.units) for prefix in ("milli", "micro", "nano"))
+        if 1 <= abs(float(compact.magnitude)) < 1000 and not split_byte:
             q = compact
     magnitude = float(q.magnitude)
     if q.dimensionless and magnitude.is_integer():

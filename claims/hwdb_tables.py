@@ -41,7 +41,8 @@ BINARY_NOTE = (
 
 
 def _is_capacity(f: hwdb.Field) -> bool:
-    return bool(f.quantity.dimensionality == hwdb.ureg.byte.dimensionality)
+    """A memory size, shown in the table's one capacity unit (a few bytes of a block scale is not one)."""
+    return bool(f.quantity.dimensionality == hwdb.ureg.byte.dimensionality) and f.quantity.to("B").magnitude >= 1e6
 
 
 def _printed_binary(f: hwdb.Field) -> bool:
@@ -113,6 +114,12 @@ DERIVED: dict[str, tuple[str, Callable[[hwdb.Database, hwdb.Record], str]]] = {
     "kv-fp8": (
         "KV per token at long context, FP8",
         lambda db, r: _quantity_cell(derived.kv_bytes_per_token(r, db["fp8"]), "KiB/token"),
+    ),
+    "kv-fp8-flashmla": (
+        "KV per token at long context, FP8 in FlashMLA's layout (latent caches)",
+        lambda db, r: _quantity_cell(
+            derived.kv_bytes_per_token(r, db["fp8-flashmla"]) if r.has("kv_lora_rank") else None, "KiB/token"
+        ),
     ),
 }
 

@@ -89,8 +89,11 @@ class KVLayout:
     window: float | None
     rotary_values: float = 0.0  # of ``values``, the rotary key a latent cache keeps beside its latent
 
-    def bytes_per_layer_token(self, bytes_per_value: float) -> float:
-        return self.values * bytes_per_value + self.extra_bytes
+    def bytes_per_layer_token(self, bytes_per_value: float, rotary_bytes: float | None = None) -> float:
+        """Bytes one layer caches per token: its values, the rotary part in its own format where the cache's
+        layout keeps one (``rotary_bytes``), and the indexer key."""
+        rotary = self.rotary_values * (bytes_per_value if rotary_bytes is None else rotary_bytes)
+        return (self.values - self.rotary_values) * bytes_per_value + rotary + self.extra_bytes
 
 
 def _count(record: Record, name: str) -> float:
@@ -129,8 +132,24 @@ def kv_layout(model: Record) -> KVLayout | None:
     return KVLayout(values, extra, caching - local, local, window, rotary)
 
 
-def _bytes_per_value(datatype: Record) -> float:
-    return float(datatype["storage_per_parameter"].quantity.to("B/param").magnitude)
+def bytes_per_value(datatype: Record) -> float:
+    """Bytes one stored value takes in a format, its block scales included (``scale_bytes`` per ``scale_block``)."""
+    value = float(datatype["storage_per_parameter"].quantity.to("B/param").magnitude)
+    if datatype.has("scale_bytes") and datatype.has("scale_block"):
+        value += float(datatype["scale_bytes"].quantity.to("B").magnitude) / _count(datatype, "scale_block")
+    return value
+
+
+def rotary_bytes(datatype: Record) -> float | None:
+    """Bytes per value of a latent cache's rotary key where the format keeps it apart (FlashMLA's FP8 layout)."""
+    if not datatype.has("rotary_storage_per_value"):
+        return None
+    return float(datatype["rotary_storage_per_value"].quantity.to("B/param").magnitude)
+
+
+def layer_token_bytes(layout: KVLayout, datatype: Record) -> float:
+    """Bytes one layer caches per token of context in ``datatype``'s storage layout."""
+    return layout.bytes_per_layer_token(bytes_per_value(datatype), rotary_bytes(datatype))
 
 
 def _tokens(context: Q | float) -> float:
@@ -157,7 +176,7 @@ def kv_cache_bytes(model: Record, datatype: Record, context: Q | float) -> Q | N
     tokens = _tokens(context)
     local_tokens = tokens if layout.window is None else min(tokens, layout.window)
     cached = layout.global_layers * tokens + layout.local_layers * local_tokens
-    return Quantity(cached * layout.bytes_per_layer_token(_bytes_per_value(datatype)), "B")
+    return Quantity(cached * layer_token_bytes(layout, datatype), "B")
 
 
 def kv_bytes_per_token(model: Record, datatype: Record, context: Q | float | None = None) -> Q | None:
@@ -175,7 +194,7 @@ def kv_bytes_per_token(model: Record, datatype: Record, context: Q | float | Non
     if layout is None:
         return None
     if context is None:
-        per_token = layout.global_layers * layout.bytes_per_layer_token(_bytes_per_value(datatype))
+        per_token = layout.global_layers * layer_token_bytes(layout, datatype)
         return Quantity(per_token, "B/token")
     tokens = _tokens(context)
     if tokens == 0:

@@ -347,3 +347,19 @@ def test_a_model_of_ones_own_is_one_overlay_record_and_one_command(
     by_hand = (8e9 * 2 + 8 * 2048 * 32 * 2 * 8 * 128 * 2) / si("h100-sxm", "hbm_bandwidth", "B/s")
     assert out["weights_s"] + out["kv_s"] == pytest.approx(by_hand, rel=1e-9)
     assert any(i["record"] == "my-dense-8b" and i["source"].startswith("config.json") for i in out["inputs"])
+
+
+def test_storage_layouts_count_their_scales_and_rotary_part() -> None:
+    """FlashMLA's FP8 latent cache is 656 bytes per token per layer; NVFP4 weights 9 bytes per 16 values."""
+    flash = step("deepseek-v3", "h100-sxm", 1, 1, 1000, kv="fp8-flashmla", db=db())
+    assert flash.deployment.layer_bytes == 656
+    layers = si("deepseek-v3", "layers", "")
+    assert flash.kv_bytes == pytest.approx(1000 * layers * 656)
+    from hwdb.derived import kv_bytes_per_token
+
+    per_token = kv_bytes_per_token(db()["deepseek-v3"], db()["fp8-flashmla"])
+    assert per_token is not None and per_token.to("B/token").magnitude == pytest.approx(layers * 656)
+    fp4 = step("llama-3.1-70b", "b200", 1, 1, 0, weights="fp4", db=db())
+    assert fp4.weights_bytes == pytest.approx(si("llama-3.1-70b", "total_params", "param") * 9 / 16)
+    awq = step("llama-3.1-70b", "h100-sxm", 1, 1, 0, weights="int4", db=db())
+    assert awq.weights_bytes == pytest.approx(si("llama-3.1-70b", "total_params", "param") * (64 + 2.5) / 128)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .. import stepmodel as sm
 from ..engine import Claim, Constant, Derivation, Detail, Input, Rows, Step
 from ..policy import Stated
 from .batch import FLOP_PER_PARAM_TOKEN, c
@@ -47,9 +48,15 @@ WINDOW_GROWTH = Claim(
 
 
 def derive_crossover() -> Derivation:
-    """Attention FLOPs grow with the context; the weights' do not. Where are they equal?"""
-    weights = c * N
-    attention = A_ctx * L_ctx
+    """Attention FLOPs grow with the context; the weights' do not. Where are they equal?
+
+    The two are the step model's own compute terms for one sequence, at one arithmetic rate."""
+    f = sm.formulas("tp")
+    one = {sm.B: 1, sm.G: 1, sm.F_w: F, sm.F_a: F, sm.N_act: N, sm.A: A_ctx * n_new, sm.c: c * n_new, sm.L: L_ctx}
+    weights = sp.sympify(f.compute.subs(one, simultaneous=True) * F / n_new)
+    attention = sp.sympify(f.attention.subs(one, simultaneous=True) * F / n_new)
+    if sp.simplify(weights - c * N) != 0 or sp.simplify(attention - A_ctx * L_ctx) != 0:
+        raise AssertionError("the step model's compute terms should be 2·N and A·L FLOP per new token")
     (crossing,) = sp.solve(sp.Eq(weights, attention), L_ctx)
     intensity = A_ctx * n_new / kappa  # one new token reads L·κ bytes and does A·L FLOP
     return Derivation(

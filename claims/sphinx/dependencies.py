@@ -537,7 +537,7 @@ def _traced(path: Path) -> list[str] | None:
 
 #: Words in a notebook's source that mean its kernel may read data other than through a traced
 #: evaluation: the page then depends on everything.
-UNTRACED_READS = ("hwdb", "evaluate_all", "open(", "Path(", ".fields", ".evaluation")
+UNTRACED_READS = ("hwdb", "evaluate_all", "open(", "Path(", ".fields", ".evaluation", "claims.step(", "published")
 CODE_CELL = re.compile(r"^(`{3,})\{code-cell\}[^\n]*\n(.*?)^\1", re.M | re.S)
 
 

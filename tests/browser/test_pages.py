@@ -458,3 +458,37 @@ def test_explore_takes_typed_numbers_and_refuses_bad_ones(browser: Browser, base
         assert problems == []
     finally:
         page.close()
+
+
+def test_step_explorer_follows_the_engine_and_keeps_the_scenario(browser: Browser, base_url: str) -> None:
+    """The step explorer: its numbers are claims.step's, a refused deployment says why, the address keeps it."""
+    from claims.deployment import step
+
+    page, problems = _open(browser, base_url + "explore.html")
+    try:
+        box = page.locator(".step-explore")
+        form = box.locator("form")
+        form.locator('select[name="model"]').select_option("llama-3.1-70b")
+        form.locator('select[name="hw"]').select_option("hgx-h100")
+        for name, value in (("chips", "8"), ("batch", "64"), ("context", "8192")):
+            form.locator(f'input[name="{name}"]').fill(value)
+        for name, value in (("weights", "bf16"), ("kv", "bf16"), ("math", "bf16"), ("attention_math", "bf16")):
+            form.locator(f'select[name="{name}"]').select_option(value)
+        engine = step("llama-3.1-70b", "hgx-h100", 8, 64, 8192, db=_db())
+        shown = float(box.locator('output[data-out="step"]').get_attribute("data-value") or "nan")
+        assert shown == pytest.approx(engine.step_s, rel=1e-9)
+        assert box.locator('output[data-out="bound"]').inner_text() == engine.bound
+        scenario = page.evaluate("window.location.hash")
+        assert "model=llama-3.1-70b" in scenario and "batch=64" in scenario
+        form.locator('input[name="chips"]').fill("9")  # one more than an HGX H100 holds
+        assert box.get_attribute("data-state") == "refused"
+        assert "8 chips" in box.locator(".step-status").inner_text()
+        again, more = _open(browser, base_url + "explore.html" + scenario)
+        try:
+            restored = float(again.locator('.step-explore output[data-out="step"]').get_attribute("data-value") or "0")
+            assert restored == pytest.approx(engine.step_s, rel=1e-9)
+        finally:
+            again.close()
+        assert problems == [] and more == []
+    finally:
+        page.close()
