@@ -23,7 +23,9 @@ import hwdb
 from hwdb import Database, Field, Record
 from hwdb.derived import KV_LAYOUT_FIELDS, attention_flop_per_layer, bytes_per_value, kv_layout, layer_token_bytes
 
+from . import compiled, derivation_cache
 from . import stepmodel as sm
+from .engine import Derivation, Detail
 
 #: Parameters in one routed expert per unit of width × expert width: gate, up and down projections.
 GLU_MATRICES = 3
@@ -395,16 +397,23 @@ OUTPUTS = (
 )
 
 
+def _as_derivation(layout: str, overlap: str) -> Derivation:
+    """The step model's outputs for one layout and reading, as a derivation the disk cache can keep."""
+    f = sm.formulas(layout)
+    details = tuple(Detail(name, name, getattr(f, attr), "1") for name, attr, _ in OUTPUTS)
+    step = Detail("step_s", "step_s", sm.step_time(f, overlap), "1")
+    return Derivation(steps=(), result=sp.Integer(0), details=(*details, step))
+
+
 @cache
 def _compiled(layout: str, overlap: str) -> dict[str, tuple[tuple[str, ...], Any]]:
-    """Each output's formula as a NumPy function of its symbols' names, lambdified once per process."""
-    f = sm.formulas(layout)
-    exprs: dict[str, sp.Expr] = {name: getattr(f, attr) for name, attr, _ in OUTPUTS}
-    exprs["step_s"] = sm.step_time(f, overlap)
+    """Each output's formula as a NumPy function of its symbols' names: derived and compiled once per code version
+    (kept in the derivation cache beside the claims'), so a fresh process neither solves nor prints them again."""
+    built = derivation_cache.derivation(f"step-model.{layout}.{overlap}", lambda: _as_derivation(layout, overlap))
     out = {}
-    for name, expr in exprs.items():
-        symbols = tuple(sorted(expr.free_symbols, key=str))
-        out[name] = (tuple(str(s) for s in symbols), sp.lambdify(symbols, expr, modules="numpy", docstring_limit=0))
+    for detail in built.details:
+        function = compiled.compile_expression(detail.expr)
+        out[detail.name] = (tuple(str(s) for s in function.symbols), function.function)
     return out
 
 

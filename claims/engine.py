@@ -307,7 +307,7 @@ def _bind(claim: Claim, db: Database, row_record: Record | None) -> Bound:
             )
         values[item.symbol] = value.quantity
         floats[item.symbol] = value.si
-        used.append(InputValue(str(item.symbol), item.label, record, value))
+        used.append(InputValue(item.symbol.name, item.label, record, value))
     return values, floats, tuple(used)
 
 

@@ -298,7 +298,7 @@ def serving_context(db: Database, evaluations: Evaluations) -> tuple[Figure, ...
     (_, left), (_, middle), (_, right) = figs
     weights_only = replica.reference.details["balanced_batch"]  # FP8 on FP8: batch.optimal-size's value on this chip
     left.plot(contexts, np.full_like(contexts, weights_only), color=BLUE, label="weights only (lecture)")
-    left.plot(contexts, balanced_kv, color=VERMILLION, ls="-.", label="with KV reads")
+    left.plot(contexts, balanced_kv, color=VERMILLION, ls="-.", label="with KV reads and attention")
     left.axvline(limit, color=GREY, ls=":", lw=1.6, label="no batch balances beyond")
     left.set_ylabel("balanced batch (tokens)")
     left.set_yscale("log")

@@ -383,10 +383,29 @@ def field_spec(name: str) -> tuple[str, str]:
     return spec.unit, spec.description
 
 
+#: Derived fields already computed, by the record object they were computed from (checked by identity, so a
+#: what-if copy of a record, a new object, is computed afresh). Only records holding a plain dict of fields are
+#: kept: a build's tracked records note each field read, and a kept result would skip those notes.
+_derived: dict[tuple[int, str], tuple[Record, Field | None]] = {}
+
+
 def field_of(record: Record, name: str) -> Field | None:
     """A record's field, or a derived field (:data:`DERIVED_FIELDS`) computed from its fields; None if neither."""
     if record.has(name):
         return record[name]
+    if type(record.fields) is not dict:
+        return _derive(record, name)
+    kept = _derived.get((id(record), name))
+    if kept is not None and kept[0] is record:
+        return kept[1]
+    field = _derive(record, name)
+    if len(_derived) > 4096:  # what-if copies would otherwise pile up for the process's life
+        _derived.clear()
+    _derived[(id(record), name)] = (record, field)
+    return field
+
+
+def _derive(record: Record, name: str) -> Field | None:
     spec = DERIVED_FIELDS.get(name)
     result = spec.compute(record) if spec else None
     if spec is None or result is None:
