@@ -183,7 +183,7 @@ def step_figures(runs: int) -> list[Figure]:
     figures = [
         Figure(
             "step_sweep_first",
-            "a 1,000-configuration step sweep, first in a fresh process (formulas derived and compiled)",
+            "a 1,000-configuration step sweep, first in a fresh process (formulas from the derivation cache)",
             [p["sweep_first"] for p in probes],
             1.0,
         ),

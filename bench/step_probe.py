@@ -1,7 +1,8 @@
 """One fresh-process measurement of the step model: ``python -m bench.step_probe`` prints JSON.
 
-``sweep_first`` is a 1,000-configuration sweep (batch 1 to 1,000) in a process that has imported the
-package but not yet derived or compiled the step model's formulas; ``sweep`` is the same sweep again.
+``sweep_first`` is a 1,000-configuration sweep (batch 1 to 1,000), the first in a process that has imported
+the package: its formulas come from the derivation cache where it holds them (``CLAIMS_CACHE_DIR=off`` times
+deriving and compiling them too); ``sweep`` is a sweep once they are compiled.
 ``page_update`` is one update of the explore page's step explorer: its script (step-explorer.js) run in
 Node on the page's own data, the median of many updates after the first (the formulas compiled once, as
 in the page), without the page's drawing.
