@@ -3,8 +3,9 @@
 :mod:`claims.stepmodel` holds the formulas; this module reads a deployment's inputs from hwdb
 (a model record, an accelerator or system, a chip count, number formats), evaluates the formulas
 on them, vectorised over batch and context, and says where each input came from. The command
-line (``python -m claims step``), the Python API (``claims.step``) and the explore page all go
-through :func:`step`, so they cannot disagree.
+line (``python -m claims step``) and the Python API (``claims.step``) go through :func:`step`; the
+explore page reads the same records through this module's functions (:mod:`claims.step_explorer`)
+and runs the same formulas in JavaScript, which a test holds to :func:`step`.
 """
 
 from __future__ import annotations
