@@ -86,6 +86,11 @@ class Formulas(NamedTuple):
     dense_balanced: sp.Expr  # the balanced batch of a matrix every token reads (the chip's ratio)
     expert_balanced: sp.Expr  # the balanced batch of one routed expert's matrices
     max_batch: sp.Expr  # the most sequences whose KV fits beside the weights (before rounding down)
+    hop: sp.Expr  # one pipeline-stage boundary: the batch's hidden states, each of G chips sending its share
+
+
+#: The link a pipeline stage's boundary crosses, per chip per direction (stages are usually racks: the NICs).
+S_hop = sp.Symbol("S_hop", positive=True)
 
 
 def step_time(f: Formulas, overlap: str) -> sp.Expr:
@@ -144,6 +149,7 @@ def formulas(layout: str) -> Formulas:
         dense_balanced=F_w * b_w / (c * W),
         expert_balanced=(E / k) * F_w * b_w / (c * W),
         max_batch=fits,
+        hop=B * h * b_a / (G * S_hop),
     )
 
 
@@ -165,6 +171,10 @@ def steps(layout: str = "tp") -> tuple[tuple[str, sp.Expr], ...]:
         ("Time of attention's arithmetic: A FLOP per new token per cached token", sp.Eq(T_att, f.attention)),
         ("Time to read every sequence's KV cache", sp.Eq(T_kv, f.kv)),
         ("Time to move hidden states between the chips", sp.Eq(T_comm, f.comm)),
+        (
+            "and, where a deployment is split into pipeline stages, for one stage's boundary",
+            sp.Eq(sp.Symbol("T_hop", positive=True), f.hop),
+        ),
         ("Each class of work takes the longer of its compute and memory time", sp.Eq(T_step, per_class)),
         ("All compute equals all memory traffic at the batch", sp.Eq(B_star, f.critical_batch)),
         ("which exists only below the context", sp.Eq(L_max, limit)),

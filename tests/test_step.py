@@ -201,9 +201,10 @@ def test_every_formula_has_the_units_it_claims() -> None:
         sm.n_L: q(32, ""),
         sm.n_M: q(30, ""),
         sm.sigma: q(1, ""),
+        sm.S_hop: q(5e10, "B/s"),
     }
     expected = {"weights_read": "B", "kv_read": "B", "flops": "flop", "memory": "B", "capacity": "B"}
-    expected |= {name: "s" for name in ("compute", "weights", "attention", "kv", "comm")}
+    expected |= {name: "s" for name in ("compute", "weights", "attention", "kv", "comm", "hop")}
     expected |= {name: "" for name in ("critical_batch", "dense_balanced", "expert_balanced", "max_batch")}
     for layout in sm.LAYOUTS:
         f = sm.formulas(layout)

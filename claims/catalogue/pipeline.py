@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .. import stepmodel as sm
 from ..engine import Claim, Derivation, Detail, Input, LectureArithmetic, Rows, Step
 from ..policy import Stated
 from .batch import (
@@ -210,8 +211,14 @@ def derive_hop() -> Derivation:
     """A stage boundary carries the whole batch's activations, not one token's."""
     batch = F_hop * b_act * N_tot_hop / (c * W_hop * N_act_hop)
     payload = (batch / n_seq) * h * b_act * e_val
-    one_nic = T_msg + payload / S_out
-    rack = T_msg + payload / (G_rack * S_out)
+    # The step model's stage boundary: the batch's hidden states, each of the stage's chips sending its share
+    # over its own NIC; a hop is that plus the path's latency.
+    hop = sm.formulas("ep").hop
+    on = {sm.B: batch / n_seq, sm.h: h, sm.b_a: b_act * e_val, sm.S_hop: S_out}
+    one_nic = T_msg + hop.subs({**on, sm.G: 1}, simultaneous=True)
+    rack = T_msg + hop.subs({**on, sm.G: G_rack}, simultaneous=True)
+    if sp.simplify(rack - (T_msg + payload / (G_rack * S_out))) != 0:
+        raise AssertionError("the step model's hop should carry the batch's hidden states over the rack's NICs")
     # Without micro-batches the stages run in turn, each rack reading its 1/P of the weights at the
     # balanced batch (where its compute takes as long): a step is at least one rack reading all of them.
     step_floor = N_tot_hop * b_act / (G_rack * W_hop)
