@@ -142,7 +142,12 @@ VALUE_PER_ENTRY = Constant(value_per, 1, "param", "a cached key or value entry i
 PER_CACHED_TOKEN = Constant(
     per_token, 1, "token", "the cache holds one K and one V vector per layer and KV head for each token"
 )
-_kv_bytes = L_ctx / per_token * 2 * layers * kv_heads * d_head * bytes_value * value_per
+#: KV bytes per token of context: a key and a value per layer and KV head, each a BF16 value.
+_kv_per_token = 2 * layers * kv_heads * d_head * bytes_value * value_per / per_token
+#: The step model's KV read of one sequence on one chip is the cache it holds: L tokens at κ bytes each.
+_kv_bytes = sm.formulas("tp").kv_read.subs(
+    {sm.B: 1, sm.G: 1, sm.rho: 1, sm.L: L_ctx, sm.kappa: _kv_per_token}, simultaneous=True
+)
 
 HUNDRED_MILLION_KV = Claim(
     id="context.hundred-million-kv",
