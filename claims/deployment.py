@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -22,7 +22,14 @@ import sympy as sp
 
 import hwdb
 from hwdb import Database, Field, Record
-from hwdb.derived import KV_LAYOUT_FIELDS, attention_flop_per_layer, bytes_per_value, kv_layout, layer_token_bytes
+from hwdb.derived import (
+    KV_LAYOUT_FIELDS,
+    attention_flop_per_layer,
+    bytes_per_value,
+    field_of,
+    kv_layout,
+    layer_token_bytes,
+)
 
 from . import compiled, derivation_cache
 from . import stepmodel as sm
@@ -69,9 +76,13 @@ def _take(record: Record, field: Field, unit: str, used: list[Used], name: str) 
 
 
 def _quantity(record: Record, name: str, unit: str, used: list[Used], why: str) -> float:
-    if not record.has(name):
+    """A field, or one hwdb derives from a record's own fields (noted by the field it was read from)."""
+    field = field_of(record, name)
+    if field is None:
         raise StepError(f"{record.file}: record '{record.id}' has no field '{name}', which the step model needs {why}")
-    return _take(record, record[name], unit, used, name)
+    if len(field.basis) == 1:  # a derived field that is one of the record's own (the HBM a fit counts)
+        field = replace(field.basis[0], quantity=field.quantity)
+    return _take(record, field, unit, used, field.name)
 
 
 def format_bytes(fmt: Record, used: list[Used], role: str) -> float:
@@ -318,11 +329,10 @@ def deployment(
     shape = model_shape(m, used)
     b_w = format_bytes(fmt_w, used, "weights")
     layer_bytes = kv_bytes_per_layer_token(m, fmt_kv, used)
-    replication = _replication(layout, count, shape.kv_heads)
 
     w_bw = _quantity(chip, "hbm_bandwidth", "B/s", used, "for every memory time")
     # The memory fit counts what the device reports to software where hwdb has it, else the datasheet's figure.
-    capacity = _quantity(chip, "hbm_reported" if chip.has("hbm_reported") else "hbm_capacity", "B", used, "to fit")
+    capacity = _quantity(chip, "hbm_for_fit", "B", used, "for the memory fit")
     f_w = _rate(chip, fmt_m, "math", used)
     f_a = _rate(chip, fmt_a, "attention-math", used)
     link = _quantity(chip, link_field, "B/s", used, "to move hidden states between chips") if count > 1 else 1.0
@@ -335,9 +345,8 @@ def deployment(
     if not 0 <= reserve < 1:
         raise StepError(f"--reserve {reserve}: the share of HBM kept free must be at least 0 and below 1")
 
-    sigma = 1.0 / count if layout == "tp" else 1.0
     values = {
-        "G": float(count),
+        **_on_chips(layout, count, shape.kv_heads),
         "N_always": shape.n_total - shape.routed,
         "N_routed": shape.routed,
         "N_active": shape.n_active,
@@ -345,7 +354,6 @@ def deployment(
         "E_chosen": shape.chosen,
         "c": FLOP_PER_PARAM,
         "b_w": b_w,
-        "rho": replication,
         "F_w": f_w,
         "F_a": f_a,
         "W": w_bw,
@@ -356,7 +364,6 @@ def deployment(
         "b_a": b_a,
         "n_layers": shape.layers,
         "n_MoE": max(shape.moe_layers, 1e-300),
-        "sigma": sigma,
     }
     return Deployment(
         model=m,
@@ -466,14 +473,6 @@ def _settle(d: Deployment, out: dict[str, np.ndarray], batch: np.ndarray, contex
 BOUNDS = ("compute", "weights", "attention", "kv", "communication")
 
 
-def fewest_chips(d: Deployment, batch: float, context: float, limit: int = 4096) -> int | None:
-    """The fewest chips of this kind (in the same layout) whose HBM holds the model and this batch's KV."""
-    for count in range(1, limit + 1):
-        if _fits_on(d, count, batch, context):
-            return count
-    return None
-
-
 def _replication(layout: str, count: int, kv_heads: float) -> float:
     """How many chips keep each KV byte: under tensor parallelism a KV head is not split, so chips beyond
     the KV heads (every chip, for a latent cache) hold copies; under expert parallelism each chip keeps
@@ -483,16 +482,37 @@ def _replication(layout: str, count: int, kv_heads: float) -> float:
     return float(count) if kv_heads == 0 else count / min(count, kv_heads)
 
 
-def _fits_on(d: Deployment, count: int, batch: float, context: float) -> bool:
-    values = dict(d.values)
-    values["G"] = float(count)
-    values["rho"] = _replication(d.layout, count, d.kv_heads)
-    if d.layout == "tp":
-        values["sigma"] = 1.0 / count
-    kappa = float(d.kv_per_token(np.asarray(float(context))))
-    held = values["b_w"] * (values["sigma"] * values["N_always"] + values["N_routed"] / count)
-    held += values["rho"] * batch * context * kappa / count
-    return held <= values["M_HBM"] * (1 - values["r"])
+def _on_chips(layout: str, count: int, kv_heads: float) -> dict[str, float]:
+    """The step model's inputs that depend on the chip count: G, the share of the always-read weights one chip
+    holds (all of them under expert parallelism), and the KV copies."""
+    return {
+        "G": float(count),
+        "sigma": 1.0 / count if layout == "tp" else 1.0,
+        "rho": _replication(layout, count, kv_heads),
+    }
+
+
+def fewest_chips(d: Deployment, batch: float, context: float, limit: int = 4096) -> int | None:
+    """The fewest chips of this kind, in the same layout, whose HBM less the reserve holds the weights and this
+    batch's KV: the step model's memory fit, searched by bisection (what one chip holds never grows with more
+    chips). None when even ``limit`` chips do not hold it."""
+    formulas = _compiled(d.layout, d.overlap)
+    values: dict[str, Any] = {**d.values, "B": float(batch), "L": float(context)}
+    values["kappa"] = float(d.kv_per_token(np.asarray(float(context))))
+    values["A"] = float(d.attention_per_token(np.asarray(float(context))))
+
+    def fits(count: int) -> bool:
+        at = {**values, **_on_chips(d.layout, count, d.kv_heads)}
+        memory, capacity = (formulas[name] for name in ("memory_bytes", "capacity_bytes"))
+        return float(memory[1](*(at[n] for n in memory[0]))) <= float(capacity[1](*(at[n] for n in capacity[0])))
+
+    if not fits(limit):
+        return None
+    low, high = 0, limit  # fits(high), and not fits(low) (no deployment has zero chips)
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if fits(middle) else (middle, high)
+    return high
 
 
 @dataclass(frozen=True)
@@ -536,6 +556,7 @@ class StepResult:
                     row[name] = bool(v)
                 else:
                     row[name] = v if math.isfinite(v) else None
+            row["fewest_chips"] = fewest_chips(self.deployment, batch[i], context[i])
             out.append(row)
         return out
 

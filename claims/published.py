@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import hwdb
 from hwdb import Database, Record, display_path
 from hwdb.files import write_atomic
 
@@ -215,8 +214,3 @@ def table(comparisons: dict[str, Comparison]) -> str:
             f"{c.predicted_s * 1e3:>7.3g}ms {c.ratio:>6.2f}  {c.band}"
         )
     return "\n".join(lines)
-
-
-def load_and_compare() -> dict[str, Comparison]:
-    """hwdb as published (no overlays), compared."""
-    return compare_all(hwdb.load([]))

@@ -17,6 +17,7 @@ from typing import Any
 import sympy as sp
 
 from hwdb import Database, Record
+from hwdb.derived import field_of
 
 from . import stepmodel as sm
 from .deployment import (
@@ -30,13 +31,14 @@ from .deployment import (
     model_shape,
 )
 
-#: The deployment the page opens on: the book's running example, a whole GB200 NVL72 rack.
-DEFAULTS = {
+#: The deployment the page opens on: the book's running example, a whole GB200 NVL72 rack, at the context
+#: DeepSeek reports serving (read from :data:`SERVED_CONTEXT`).
+SERVED_CONTEXT = ("deepseek-v3-r1-decode-kv-length", "kv_length")
+DEFAULTS: dict[str, Any] = {
     "model": "deepseek-v3",
     "hw": "gb200-nvl72",
     "chips": 72,
     "batch": 4096,
-    "context": 4989,
     "weights": "fp8",
     "kv": "bf16",
     "math": "fp8",
@@ -64,7 +66,9 @@ def formulas() -> dict[str, dict[str, Any]]:
 
 
 def _si(record: Record, name: str, unit: str) -> float | None:
-    return float(record[name].quantity.to(unit).magnitude) if record.has(name) else None
+    """A field's value (or one hwdb derives, as the HBM a fit counts) in ``unit``; None where there is none."""
+    field = field_of(record, name)
+    return None if field is None else float(field.quantity.to(unit).magnitude)
 
 
 def _model(m: Record, formats: list[Record]) -> dict[str, Any]:
@@ -111,7 +115,7 @@ def _chip(record: Record, db: Database, formats: list[Record]) -> dict[str, Any]
         "size": _si(system, "chips", "") if system else None,
         "domain": _si(chip, "scaleup_domain", ""),
         "W": _si(chip, "hbm_bandwidth", "B/s"),
-        "M": _si(chip, "hbm_reported", "B") or _si(chip, "hbm_capacity", "B"),
+        "M": _si(chip, "hbm_for_fit", "B"),
         "rates": rates,
         "scaleup": _si(chip, "scaleup_bandwidth", "B/s"),
         "scaleout": _si(chip, "scaleout_bandwidth", "B/s"),
@@ -142,5 +146,5 @@ def page_data(db: Database) -> dict[str, Any]:
             "b_a": format_bytes(db[ACTIVATION_FORMAT], [], "activations"),
             "r": float(db[RESERVE_RECORD]["memory_reserve"].quantity.to("").magnitude),
         },
-        "defaults": DEFAULTS,
+        "defaults": {**DEFAULTS, "context": _si(db[SERVED_CONTEXT[0]], SERVED_CONTEXT[1], "token")},
     }

@@ -168,6 +168,10 @@ def test_fewest_chips_holds_the_model() -> None:
     held = si("llama-3.1-405b", "total_params", "param") * 2
     usable = si("gb200", "hbm_capacity", "B") * 0.9
     assert (fewest - 1) * usable < held <= fewest * usable * 1.01
+    # the same search the JSON reports: with this batch's cache, more chips; past any count, none
+    more = step_module.fewest_chips(d, 8, 32768)
+    assert more is not None and more > fewest
+    assert step_module.fewest_chips(d, 10**6, 131072, limit=64) is None
 
 
 # ------------------------------------------------------------------ the formulas' units
@@ -236,7 +240,7 @@ def test_cli_json_has_the_documented_keys(capsys: pytest.CaptureFixture[str]) ->
     assert main(["step", *args]) == 0
     out = json.loads(capsys.readouterr().out)
     keys = {"step_s", "compute_s", "weights_s", "kv_s", "comm_s", "bound", "memory_bytes", "capacity_bytes", "fits"}
-    keys |= {"tokens_per_s", "tokens_per_s_per_chip", "critical_batch", "inputs"}
+    keys |= {"tokens_per_s", "tokens_per_s_per_chip", "critical_batch", "inputs", "fewest_chips", "max_batch"}
     assert keys <= set(out)
     assert out["bound"] == "kv" and out["fits"] is True
 

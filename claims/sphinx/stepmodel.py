@@ -117,7 +117,8 @@ def _number(name: str, label: str, value: object, hint: str) -> str:
     esc = html.escape
     return (
         f'<label class="step-field">{esc(label)} <input name="{esc(name)}" type="number" min="0" step="any" '
-        f'value="{esc(str(value))}" inputmode="decimal" title="{esc(hint)}"></label>'
+        f'value="{esc(format(value, "g") if isinstance(value, float) else str(value))}" inputmode="decimal" '
+        f'title="{esc(hint)}"></label>'
     )
 
 
