@@ -110,9 +110,14 @@ def evaluate_for_build(app: Sphinx) -> None:
         state.failures += [f"claim drifted from the lock: {d}" for d in drifts]
         if lock.lock_path(overlays) == lock.LOCK_FILE and not drifts:  # the book's release names what it publishes
             state.failures += history_problems(state.evaluations)
+        if lock.lock_path(overlays) == lock.LOCK_FILE:  # the published benchmarks' table, pinned beside the lock
+            from . import published
+
+            moved = published.drift(published.compare_all(state.db), published.read())
+            state.failures += [f"published comparison drifted from its lock: {line}" for line in moved]
         state.failures += citation.registry_problems(all_claims(), citation.read_registry())
         statements.load()
-    except (hwdb.HwdbError, ClaimError, lock.LockError, KeyError, ValueError) as exc:
+    except (hwdb.HwdbError, ClaimError, lock.LockError, KeyError, ValueError) as exc:  # PublishedError too
         state.failures.append(str(exc))
     for failure in state.failures:
         logger.error(failure, type="claims", subtype="drift")
