@@ -32,7 +32,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     db = _load(args)
     for claim in all_claims():
         e = evaluate(claim, db)
-        print(f"{claim.id:34} {e.verdict.value:18} {claim.evidence:18} {formatting.judged(e):>16}  {claim.title}")
+        firm = formatting.margin(e)
+        print(
+            f"{claim.id:34} {e.verdict.value:18} {e.evidence:18} {formatting.judged(e):>16}  {firm:>16}  {claim.title}"
+        )
     return 0
 
 
@@ -73,9 +76,13 @@ def _show(e: Evaluation) -> None:
     print(f"  Stated:   {formatting.stated(e)} (wording {c.stated.wording}{marker}; bands {formatting.bands(e)})")
     if c.stated.why:
         print(f"            Reading: {c.stated.why}")
-    print(f"  Evidence: {c.evidence} ({EVIDENCE[c.evidence]})")
+    lowered = f"; declared {c.evidence}, lowered to its weakest input" if e.evidence != c.evidence else ""
+    print(f"  Evidence: {e.evidence} ({EVIDENCE[e.evidence]}{lowered})")
     print(f"  Judged:   {formatting.judged(e)}")
-    print(f"  Verdict:  {e.verdict.value}")
+    print(f"  Verdict:  {e.verdict.value}" + (" (marginal)" if e.marginal else ""))
+    print(
+        f"  Margin:   {formatting.margin(e, flag=False)}" + (f"; marginal: {e.marginal_why}" if e.marginal_why else "")
+    )
     own = formatting.own_arithmetic(e)
     if own:
         print(f"  Lecture:  {own}")
@@ -84,12 +91,13 @@ def _show(e: Evaluation) -> None:
         for row in e.rows:
             assert row.record is not None
             mark = row.verdict.value if row.verdict else "context (outside scope, not judged)"
-            print(f"    {row.record.id:16} {formatting.claim_quantity(c, row.value):>16}  {mark}")
+            vote = f"  [{c.rows.voter}: {c.rows.voter_of(row.record)}]" if c.rows.voter and row.counts else ""
+            print(f"    {row.record.id:16} {formatting.claim_quantity(c, row.value):>16}  {mark}{vote}")
     for name, value in e.derivation.checks:
         print(f"  Check: {name} = {formatting.number(value)}")
     for a in analyse(e):
         flip = (
-            "no flip within ×/÷1,000" if e.population is None and c.evidence != "none" else "(verdict not on this row)"
+            "no flip within ×/÷1,000" if e.population is None and e.evidence != "none" else "(verdict not on this row)"
         )
         if a.flip_factor is not None and a.flips_to is not None:
             flip = f"{formatting.factor(a.flip_factor)} flips it to '{a.flips_to.value}'"

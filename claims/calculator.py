@@ -192,7 +192,7 @@ def judge(evaluation: Evaluation) -> dict[str, Any]:
         "edge": EDGE_ROUNDING,
         "names": {"holds": Verdict.HOLDS.value, "rough": Verdict.ROUGHLY.value, "fails": Verdict.FAILS.value},
     }
-    if claim.evidence == "none":
+    if evaluation.evidence == "none":
         return {
             **out,
             "mode": "none",

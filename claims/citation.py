@@ -141,6 +141,9 @@ def content_version(evaluation: Evaluation) -> str:
         ),
         "sensitivity": [(s.input.key, pinned_text(s.low), pinned_text(s.high)) for s in evaluation.sensitivity],
     }
+    rows = evaluation.claim.rows
+    if rows is not None and rows.voter:  # a population counted by groups says something else than one by rows
+        body["votes"] = rows.voter
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
 
 

@@ -7,6 +7,7 @@ knows about Sphinx or pytest: they are thin adapters over :func:`evaluate`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -21,13 +22,30 @@ from hwdb.units import parse_unit
 
 from . import derivation_cache
 from .compiled import UnitCheckError, base_magnitude, evaluate_expression
-from .policy import EVIDENCE, RULES, Population, Stated, Verdict, population
+from .policy import (
+    EVIDENCE,
+    MARGINAL,
+    RULES,
+    Population,
+    Stated,
+    Verdict,
+    capped,
+    edges,
+    flip_margin,
+    input_evidence,
+    population,
+)
 
 KINDS = {
     "derived": "computed from hwdb inputs through the derivation",
     "structural": "a symbolic result proved with SymPy, checked numerically",
     "reported": "a figure that cannot be derived, recorded with its sources and checked against them",
 }
+
+
+def usual_evidence(kind: str) -> str:
+    """The evidence class a claim of this kind has unless it says otherwise."""
+    return {"structural": "identity", "reported": "reported", "derived": "independent"}[kind]
 
 
 class ClaimError(Exception):
@@ -122,6 +140,9 @@ class Rows:
     scope: tuple[tuple[str, str], ...] = ()  # (meta key, value) pairs a row must match to count
     why_scope: str = ""
     noun: str = ""  # what a population's rows are ("price points"); by default named by record kind
+    voter: str = ""  # a record meta key: rows sharing its value cast one vote ("provider"); empty: one per row
+    voter_noun: str = ""  # what one vote is ("providers")
+    why_voter: str = ""  # why those rows are one piece of evidence
 
     def in_scope(self, record: Record) -> bool:
         return all(str(record.meta.get(key)) == value for key, value in self.scope)
@@ -129,6 +150,17 @@ class Rows:
     def __post_init__(self) -> None:
         if self.rule not in RULES:
             raise ValueError(f"unknown rule {self.rule!r}; known: {sorted(RULES)}")
+        if self.voter and (self.rule == "reference" or not self.voter_noun or not self.why_voter):
+            raise ValueError("counting by voter needs a population rule, a voter_noun and a why_voter")
+
+    def voter_of(self, record: Record) -> str:
+        """The vote a row belongs to: its record's ``voter`` meta value (each row its own vote if unset)."""
+        if not self.voter:
+            return record.id
+        value = record.meta.get(self.voter)
+        if value is None:
+            raise ClaimError(f"{record.file}: record '{record.id}' has no meta.{self.voter}, which its claim votes by")
+        return str(value)
 
 
 @dataclass(frozen=True)
@@ -151,13 +183,13 @@ class Claim:
     noun: str = ""  # what a dimensionless count counts ("GPUs", "hops"), for display
     evidence: str = ""  # a key of policy.EVIDENCE; by default the kind's usual class
     own: LectureArithmetic | None = None  # the lecture's own arithmetic, where it has some
+    quantum: float = 0.0  # the value moves in whole steps of this (a count of stages): margins move by steps
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"claim {self.id}: unknown kind {self.kind!r}")
         if not self.evidence:
-            usual = {"structural": "identity", "reported": "reported", "derived": "independent"}[self.kind]
-            object.__setattr__(self, "evidence", usual)
+            object.__setattr__(self, "evidence", usual_evidence(self.kind))
         if self.evidence not in EVIDENCE:
             raise ValueError(f"claim {self.id}: unknown evidence class {self.evidence!r}; known: {sorted(EVIDENCE)}")
         if self.own is not None and self.own.expr.free_symbols != {s for s, _ in self.own.figures}:
@@ -216,6 +248,8 @@ class Row:
     verdict: Verdict | None  # None for a row outside the claim's scope: context, not judged
     details: Mapping[str, float]
     inputs: tuple[InputValue, ...]
+    judged_value: float = math.nan  # the value in the unit of the lecture's figure, where the bands are
+    margin: float | None = None  # the smallest relative move of the value that changes the row's verdict
 
     @property
     def counts(self) -> bool:
@@ -246,6 +280,10 @@ class Evaluation:
     skipped: tuple[tuple[str, str], ...] = field(default=())  # (record id, missing field)
     sensitivity: tuple[Sensitivity, ...] = field(default=())
     population: Population | None = None  # the judged figure of a population claim
+    evidence: str = ""  # the claim's class, lowered to its weakest input's (see policy.capped)
+    margin: float | None = None  # smallest relative move of one judged value that changes the verdict
+    marginal: bool = False  # the margin is under policy.MARGINAL, or an input's stated range flips the verdict
+    marginal_why: str = ""
 
     @property
     def value(self) -> float:
@@ -340,7 +378,15 @@ def _row(
     details = {
         d.name: _compute(d.expr, values, floats, d.unit, f"{where}, detail {d.name}") for d in derivation.details
     }
-    return Row(record, value, claim.stated.verdict(stated), details, used)
+    margin = _row_margin(claim.stated, stated, claim.quantum)
+    return Row(record, value, claim.stated.verdict(stated), details, used, stated, margin)
+
+
+def _row_margin(stated: Stated, value: float, quantum: float) -> float | None:
+    """How far one value may move before its verdict changes; None for an exact statement (any move does)."""
+    if stated.wording == "exact":
+        return None
+    return flip_margin([value], edges(stated), lambda values: stated.verdict(values[0]), quantum)
 
 
 def row_records(claim: Claim, db: Database) -> tuple[list[Record], list[tuple[str, str]]]:
@@ -371,17 +417,53 @@ def _sensitivity(claim: Claim, derivation: Derivation, db: Database, reference: 
     return tuple(out)
 
 
+def judged_input_classes(claim: Claim, rows: tuple[Row, ...]) -> tuple[str, ...]:
+    """The evidence classes of the inputs the verdict rests on: those of the judged value (not of details),
+    on the judged rows (or the reference, for a claim with none)."""
+    used = [r for r in rows if r.verdict is not None] or list(rows)
+    judged = {str(s) for s in claim.derivation.result.free_symbols}
+    return tuple(sorted({input_evidence(i.record.kind) for r in used for i in r.inputs if i.symbol in judged}))
+
+
+def _evidence(claim: Claim, rows: tuple[Row, ...]) -> str:
+    """The claim's declared class, lowered to that of the weakest input its verdict rests on."""
+    return capped(claim.evidence, judged_input_classes(claim, rows))
+
+
+def _marginal(
+    verdict: Verdict, margin: float | None, sensitivity: tuple[Sensitivity, ...], by_population: bool
+) -> tuple[bool, str]:
+    """Whether a small move, or an input's own stated range, would change the verdict, and why."""
+    if margin is not None and margin < MARGINAL:
+        if margin < 1e-6:
+            return True, "a judged value sits on a band's edge"
+        return True, f"a move of under {MARGINAL:.0%} in a judged value changes the verdict"
+    if not by_population:
+        for s in sensitivity:
+            if s.verdict_low is not verdict or s.verdict_high is not verdict:
+                return True, f"the stated range of {s.input.key} changes the verdict"
+    return False, ""
+
+
 def evaluate(claim: Claim, db: Database) -> Evaluation:
-    """Evaluate a claim on hwdb: the value, per-row values and the derived verdict."""
+    """Evaluate a claim on hwdb: the value, per-row values, the derived verdict and how firm it is."""
     derivation = claim.derivation
     if claim.rows is None:
         row = _row(claim, derivation, db, None)
         assert row.verdict is not None
-        verdict = Verdict.UNCHECKABLE if claim.evidence == "none" else row.verdict
-        return Evaluation(claim, row, (row,), verdict, derivation, sensitivity=_sensitivity(claim, derivation, db, row))
+        evidence = _evidence(claim, (row,))
+        sensitivity = _sensitivity(claim, derivation, db, row)
+        if evidence == "none":
+            return Evaluation(
+                claim, row, (row,), Verdict.UNCHECKABLE, derivation, sensitivity=sensitivity, evidence=evidence
+            )
+        marginal, why = _marginal(row.verdict, row.margin, sensitivity, False)
+        return Evaluation(
+            claim, row, (row,), row.verdict, derivation, (), sensitivity, None, evidence, row.margin, marginal, why
+        )
     records, skipped = row_records(claim, db)
     rows = tuple(
-        row if claim.rows.in_scope(r) else replace(row, verdict=None)
+        row if claim.rows.in_scope(r) else replace(row, verdict=None, margin=None)
         for r in records
         for row in (_row(claim, derivation, db, r),)
     )
@@ -392,16 +474,54 @@ def evaluate(claim: Claim, db: Database) -> Evaluation:
             f"(rows: {', '.join(r.record.id for r in rows if r.record) or 'none'})"
         )
     sensitivity = _sensitivity(claim, derivation, db, reference)
-    judged: Population | None = None
-    if claim.evidence == "none":  # nothing published to judge against: every row is context
-        rows = tuple(replace(r, verdict=None) for r in rows)
+    evidence = _evidence(claim, rows)
+    if evidence == "none":  # nothing published to judge against: every row is context
+        rows = tuple(replace(r, verdict=None, margin=None) for r in rows)
         reference = next(r for r in rows if r.record and r.record.id == claim.rows.reference)
-        return Evaluation(claim, reference, rows, Verdict.UNCHECKABLE, derivation, tuple(skipped), sensitivity)
+        return Evaluation(
+            claim, reference, rows, Verdict.UNCHECKABLE, derivation, tuple(skipped), sensitivity, evidence=evidence
+        )
     if claim.rows.rule == "reference":
         if reference.verdict is None:
             raise ClaimError(f"claim {claim.id}: reference record '{claim.rows.reference}' is outside its scope")
-        verdict = reference.verdict
-    else:
-        judged = population(claim.rows.rule, [r.verdict for r in rows if r.verdict is not None])
-        verdict = judged.verdict
-    return Evaluation(claim, reference, rows, verdict, derivation, tuple(skipped), sensitivity, judged)
+        marginal, why = _marginal(reference.verdict, reference.margin, sensitivity, False)
+        return Evaluation(
+            claim,
+            reference,
+            rows,
+            reference.verdict,
+            derivation,
+            tuple(skipped),
+            sensitivity,
+            None,
+            evidence,
+            reference.margin,
+            marginal,
+            why,
+        )
+    judged_rows = [r for r in rows if r.verdict is not None]
+    spec = claim.rows
+    groups = [spec.voter_of(r.record) for r in judged_rows if r.record] if spec.voter else None
+    stated = claim.stated
+
+    def judge(values: list[float]) -> Verdict:
+        return population(spec.rule, [stated.verdict(v) for v in values], groups, spec.voter).verdict
+
+    judged = population(spec.rule, [r.verdict for r in judged_rows if r.verdict], groups, spec.voter)
+    values = [r.judged_value for r in judged_rows]
+    margin = None if stated.wording == "exact" else flip_margin(values, edges(stated), judge, claim.quantum)
+    marginal, why = _marginal(judged.verdict, margin, sensitivity, True)
+    return Evaluation(
+        claim,
+        reference,
+        rows,
+        judged.verdict,
+        derivation,
+        tuple(skipped),
+        sensitivity,
+        judged,
+        evidence,
+        margin,
+        marginal,
+        why,
+    )

@@ -15,8 +15,8 @@ from hwdb import Field, Source, display_path
 
 from . import formatting, history, release, statements
 from .citation import content_version, permalink, read_registry
-from .engine import Evaluation, InputValue, Row
-from .policy import EVIDENCE, RULES, WORDINGS, Verdict, verdict_text
+from .engine import Evaluation, InputValue, Row, Rows, judged_input_classes
+from .policy import EVIDENCE, RULES, STRENGTH, WORDINGS, Verdict, verdict_text
 from .sensitivity import analyse
 
 EXPORT_VERSION = 1
@@ -66,14 +66,18 @@ def _bound(value: float) -> float | None:
     return None if math.isinf(value) else value
 
 
-def row_json(row: Row) -> dict[str, Any]:
+def row_json(row: Row, rows: Rows | None = None) -> dict[str, Any]:
+    """A row as exported; ``vote`` names the vote it belongs to where its claim counts one vote per group."""
     assert row.record is not None
+    vote = rows.voter_of(row.record) if rows is not None and rows.voter and row.counts else None
     return {
         "record": row.record.id,
         "name": row.record.name,
         "value": row.value,
         "verdict": verdict_text(row.verdict),
         "counts": row.counts,
+        "margin": row.margin,
+        "vote": vote,
         "details": dict(row.details),
     }
 
@@ -97,7 +101,15 @@ def claim_json(
             "section": claim.section,
             "statements": list(statements.of_claim(table, claim.id)),
         },
-        "evidence": {"class": claim.evidence, "meaning": EVIDENCE[claim.evidence]},
+        "evidence": {
+            "class": evaluation.evidence,
+            "meaning": EVIDENCE[evaluation.evidence],
+            "declared": claim.evidence,
+            "inputs": sorted(judged_input_classes(claim, evaluation.rows), key=STRENGTH.index),
+        },
+        "margin": evaluation.margin,
+        "marginal": evaluation.marginal,
+        "marginal_why": evaluation.marginal_why,
         "judged": formatting.judged(evaluation),
         "population": (
             None
@@ -146,7 +158,7 @@ def claim_json(
         "constants": [
             {"symbol": str(c.symbol), "value": c.value, "unit": c.unit, "why": c.why} for c in claim.constants
         ],
-        "rows": [row_json(r) for r in evaluation.rows if r.record is not None],
+        "rows": [row_json(r, claim.rows) for r in evaluation.rows if r.record is not None],
         "rows_rule": (
             {
                 "kind": claim.rows.kind,

@@ -143,11 +143,27 @@ def judged(evaluation: Evaluation) -> str:
     if p is None:
         return claim_quantity(evaluation.claim, evaluation.value)
     assert evaluation.claim.rows is not None
-    noun = evaluation.claim.rows.noun or ROW_NOUNS.get(evaluation.claim.rows.kind, "rows")
+    rows = evaluation.claim.rows
+    noun = rows.noun or ROW_NOUNS.get(rows.kind, "rows")
+    if p.voter:
+        noun = f"{rows.voter_noun} ({p.members} {noun}, one vote per {p.voter})"
     text = f"{p.holds} of {p.rows} {noun} hold"
     if p.within_rough > p.holds:
         text += f", {p.within_rough} within the rough band"
     return text
+
+
+def margin(evaluation: Evaluation, flag: bool = True) -> str:
+    """How far the judged value may move before the verdict changes: "4.2 %", or why there is no such figure.
+
+    ``flag`` appends "(marginal)" to a marginal one, for places that do not say so beside it.
+    """
+    if evaluation.evidence == "none":
+        return "no verdict"
+    if evaluation.margin is None:
+        return "exact statement" if evaluation.claim.stated.wording == "exact" else "no move changes it"
+    shown = "0 % (on a band's edge)" if evaluation.margin < 1e-6 else f"{number(100 * evaluation.margin)} %"
+    return f"{shown} (marginal)" if flag and evaluation.marginal else shown
 
 
 def band(evaluation: Evaluation, interval: tuple[float, float]) -> str:

@@ -31,6 +31,9 @@ RELEASE_FILE = HISTORY_FILE.with_name("RELEASE")
 HISTORY_FORMAT = 1
 #: What one claim is recorded with, per release.
 ENTRY_KEYS = ("version", "judged", "value", "unit", "verdict", "stated")
+#: How firm a verdict is, recorded from release 0.3.0 on (an older entry may lack them): the
+#: evidence class and whether the verdict is marginal. A change in either is a change a citer needs.
+FIRMNESS_KEYS = ("evidence", "marginal")
 
 
 class HistoryError(ValueError):
@@ -114,6 +117,8 @@ def entries(evaluations: dict[str, Evaluation]) -> dict[str, dict[str, Any]]:
             "unit": e.claim.unit,
             "verdict": e.verdict.value,
             "stated": formatting.stated(e),
+            "evidence": e.evidence,
+            "marginal": e.marginal,
         }
         for cid, e in sorted(evaluations.items())
     }
@@ -122,6 +127,11 @@ def entries(evaluations: dict[str, Evaluation]) -> dict[str, dict[str, Any]]:
 def _moved(old: dict[str, Any], new: dict[str, Any]) -> bool:
     """Whether a reader would see another value or verdict."""
     return any(old.get(k) != new.get(k) for k in ("judged", "value", "unit", "verdict"))
+
+
+def firmness_changed(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Which of the firmness keys differ, where both entries record them."""
+    return [k for k in FIRMNESS_KEYS if k in old and k in new and old[k] != new[k]]
 
 
 def renamed(claims: dict[str, dict[str, Any]], aliases: dict[str, str]) -> dict[str, dict[str, Any]]:
@@ -134,9 +144,11 @@ def next_number(
 ) -> str | None:
     """The next release number, or None when no claim changed (a rename alone is a patch)."""
     old = renamed(previous.claims, aliases or {})
-    if set(old) == set(current) and all(old[c]["version"] == current[c]["version"] for c in current):
+    firmer = any(firmness_changed(old[c], current[c]) for c in current if c in old)
+    if not firmer and set(old) == set(current) and all(old[c]["version"] == current[c]["version"] for c in current):
         return None if set(old) == set(previous.claims) else _bump(previous.number, patch=True)
-    moved = set(old) != set(current) or any(_moved(old[c], current[c]) for c in current)
+    # A verdict that became marginal, or whose evidence class moved, moves like the verdict itself.
+    moved = set(old) != set(current) or firmer or any(_moved(old[c], current[c]) for c in current)
     return _bump(previous.number, patch=not moved)
 
 
@@ -167,9 +179,13 @@ def record(evaluations: dict[str, Evaluation], path: Path = HISTORY_FILE, today:
 
 
 def stale(releases: tuple[Release, ...], current: dict[str, dict[str, Any]]) -> list[str]:
-    """Claims whose content or ID differs from the last release: the history needs a pin."""
+    """Claims whose content, firmness or ID differs from the last release: the history needs a pin."""
     last = releases[-1].claims
-    changed = [c for c in current if c not in last or last[c]["version"] != current[c]["version"]]
+    changed = [
+        c
+        for c in current
+        if c not in last or last[c]["version"] != current[c]["version"] or firmness_changed(last[c], current[c])
+    ]
     return sorted(changed + [c for c in last if c not in current])
 
 
@@ -198,7 +214,7 @@ def of_claim(
 @dataclass(frozen=True)
 class Change:
     claim: str
-    kind: str  # added | moved | reworded | renamed | withdrawn
+    kind: str  # added | moved | firmness | reworded | renamed | withdrawn
     old: dict[str, Any] | None
     new: dict[str, Any] | None
     old_id: str = ""
@@ -220,8 +236,11 @@ def changes(releases: tuple[Release, ...], aliases: dict[str, str] | None = None
                     continue
             if old is None:
                 found.append(Change(cid, "added", None, entry))
-            elif old["version"] != entry["version"]:
-                found.append(Change(cid, "moved" if _moved(old, entry) else "reworded", old, entry))
+            elif old["version"] != entry["version"] or firmness_changed(old, entry):
+                # The content version covers what a reader sees of the value; how firm the verdict is
+                # (evidence class, marginal) is recorded beside it, and a change in it is listed even alone.
+                kind = "moved" if _moved(old, entry) else "firmness" if firmness_changed(old, entry) else "reworded"
+                found.append(Change(cid, kind, old, entry))
         gone = set(before) - set(release.claims) - set(old_ids.values())
         found += [Change(cid, "withdrawn", before[cid], None) for cid in sorted(gone)]
         out.append((release, found))

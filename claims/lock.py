@@ -68,6 +68,8 @@ def snapshot(evaluation: Evaluation) -> dict[str, Any]:
         "value": _pinned(evaluation.value),
         "unit": evaluation.claim.unit,
         "verdict": evaluation.verdict.value,
+        "evidence": evaluation.evidence,
+        "marginal": evaluation.marginal,
         "rows": {
             row.record.id: {
                 "value": _pinned(row.value),
@@ -170,6 +172,10 @@ def compare(evaluation: Evaluation, pinned: dict[str, Any] | None) -> list[Drift
         problems.append(f"value moved {pinned.get('value')!r} -> {fresh['value']!r} {fresh['unit']}")
     if pinned.get("verdict") != fresh["verdict"]:
         problems.append(f"verdict changed '{pinned.get('verdict')}' -> '{fresh['verdict']}'")
+    if pinned.get("evidence") != fresh["evidence"]:
+        problems.append(f"evidence class changed {pinned.get('evidence')!r} -> {fresh['evidence']!r}")
+    if pinned.get("marginal") != fresh["marginal"]:
+        problems.append(f"marginal changed {pinned.get('marginal')!r} -> {fresh['marginal']!r}")
     old_own, new_own = pinned.get("lecture_arithmetic"), fresh["lecture_arithmetic"]
     if (old_own is None) != (new_own is None) or (old_own is not None and moved(old_own, new_own)):
         problems.append(f"the lecture's own arithmetic moved {old_own!r} -> {new_own!r}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -36,6 +37,35 @@ EVIDENCE: dict[str, str] = {
     "reported": "a statistic reported by a lab, vendor or analyst, compared as printed",
     "none": "no public evidence: the figure is not published, so no verdict is possible",
 }
+
+#: The classes a verdict can rest on, weakest first. A claim's class is never stronger than the
+#: weakest input it rests on: arithmetic on a figure the lecture assumes is the lecture checked
+#: against itself, however well sourced the claim's other inputs are. "identity" stands apart: a
+#: proof holds whatever its illustrative inputs are.
+STRENGTH: tuple[str, ...] = ("none", "lecture-arithmetic", "reported", "independent")
+
+#: The class an input carries by the kind of record it comes from: the lecture's own assumptions,
+#: statistics a lab, vendor or analyst reports, and everything else (datasheets, configs, price
+#: sheets, papers, published deployments) as independent.
+INPUT_EVIDENCE: dict[str, str] = {"assumption": "lecture-arithmetic", "statistic": "reported"}
+
+
+def input_evidence(record_kind: str) -> str:
+    """The evidence class an input from a record of this kind can support at most."""
+    return INPUT_EVIDENCE.get(record_kind, "independent")
+
+
+def weakest(classes: list[str] | tuple[str, ...]) -> str:
+    """The weakest of some evidence classes (``identity`` is not ranked and is ignored)."""
+    ranked = [c for c in classes if c in STRENGTH]
+    return min(ranked, key=STRENGTH.index) if ranked else "independent"
+
+
+def capped(declared: str, inputs: list[str] | tuple[str, ...]) -> str:
+    """A claim's evidence class: what it declares, lowered to its weakest input's class (proofs excepted)."""
+    if declared == "identity":
+        return declared
+    return weakest([declared, *inputs])
 
 
 @dataclass(frozen=True)
@@ -171,12 +201,18 @@ RULES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Population:
-    """The judged figure of a population claim: how many rows in scope fall in each band."""
+    """The judged figure of a population claim: how many votes in scope fall in each band.
+
+    A vote is a row, or, where the claim counts by ``voter`` (a vendor, a price-list family), the
+    rows that share one: sheets that copy one pricing rule are one piece of evidence, not seven.
+    """
 
     rule: str
-    rows: int
+    rows: int  # votes counted: rows, or groups of rows where the claim counts by voter
     holds: int
-    within_rough: int  # rows that hold or hold roughly
+    within_rough: int  # votes that hold or hold roughly
+    voter: str = ""  # the record meta key one vote is per ("provider"); empty: one vote per row
+    members: int = 0  # rows behind the votes (equal to ``rows`` when each row votes)
 
     def __post_init__(self) -> None:
         if self.rule not in RULES or self.rule == "reference":
@@ -200,8 +236,78 @@ class Population:
         return Verdict.FAILS
 
 
-def population(rule: str, verdicts: list[Verdict]) -> Population:
-    """Count row verdicts into a :class:`Population` judged by ``rule``."""
-    holds = sum(v is Verdict.HOLDS for v in verdicts)
-    rough = sum(v in (Verdict.HOLDS, Verdict.ROUGHLY) for v in verdicts)
-    return Population(rule, len(verdicts), holds, rough)
+#: How a group of rows that counts as one vote votes: as most of its rows do, by the "most" rule
+#: (holds if at least half its rows hold, roughly if at least half are within the rough band).
+GROUP_VOTE = "most"
+
+
+def group_votes(verdicts: list[Verdict], groups: list[str]) -> list[tuple[str, Verdict]]:
+    """One vote per group, in order of first appearance: each group votes as most of its rows do."""
+    if len(groups) != len(verdicts):
+        raise ValueError("one group per verdict")
+    members: dict[str, list[Verdict]] = {}
+    for group, verdict in zip(groups, verdicts, strict=True):
+        members.setdefault(group, []).append(verdict)
+    return [(group, population(GROUP_VOTE, vs).verdict) for group, vs in members.items()]
+
+
+def population(rule: str, verdicts: list[Verdict], groups: list[str] | None = None, voter: str = "") -> Population:
+    """Count row verdicts into a :class:`Population` judged by ``rule``, one vote per group if grouped."""
+    votes = verdicts if groups is None else [v for _, v in group_votes(verdicts, groups)]
+    holds = sum(v is Verdict.HOLDS for v in votes)
+    rough = sum(v in (Verdict.HOLDS, Verdict.ROUGHLY) for v in votes)
+    return Population(rule, len(votes), holds, rough, voter if groups is not None else "", len(verdicts))
+
+
+#: A verdict is marginal when a move of its value by less than this (relative) would change it.
+MARGINAL = 0.05
+
+#: How far past a band edge a moved value is put to test the verdict there (edges are inclusive).
+_PAST_EDGE = 1e-9
+
+
+def flip_margin(
+    values: list[float],
+    edges: list[float],
+    judge: Callable[[list[float]], Verdict],
+    quantum: float = 0.0,
+) -> float | None:
+    """The smallest relative move that changes ``judge``'s verdict on ``values``, or None if none does.
+
+    Two kinds of move are tried, each just past each band edge: one value alone (one datasheet
+    figure wrong), and every value by the same factor (a convention or a shared input wrong, which
+    moves a whole population together). A value that moves in whole steps of ``quantum`` (a count of
+    stages) moves by whole steps. A zero value has no relative move and is not moved.
+    """
+    now = judge(values)
+    best: float | None = None
+
+    def consider(trial: list[float], move: float) -> None:
+        nonlocal best
+        if judge(trial) is not now and (best is None or move < best):
+            best = move
+
+    for i, value in enumerate(values):
+        if value == 0 or not math.isfinite(value):
+            continue
+        for edge in edges:
+            if not math.isfinite(edge):
+                continue
+            signs = (1, -1) if edge == value else ((1,) if edge > value else (-1,))
+            for sign in signs:
+                if quantum:
+                    steps = math.floor(abs(edge - value) / quantum) + 1
+                    moved = value + sign * steps * quantum
+                else:
+                    moved = edge + sign * max(abs(edge), 1e-300) * _PAST_EDGE
+                consider([*values[:i], moved, *values[i + 1 :]], abs(moved / value - 1))
+                if len(values) > 1 and not quantum:
+                    factor = moved / value
+                    consider([v * factor for v in values], abs(factor - 1))
+    return best
+
+
+def edges(stated: Stated) -> list[float]:
+    """Every finite edge of a statement's bands, in the stated unit."""
+    holds, rough = stated.bands()
+    return [e for band in (holds, rough) if band is not None for e in band if math.isfinite(e)]

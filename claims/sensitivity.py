@@ -138,7 +138,7 @@ def _analyse(evaluation: Evaluation) -> list[Elasticity]:
     )
     verdict_now = claim.stated.verdict(base * to_stated)
     # A population's verdict, or one that says nothing is published, does not turn on the reference row.
-    scan = evaluation.population is None and claim.evidence != "none"
+    scan = evaluation.population is None and evaluation.evidence != "none"
     out = []
     for item in claim.inputs:
         symbol = item.symbol

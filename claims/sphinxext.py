@@ -24,7 +24,6 @@ from typing import Any, ClassVar
 import sympy as sp
 from docutils import nodes
 from docutils.parsers.rst import directives
-from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.domains.std import StandardDomain
 from sphinx.util import logging
@@ -53,6 +52,8 @@ from .sphinxnodes import (
     visit_details,
     visit_summary,
 )
+from .sphinxnodes import claim_xref as _claim_xref
+from .sphinxnodes import verdict_badge as _verdict
 
 logger = logging.getLogger(__name__)
 
@@ -263,22 +264,17 @@ def _lookup(directive_or_role: SphinxDirective | SphinxRole, claim_id: str, note
     return evaluation
 
 
-def _verdict(verdict_text: str) -> nodes.inline:
-    slug = verdict_text.replace(" ", "-")
-    return nodes.inline(verdict_text, verdict_text, classes=["claim-verdict", f"verdict-{slug}"])
+def _margin_cell(e: Evaluation) -> nodes.paragraph:
+    """The claim index's margin cell, carrying the number a sortable table orders by."""
+    cell = paragraph_of(formatting.margin(e))
+    cell["classes"].append("claim-margin")
+    cell["classes"].append(f"sort-{-1 if e.margin is None else round(e.margin * 1e6)}")
+    return cell
 
 
 def _source_link(source: hwdb.Source) -> nodes.reference:
     ref = nodes.reference("", source.publisher, refuri=source.url, reftitle=source.title)
     return ref
-
-
-def _claim_xref(claim_id: str, content: nodes.Node) -> addnodes.pending_xref:
-    xref = addnodes.pending_xref(
-        "", refdomain="std", reftype="claim", reftarget=claim_id, refexplicit=True, refwarn=True
-    )
-    xref += content
-    return xref  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------- the claim box
@@ -404,9 +400,9 @@ class ClaimDirective(SphinxDirective):
         head += nodes.Text(" ")
         head += nodes.literal("", c.id, classes=["claim-id"])
         head += nodes.Text(" ")
-        head += nodes.inline("", f"evidence: {c.evidence}", classes=["claim-evidence"], reftitle=EVIDENCE[c.evidence])
+        head += nodes.inline("", f"evidence: {e.evidence}", classes=["claim-evidence"], reftitle=EVIDENCE[e.evidence])
         head += nodes.Text(" ")
-        head += _verdict(e.verdict.value)
+        head += _verdict(e.verdict.value, e.marginal)
         head += nodes.reference(
             "", "¶", refuri=f"#{anchor(c.id)}", classes=["claim-permalink"], reftitle="permalink to this claim"
         )
@@ -465,7 +461,7 @@ class ClaimDirective(SphinxDirective):
             headline = f"Derived {formatting.claim_quantity(c, e.value)}{where}, against the lecture's "
             headline += f"{formatting.stated(e)}: "
         line = paragraph_of(nodes.strong("", headline), classes=["claim-headline"])
-        line += _verdict(e.verdict.value)
+        line += _verdict(e.verdict.value, e.marginal)
         result += line
         marker = f"the lecture says “{s.marker}”, so " if s.marker else ""
         how = f"Tolerance: {marker}{s.wording} ({WORDINGS[s.wording].meaning}): {formatting.bands(e)}."
@@ -479,8 +475,16 @@ class ClaimDirective(SphinxDirective):
             )
         elif c.rows:
             how += " Judged on the case the lecture speaks of."
-        if c.evidence == "none":
+        if e.evidence == "none":
             how += f" Evidence: {EVIDENCE['none']}."
+        elif e.evidence != c.evidence:
+            how += f" Evidence: {e.evidence}, the class of the weakest input it rests on ({EVIDENCE[e.evidence]})."
+        if e.margin is not None or e.marginal:
+            how += (
+                f" Margin: {formatting.margin(e, flag=False)}"
+                + (f"; marginal: {e.marginal_why}" if e.marginal else "")
+                + "."
+            )
         own = formatting.own_arithmetic(e)
         if own:
             how += " " + own
@@ -503,12 +507,19 @@ class ClaimDirective(SphinxDirective):
                 paragraph_of(_verdict(row.verdict.value)) if row.verdict else "context (outside scope, not judged)"
             )
             cells: list[nodes.Node | str] = [name, formatting.claim_quantity(c, row.value), verdict]
+            if c.rows.voter:  # which vote the row belongs to
+                cells.append(c.rows.voter_of(row.record) if row.counts else "—")
             cells += [formatting.detail(d, row.details[d.name]) for d in detail_names]
             rows.append(cells)
-        listing = table_of(["hardware", "value", "verdict"] + [d.label for d in detail_names], rows, ["claim-rows"])
+        vote = [c.rows.voter] if c.rows.voter else []
+        listing = table_of(
+            ["hardware", "value", "verdict", *vote] + [d.label for d in detail_names], rows, ["claim-rows"]
+        )
         caption = f"Per {c.rows.kind}: reference {c.rows.reference} ({c.rows.why_reference})."
         if c.rows.why_scope:
             caption += f" Scope: {c.rows.why_scope}."
+        if c.rows.voter:
+            caption += f" One vote per {c.rows.voter}: {c.rows.why_voter}."
         if same:
             caption += (
                 " The same on every row: "
@@ -525,7 +536,7 @@ class ClaimDirective(SphinxDirective):
         for a in elasticities:
             flip: nodes.Node | str = (
                 "no flip within ×/÷1,000"
-                if e.population is None and e.claim.evidence != "none"
+                if e.population is None and e.evidence != "none"
                 else "— (the verdict does not rest on this row)"
             )
             if a.flip_factor is not None and a.flips_to is not None:
@@ -648,7 +659,7 @@ def _stated_shown(evaluations: Mapping[str, Evaluation], claim_id: str) -> str:
 @dependencies.shows("claim-verdict")
 def _verdict_shown(evaluations: Mapping[str, Evaluation], claim_id: str) -> str:
     e = _of(evaluations, claim_id)
-    return "absent" if e is None else e.verdict.value
+    return "absent" if e is None else f"{e.verdict.value} marginal={e.marginal}"
 
 
 @dependencies.shows("lecture-arithmetic")
@@ -660,7 +671,11 @@ def _arithmetic_shown(evaluations: Mapping[str, Evaluation], claim_id: str) -> s
 @dependencies.shows("claim-index")
 def _index_row_shown(evaluations: Mapping[str, Evaluation], claim_id: str) -> str:
     e = evaluations.get(claim_id)
-    return "absent" if e is None else repr((formatting.judged(e), formatting.stated(e), e.verdict.value))
+    if e is None:
+        return "absent"
+    return repr(
+        (formatting.judged(e), formatting.stated(e), e.verdict.value, e.evidence, formatting.margin(e), e.marginal)
+    )
 
 
 class ClaimStatedRole(SphinxRole):
@@ -682,7 +697,7 @@ class ClaimVerdictRole(SphinxRole):
         dependencies.note_shown(self.env.app, "claim-verdict", claim_id)
         if evaluation is None:
             return [nodes.inline(claim_id, claim_id, classes=["claim-missing"])], []
-        return [_claim_xref(claim_id, _verdict(evaluation.verdict.value))], []
+        return [_claim_xref(claim_id, _verdict(evaluation.verdict.value, evaluation.marginal))], []
 
 
 class HwdbRole(SphinxRole):
@@ -731,13 +746,15 @@ class ClaimIndexDirective(SphinxDirective):
                 [
                     paragraph_of(_claim_xref(claim.id, nodes.literal("", claim.id))),
                     claim.title,
-                    claim.evidence,
+                    e.evidence,
                     formatting.judged(e),
                     formatting.stated(e),
-                    paragraph_of(_verdict(e.verdict.value)),
+                    paragraph_of(_verdict(e.verdict.value, e.marginal)),
+                    _margin_cell(e),
                 ]
             )
-        return [table_of(["claim", "title", "evidence", "judged", "lecture", "verdict"], rows, ["claim-index"])]
+        headers = ["claim", "title", "evidence", "judged", "lecture", "verdict", "margin"]
+        return [table_of(headers, rows, ["claim-index", "sortable"])]
 
 
 class VerdictSummaryDirective(SphinxDirective):
@@ -749,7 +766,7 @@ class VerdictSummaryDirective(SphinxDirective):
         counts = {(k, v): 0 for k in EVIDENCE for v in verdicts}
         for e in evaluations.values():
             dependencies.note_shown(self.env.app, "claim-verdict", e.claim.id)
-            counts[(e.claim.evidence, e.verdict.value)] += 1
+            counts[(e.evidence, e.verdict.value)] += 1
         rows: list[list[nodes.Node | str]] = []
         for key, meaning in EVIDENCE.items():
             total = sum(counts[(key, v)] for v in verdicts)
@@ -980,6 +997,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     from .hwdb_tables import HwdbTableDirective, OverlayDemoDirective, SystemsDirective
     from .sphinx.stepmodel import PublishedTableDirective, StepExploreDirective, StepModelDirective
     from .sphinx.stepmodel import add_script as add_step_script
+    from .sphinx.verdicts import FirmnessRulesDirective, VerdictGroupsDirective
 
     app.add_config_value("claims_fingerprint", "", rebuild="env", types=[str])
     app.add_object_type("claim", "claim", objname="claim", indextemplate="pair: %s; claim")
@@ -987,6 +1005,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("claim-index", ClaimIndexDirective)
     app.add_directive("statement-index", StatementIndexDirective)
     app.add_directive("verdict-summary", VerdictSummaryDirective)
+    app.add_directive("verdict-groups", VerdictGroupsDirective)
+    app.add_directive("firmness-rules", FirmnessRulesDirective)
     app.add_directive("lecture-arithmetic", LectureArithmeticDirective)
     app.add_directive("claim-figure", ClaimFigureDirective)
     app.add_directive("hwdb-sources", SourcesDirective)

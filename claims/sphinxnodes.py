@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from docutils import nodes
+from sphinx import addnodes
 from sphinx.application import Sphinx
 
 import hwdb
@@ -36,6 +37,23 @@ def paragraph_of(*children: nodes.Node | str, classes: list[str] | None = None) 
     for child in children:
         para += nodes.Text(child) if isinstance(child, str) else child
     return para
+
+
+def verdict_badge(verdict_text: str, marginal: bool = False) -> nodes.inline:
+    """A verdict badge; a marginal one says so, since a small move of its value would change it."""
+    slug = verdict_text.replace(" ", "-")
+    shown = f"{verdict_text} (marginal)" if marginal else verdict_text
+    classes = ["claim-verdict", f"verdict-{slug}"] + (["verdict-marginal"] if marginal else [])
+    return nodes.inline(shown, shown, classes=classes)
+
+
+def claim_xref(claim_id: str, content: nodes.Node) -> addnodes.pending_xref:
+    """A link to a claim's box that Sphinx resolves, and warns about, like any cross-reference."""
+    xref = addnodes.pending_xref(
+        "", refdomain="std", reftype="claim", reftarget=claim_id, refexplicit=True, refwarn=True
+    )
+    xref += content
+    return xref  # type: ignore[no-any-return]
 
 
 def table_of(

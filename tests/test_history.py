@@ -46,6 +46,20 @@ def test_the_release_number_follows_what_moved(current: dict[str, Any], expected
     assert history.next_number(BASE, current) == expected
 
 
+def test_a_change_of_firmness_alone_moves_the_number_and_is_listed() -> None:
+    """An evidence class or a marginal flag that moves is a change a citer needs, though the version stays."""
+    firm = {cid: {**e, "evidence": "independent", "marginal": False} for cid, e in BASE.claims.items()}
+    before = history.Release("0.2.0", "2026-12-01", firm)
+    lowered = {**firm, "a.two": {**firm["a.two"], "evidence": "lecture-arithmetic"}}
+    assert history.next_number(before, firm) is None
+    assert history.next_number(before, lowered) == "0.3.0"
+    assert history.stale((before,), lowered) == ["a.two"]
+    (_latest, found), _ = history.changes((before, history.Release("0.3.0", "2026-12-07", lowered)))
+    assert [(c.claim, c.kind) for c in found] == [("a.two", "firmness")]
+    # An entry recorded before firmness was (no keys) is never read as a change.
+    assert history.firmness_changed(BASE.claims["a.two"], lowered["a.two"]) == []
+
+
 def test_a_rename_alone_is_a_patch_and_the_changelog_calls_it_a_rename() -> None:
     current = {"a.one": BASE.claims["a.one"], "a.second": BASE.claims["a.two"]}
     aliases = {"a.two": "a.second"}
@@ -132,7 +146,8 @@ def test_a_stale_citation_is_answered_with_what_it_quoted(moved: tuple[Path, dic
     old = _claim(before, "batch.optimal-size")
     text = f"We size for batch.optimal-size@{old['version']}."
     (finding,) = check_text(Book.from_export(after, "claims.json"), text, "plan.md")
-    quoted = f"release {before['release']['version']}: {old['judged']}, {old['verdict']}"
+    first = next(h["release"] for h in old["history"] if h["version"] == old["version"])  # it first said it then
+    quoted = f"release {first}: {old['judged']}, {old['verdict']}"
     assert quoted in str(finding) and _claim(after, "batch.optimal-size")["judged"] in str(finding)
 
 

@@ -46,6 +46,17 @@ def _recount(claim: dict[str, Any]) -> dict[str, int]:
     judged = [r for r in claim["rows"] if r["counts"]]
     factor = claim["value_in_stated_unit"] / claim["value"] if claim["value"] else 1.0
     verdicts = [_verdict_from_bands(r["value"] * factor, claim["tolerance"]) for r in judged]
+    if claim["population"]["voter"]:  # one vote per group: a group votes as at least half its rows do
+        groups: dict[str, list[str]] = {}
+        for row, verdict in zip(judged, verdicts, strict=True):
+            groups.setdefault(row["vote"], []).append(verdict)
+        verdicts = []
+        for members in groups.values():
+            holding = members.count("holds")
+            rough = holding + members.count("holds roughly")
+            verdicts.append(
+                "holds" if 2 * holding >= len(members) else "holds roughly" if 2 * rough >= len(members) else "no"
+            )
     return {
         "rows": len(verdicts),
         "holds": verdicts.count("holds"),
@@ -67,6 +78,7 @@ def test_verdict_follows_from_what_is_published(claim_id: str) -> None:
         return
     counts = _recount(claim)
     assert {k: population_json[k] for k in counts} == counts
+    counts = {**counts, "voter": population_json["voter"], "members": population_json["members"]}
     rule = population_json["rule"]
     assert Population(rule, **counts).verdict.value == claim["verdict"]
     assert claim["judged"].startswith(f"{counts['holds']} of {counts['rows']} ")
@@ -146,3 +158,79 @@ def test_hedged_claims_quote_the_lectures_own_hedge(claim: Any) -> None:
         f"{claim.id} is read as '{wording}' (marker {claim.stated.marker!r}) but statements {numbers} "
         f"of the lecture use none of {words}"
     )
+
+
+def test_groups_vote_once() -> None:
+    """Seven sheets that copy one rule are one vote: a population counts groups where it votes by group."""
+    h, r, f = Verdict.HOLDS, Verdict.ROUGHLY, Verdict.FAILS
+    verdicts = [h] * 7 + [r, r, r] + [f, f]
+    groups = ["a"] * 7 + ["b", "b", "b"] + ["c", "c"]
+    assert population("most", verdicts).verdict is h  # 7 of 12 rows hold
+    grouped = population("most", verdicts, groups, "provider")
+    assert (grouped.rows, grouped.holds, grouped.within_rough, grouped.members) == (3, 1, 2, 12)
+    assert grouped.verdict is r  # 1 of 3 providers holds, 2 of 3 within the rough band
+    # A group votes as at least half its rows do.
+    assert population("all", [h, r, h, f], ["x", "x", "y", "y"], "v").holds == 2
+
+
+def test_margin_is_the_smallest_move_that_changes_the_verdict() -> None:
+    from claims.policy import edges, flip_margin
+
+    stated = Stated(100, "1", "about 100")  # holds 80–125, roughly 50–200
+    one = lambda vs: stated.verdict(vs[0])  # noqa: E731
+    assert flip_margin([120], edges(stated), one) == pytest.approx(125 / 120 - 1, rel=1e-6)
+    assert flip_margin([85], edges(stated), one) == pytest.approx(1 - 80 / 85, rel=1e-6)
+    # A value on an inclusive edge is one rounding away from the next verdict.
+    assert flip_margin([125], edges(stated), one) < 1e-6
+    # A count moves in whole steps: 2 stages against 1–2 needs a third stage to fail.
+    ranged = Stated(1.5, "1", "1–2 stages", low=1, high=2)
+    assert flip_margin([2], edges(ranged), lambda vs: ranged.verdict(vs[0]), quantum=1) == pytest.approx(0.5)
+    # A population moves by one row or all rows together, whichever changes its verdict first.
+    pop = lambda vs: population("most", [stated.verdict(v) for v in vs]).verdict  # noqa: E731
+    assert flip_margin([100, 100, 300], edges(stated), pop) == pytest.approx(0.2, rel=1e-6)  # one 100 below 80
+
+
+def test_margins_are_published_and_marginal_below_the_threshold() -> None:
+    from claims.policy import MARGINAL
+
+    for claim in exported().values():
+        margin = claim["margin"]
+        if claim["verdict"] == "no public evidence" or claim["tolerance"]["wording"] == "exact":
+            assert margin is None
+            continue
+        if margin is not None and margin < MARGINAL:
+            assert claim["marginal"], claim["id"]
+        if claim["marginal"]:
+            assert claim["marginal_why"], claim["id"]
+        for row in claim["rows"]:
+            assert (row["margin"] is None) or row["counts"], (claim["id"], row["record"])
+
+
+def test_evidence_is_no_stronger_than_the_weakest_input() -> None:
+    """Every claim's class is at most its weakest judged input's, and the catalogue declares the class it gets."""
+    from claims.policy import STRENGTH
+
+    for claim in exported().values():
+        evidence = claim["evidence"]
+        if evidence["class"] == "identity":
+            continue
+        assert STRENGTH.index(evidence["class"]) <= min(
+            (STRENGTH.index(c) for c in evidence["inputs"]), default=len(STRENGTH)
+        ), claim["id"]
+        assert evidence["declared"] == evidence["class"], (
+            f"{claim['id']} declares evidence {evidence['declared']!r} but rests on an input of class "
+            f"{evidence['class']!r}: declare what it is"
+        )
+
+
+def test_a_class_is_capped_by_its_weakest_input() -> None:
+    from claims.policy import capped, input_evidence
+
+    assert input_evidence("assumption") == "lecture-arithmetic"
+    assert input_evidence("statistic") == "reported"
+    assert input_evidence("accelerator") == "independent"
+    assert capped("independent", ["independent", "lecture-arithmetic"]) == "lecture-arithmetic"
+    assert capped("independent", ["reported"]) == "reported"
+    assert capped("lecture-arithmetic", ["independent"]) == "lecture-arithmetic"  # never raised
+    assert capped("identity", ["lecture-arithmetic"]) == "identity"  # a proof is not capped
+    assert capped("none", ["independent"]) == "none"

@@ -1,11 +1,20 @@
-// A verdict and evidence-class filter above every claim index table. Without JavaScript the
-// table simply shows every row; the filter only hides rows, it never changes a value.
+// A verdict and evidence-class filter, and an order (book or margin), above every claim index
+// table. Without JavaScript the table shows every row in book order; the controls only hide and
+// reorder rows, they never change a value.
 (function () {
   "use strict";
 
   function verdictOf(row) {
     const badge = row.querySelector(".claim-verdict");
-    return badge ? badge.textContent.trim() : "";
+    return badge ? badge.textContent.replace("(marginal)", "").trim() : "";
+  }
+
+  // The margin cell carries its number as a class, sort-N (millionths; -1: no margin, sorted last).
+  function marginOf(row) {
+    const cell = row.querySelector(".claim-margin");
+    const found = cell ? /sort-(-?\d+)/.exec(cell.className) : null;
+    const value = found ? Number(found[1]) : -1;
+    return value < 0 ? Infinity : value;
   }
 
   function evidenceOf(row) {
@@ -39,12 +48,17 @@
     form.setAttribute("aria-label", "Filter the claims");
     const [verdictLabel, verdictSelect] = selectOf("Verdict:", "verdict", verdicts);
     const [kindLabel, kindSelect] = selectOf("Evidence:", "evidence", kinds);
+    const [orderLabel, orderSelect] = selectOf("Order:", "order", ["smallest margin first"]);
+    orderSelect.options[0].textContent = "book order";
     const count = document.createElement("output");
     count.className = "claim-index-count";
-    form.append(verdictLabel, " ", kindLabel, " ", count);
+    form.append(verdictLabel, " ", kindLabel, " ", orderLabel, " ", count);
     form.addEventListener("submit", (event) => event.preventDefault());
 
+    const body = table.querySelector("tbody");
     function apply() {
+      const ordered = orderSelect.value === "all" ? rows : [...rows].sort((a, b) => marginOf(a) - marginOf(b));
+      for (const row of ordered) body.appendChild(row);
       let shown = 0;
       for (const row of rows) {
         const visible =
@@ -58,6 +72,7 @@
 
     verdictSelect.addEventListener("change", apply);
     kindSelect.addEventListener("change", apply);
+    orderSelect.addEventListener("change", apply);
     table.parentNode.insertBefore(form, table);
     apply();
   }

@@ -18,6 +18,7 @@ from ..sphinxnodes import paragraph_of
 
 WHAT = {
     "moved": "Value or verdict moved",
+    "firmness": "Evidence class or marginal flag changed, value and verdict unchanged",
     "reworded": "Reworded (statement, tolerance, inputs or derivation), value and verdict unchanged",
     "added": "Added",
     "renamed": "Renamed (the old ID still resolves)",
@@ -29,8 +30,19 @@ def _said(entry: dict[str, Any]) -> str:
     return f"{entry['judged']} ({entry['verdict']})"
 
 
+def _firmness(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """What changed in how firm the verdict is: "; evidence independent → reported; now marginal"."""
+    out = ""
+    for key in history.firmness_changed(old, new):
+        if key == "evidence":
+            out += f"; evidence {old['evidence']} → {new['evidence']}"
+        else:
+            out += "; now marginal" if new["marginal"] else "; no longer marginal"
+    return out
+
+
 def _line(change: history.Change) -> nodes.list_item:
-    from ..sphinxext import _claim_xref
+    from ..sphinxnodes import claim_xref as _claim_xref
 
     name = nodes.literal("", change.claim)
     target: nodes.Node = (
@@ -40,7 +52,9 @@ def _line(change: history.Change) -> nodes.list_item:
     )
     old, new = change.old, change.new
     if change.kind == "moved" and old and new:
-        text = f": {_said(old)} → {_said(new)}, against the lecture's {new['stated']}"
+        text = f": {_said(old)} → {_said(new)}, against the lecture's {new['stated']}" + _firmness(old, new)
+    elif change.kind == "firmness" and old and new:
+        text = f": {_said(new)}" + _firmness(old, new) + f", version {new['version']}"
     elif change.kind == "renamed":
         text = f": was {change.old_id}"
     elif change.kind == "withdrawn" and old:

@@ -348,6 +348,16 @@ def test_claim_index_filters_by_verdict_and_evidence(browser: Browser, base_url:
             c["id"] for c in claims if c["verdict"] == "does not hold" and c["evidence"]["class"] == "independent"
         ]
         assert table.locator("tbody tr:visible").count() == len(expected)
+        # Sorted by margin, smallest first; claims with no margin (exact, no verdict) last, in book order.
+        form.locator('select[name="verdict"]').select_option("all")
+        form.locator('select[name="evidence"]').select_option("all")
+        form.locator('select[name="order"]').select_option(index=1)
+        shown = [code.inner_text() for code in table.locator("tbody tr td:first-child code").all()]
+        with_margin = sorted((c for c in claims if c["margin"] is not None), key=lambda c: round(c["margin"] * 1e6))
+        assert shown[: len(with_margin)] == [c["id"] for c in with_margin]
+        form.locator('select[name="order"]').select_option(index=0)
+        shown = [code.inner_text() for code in table.locator("tbody tr td:first-child code").all()]
+        assert shown == [c["id"] for c in claims]  # book order again
         assert problems == []
     finally:
         page.close()
