@@ -461,6 +461,7 @@ UNBATCHED_PENALTY = Claim(
     statement="Serving one token per step costs as many times more per token as the balanced batch is large.",
     section="1. Rooflines, batch size, Fast and Slow mode",
     kind="derived",
+    evidence="reported",
     page=PAGE,
     unit="1",
     stated=Stated(1000, "1", "without batching, cost per token is about 1,000× worse"),

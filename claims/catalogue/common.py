@@ -31,8 +31,20 @@ def positive(names: str) -> tuple[sp.Symbol, ...]:
     return tuple(symbols) if isinstance(symbols, tuple | list) else (symbols,)
 
 
-def across_gpus(why: str) -> Rows:
-    """A statement about GPUs in general: judged on the count of GPU rows in each band, H100 shown first."""
+def across_gpus(why: str, by_generation: bool = False) -> Rows:
+    """A statement about GPUs in general: judged on the count of GPU rows in each band, H100 shown first.
+
+    ``by_generation``: the statement is about GPU generations, so each generation casts one vote.
+    """
+    voter = (
+        (
+            "generation",
+            "GPU generations",
+            "the statement is about generations, and the parts of one generation share its memory design",
+        )
+        if by_generation
+        else ("", "", "")
+    )
     return Rows(
         "accelerator",
         "h100-sxm",
@@ -40,8 +52,12 @@ def across_gpus(why: str) -> Rows:
         why + "; H100 is shown as the reference row",
         scope=(("family", "GPU"), ("variant_of", "None")),
         why_scope=(
-            "GPU rows are judged, other accelerators are shown for comparison; so is a regional variant of a GPU "
+            "the lecture names GPUs, so GPU rows are judged; TPUs, Trainium, Inferentia, Gaudi and the MI300A (an APU: "
+            "CPU and GPU dies sharing one HBM) are shown for comparison, and so is a regional variant of a GPU "
             "already counted (the H800, an H100 with slower links), which would count the same chip twice"
         ),
         noun="GPUs",
+        voter=voter[0],
+        voter_noun=voter[1],
+        why_voter=voter[2],
     )

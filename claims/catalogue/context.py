@@ -22,6 +22,7 @@ WINDOW_GROWTH = Claim(
     statement="Context windows grew from about 8K tokens in the GPT-3/GPT-4 era to 100–200K.",
     section="8. Context length and sparse attention",
     kind="derived",
+    evidence="reported",
     page=PAGE,
     unit="1",
     stated=Stated(
@@ -159,6 +160,7 @@ HUNDRED_MILLION_KV = Claim(
     ),
     section="8. Context length and sparse attention",
     kind="derived",
+    evidence="reported",
     page=PAGE,
     unit="1",
     noun="H100s",

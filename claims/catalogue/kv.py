@@ -57,6 +57,7 @@ KV_BYTES = Claim(
     ),
     section="7. API prices leak the architecture",
     kind="derived",
+    evidence="lecture-arithmetic",
     page=PAGE,
     unit="B/token",
     stated=Stated(1667, "B/token", "100B / (300 × 200k) ≈ 1,667 bytes per token, 'almost 2 KB'"),

@@ -40,6 +40,7 @@ CROSS_RACK = Claim(
     ),
     section="4. Pipelining",
     kind="derived",
+    evidence="lecture-arithmetic",
     page=PAGE,
     unit="1",
     stated=Stated(1, "1", "(1/8) × 2 × activated experts × layers per stage ≥ 1"),
@@ -258,6 +259,9 @@ def derive_hop() -> Derivation:
     )
 
 
+# The lecture's per-token latency of a pipeline, "20–30 ms" (its middle), and its "~4 stages".
+token_q, stages_q = sp.symbols("T_token_lecture P_lecture", positive=True)
+
 HOP_LATENCY = Claim(
     id="pipeline.hop-latency",
     title="A rack-to-rack hop adds a few ms per token",
@@ -289,6 +293,11 @@ HOP_LATENCY = Claim(
         Input(P, "pipeline_stages", "lecture-examples", "the lecture's pipeline stages"),
     ),
     constants=(FLOP_PER_PARAM_TOKEN, TOKENS_PER_STEP, VALUE_AS_WEIGHT),
+    own=LectureArithmetic(
+        "its 20–30 ms per token over ~4 stages, one hop each: 25 ms ÷ 4",
+        token_q / stages_q,
+        ((token_q, 25), (stages_q, 4)),
+    ),
     rows=Rows(
         "interconnect",
         "deepseek-ib-cross-leaf-latency",
@@ -302,7 +311,10 @@ HOP_LATENCY = Claim(
         "'few ms'; but a stage is a rack, and when each of its {in:G_rack} GPUs sends its share over its own NIC "
         "the hop takes {value}, of which the path's measured latency ({in:T_msg}) is {detail:latency_share}. "
         "So the lecture's figure holds only for a pipeline funnelled through one NIC; across a rack's NICs "
-        "the {in:P} hops add {detail:all_hops}, and what decides it is scale-out bandwidth per rack, not latency."
+        "the {in:P} hops add {detail:all_hops}, and what decides it is scale-out bandwidth per rack, not latency. "
+        "The lecture's own two figures for a pipeline agree only loosely: its per-token latency spread over its "
+        "stages puts a hop at about twice its 'few ms' (the lecture's arithmetic below), inside the tenfold it "
+        "allows itself."
     ),
 )
 
@@ -349,7 +361,15 @@ DEEPSEEK_EP = Claim(
     page=PAGE,
     unit="1",
     noun="NVLink domains",
-    stated=Stated(1, "1", "expert parallelism up to the scale-up domain"),
+    stated=Stated(
+        1,
+        "1",
+        "DeepSeek's inference uses expert parallelism up to the scale-up domain",
+        why=(
+            "the lecture says this of DeepSeek, not as a design rule, so DeepSeek's published deployments are the "
+            "population; they ran on 8-GPU H800 nodes, whose NVLink domain is the node"
+        ),
+    ),
     build=one_step(
         "r_EP",
         EP / D_up,
@@ -422,6 +442,7 @@ DEEPSEEK_NO_PP = Claim(
         high=2,
         why="no pipeline means one stage, so the lecture's 'zero or two' is a pipeline degree of one or two",
     ),
+    quantum=1,  # a pipeline degree is a whole number of stages
     build=one_step(
         "PP",
         G / (TP_dep * DP),

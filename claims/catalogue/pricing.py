@@ -13,6 +13,16 @@ PAGE = "prices"
 p_in, p_out = sp.symbols("p_in p_out", positive=True)
 T_mem, T_comp = sp.symbols("T_memory T_compute", positive=True)
 R = sp.Symbol("R", positive=True)
+#: Why one provider's sheets are one vote: a provider prices its models by one rule (Anthropic's
+#: every sheet charges the same output multiple), so seven sheets that copy a rule are one piece of evidence.
+PRICE_LIST = (
+    "a provider sets its sheets' ratios by one pricing rule, so its sheets are one piece of evidence however "
+    "many models it lists"
+)
+
+# The lecture's running headroom: deployments run 2–3× above the balanced batch (its middle, 2.5).
+headroom_q = sp.Symbol("h_lecture", positive=True)
+
 # The lecture's quoted cache prices: $6.25 to write the 5-minute cache, $5 base input (USD per million tokens).
 w_lec, i_lec = sp.symbols("p_write_lecture p_input_lecture", positive=True)
 
@@ -48,21 +58,32 @@ DECODE_PREMIUM = Claim(
         Input(p_in, "input_price", None, "input price"),
         Input(p_out, "output_price", None, "output price"),
     ),
+    own=LectureArithmetic(
+        "memory time ÷ compute time = balanced batch ÷ batch run; at the 2–3× headroom it says deployments "
+        "run with, 1 ÷ 2.5",
+        1 / headroom_q,
+        ((headroom_q, 2.5),),
+    ),
     rows=Rows(
         "price-sheet",
         "claude-opus-4-5",
         "most",
         "the lecture's cache-pricing example ($5 input, $6.25 cache write) is Claude Opus 4.5",
+        voter="provider",
+        voter_noun="providers",
+        why_voter=PRICE_LIST,
     ),
     finding=(
-        "On Claude Opus 4.5's sheet an output token costs {value} an input token. Across providers {judged}: "
-        "every Anthropic sheet charges the lecture's ratio and Gemini 3.1 Pro slightly more, while OpenAI's "
-        "GPT-5 family and Gemini 2.5 charge more still and hold only roughly. The premium fits the mechanism the "
-        "lecture names: a prefill pass reads each weight once for a whole prompt, while every decode step reads "
-        "the weights and each sequence's KV cache again to emit one token per sequence, so a decode token takes "
-        "more machine time unless batches are very large. But a price ratio is a pricing decision as much as a "
-        "cost, and providers charging different ratios on similar hardware show the margin differs; the verdict "
-        "says the sheets charge about this premium, not that decode costs exactly this much more."
+        "On Claude Opus 4.5's sheet an output token costs {value} an input token. Counted one vote per provider, "
+        "since a provider prices all its models by one rule, {judged}: every Anthropic sheet charges the "
+        "lecture's ratio, half of Google's do (its others charge more), and OpenAI's charge more still and hold "
+        "only roughly. Google's vote rests on a sheet exactly on the band's edge, so the verdict is marginal. "
+        "The sheets charge about the premium; the mechanism the lecture gives for it does not follow from its own "
+        "figures. It reads the premium as decode's memory time over its compute time, but it also says "
+        "deployments run two to three times above the balanced batch, where memory time is below compute time "
+        "and a decode token costs about what a prefill token does; its decode efficiency of a third (section 6) "
+        "would make the premium three, not five. A price ratio is a pricing decision as much as a cost: the "
+        "verdict says what the sheets charge, not that decode costs this much more."
     ),
 )
 
@@ -163,7 +184,15 @@ CACHE_HIT = price_ratio(
     Stated(0.1, "1", "cache hits cost ~1/10 of a cache miss"),
     ("cache_read_price", "cache-read price"),
     ("input_price", "uncached input price"),
-    Rows("price-sheet", "claude-opus-4-5", "most", "the lecture's cache example is Claude Opus 4.5"),
+    Rows(
+        "price-sheet",
+        "claude-opus-4-5",
+        "most",
+        "the lecture's cache example is Claude Opus 4.5",
+        voter="provider",
+        voter_noun="providers",
+        why_voter=PRICE_LIST,
+    ),
     (
         "A cache hit skips prefill: the prompt's keys and values are read back from wherever they were kept "
         "instead of being recomputed, which saves nearly all the compute the input price pays for. Claude Opus "

@@ -25,7 +25,9 @@ def _reported(
     scope: tuple[tuple[str, str], ...] = (),
     why_scope: str = "",
     noun: str = "",
+    voter: tuple[str, str, str] = ("", "", ""),
 ) -> Claim:
+    """A reported figure judged per statistic row; ``voter`` is (meta key, noun, why) where rows vote in groups."""
     return Claim(
         id=cid,
         title=title,
@@ -37,7 +39,7 @@ def _reported(
         stated=stated,
         build=one_step("x", x, "The reported figure, as its source prints it"),
         inputs=(Input(x, field, None, "reported figure"),),
-        rows=Rows("statistic", reference, rule, why, scope, why_scope, noun),
+        rows=Rows("statistic", reference, rule, why, scope, why_scope, noun, *voter),
         finding=finding,
     )
 
@@ -68,6 +70,12 @@ GPU_HOUR = _reported(
     scope=(("accelerator", "h100-sxm"),),
     why_scope="the lecture's GPU-hour is the H100 that its examples run on; H200 and B200 prices are shown as context",
     noun="H100 price points",
+    voter=(
+        "vendor",
+        "providers",
+        "a provider's on-demand, reserved, spot and capacity-block prices are one price list, set by one seller, "
+        "so they are one piece of evidence about what the market charges",
+    ),
 )
 
 FAST_SPEEDUP = _reported(

@@ -61,7 +61,7 @@ COMPUTE_LINEAR = Claim(
 
 HARDWARE_RATIO = Claim(
     id="rooflines.hardware-ratio",
-    title="FLOP/s ÷ bandwidth ≈ 300 on most accelerators",
+    title="FLOP/s ÷ bandwidth ≈ 300 on most GPUs",
     statement=(
         "Counted in multiply-adds per weight read, an accelerator's arithmetic rate over its memory bandwidth "
         "comes to about 300 on most GPUs."

@@ -67,7 +67,7 @@ TRAIN_INTERVAL = Claim(
         Input(M, "hbm_capacity", None, "HBM capacity"),
         Input(W, "hbm_bandwidth", None, "HBM bandwidth"),
     ),
-    rows=across_gpus("'consistently across many GPU generations' is a statement about GPUs"),
+    rows=across_gpus("'consistently across many GPU generations' is a statement about GPUs", by_generation=True),
     finding=(
         "Capacity over bandwidth is the time to read every byte of HBM once, so it is the shortest step that "
         "touches all the weights and KV a chip holds. Judged across the GPUs in hwdb against the lecture's "
@@ -260,6 +260,7 @@ REPLICA_THROUGHPUT = Claim(
     statement="A replica that carries the balanced batch on every train serves about 128,000 tokens per second.",
     section="2. The 20 ms train",
     kind="derived",
+    evidence="reported",
     page=PAGE,
     unit="token/s",
     stated=Stated(128000, "token/s", "≈ 2,000 tokens × ~64 steps per second ≈ 128,000 tokens/s"),
@@ -309,6 +310,7 @@ GEMINI_SHARE = Claim(
     statement="One replica's throughput is about a thousandth of the tokens Google reports processing.",
     section="2. The 20 ms train",
     kind="derived",
+    evidence="reported",
     page=PAGE,
     unit="1",
     stated=Stated(0.001, "1", "about 1/1000 of Gemini's reported 'hundreds of millions of tokens per second'"),
@@ -383,6 +385,7 @@ SECOND_PASS = Claim(
     ),
     section="2. The 20 ms train",
     kind="derived",
+    evidence="lecture-arithmetic",
     page=PAGE,
     unit="1",
     noun="passes over HBM",
