@@ -46,7 +46,7 @@ from .catalogue.pipeline import BUBBLE
 from .catalogue.pipeline import P as pipeline_stages
 from .catalogue.pipeline import m_mb as micro_batches
 from .catalogue.serving import replica as replica_forms
-from .catalogue.training import PRETRAIN_FLOP
+from .catalogue.training import PRETRAIN_FLOP, compute_optimal
 from .compiled import lambdified
 from .engine import Evaluation
 from .figlabels import place_labels
@@ -501,7 +501,7 @@ def sparse_attention_cost(db: Database, evaluations: Evaluations) -> Figure:
 
 def reversible_memory(db: Database, evaluations: Evaluations) -> Figure:
     """Activation memory per token, stored against reversible, as the stack deepens."""
-    rev = evaluations["reversible.feistel-invertible"]
+    rev = evaluations["reversible.activation-saving"]
     per_layer = rev.reference.details["reversible_per_token"]
     depth_now = rev.reference.inputs[0].field.quantity.magnitude
     depths = np.arange(1, 129)
@@ -579,14 +579,19 @@ def lifetime_cost(db: Database, evaluations: Evaluations) -> Figure:
     tokens = (b_data / gap) ** (1 / beta)
     training = c_train * sizes * tokens
     lifetime = training + c_serve * sizes * served / efficiency
+    # Pre-training alone: the closed-form optimum training.overtraining judges with (one rule, not a grid's).
+    n_best, d_best = compute_optimal(target - floor, a, b_data, alpha, beta)
     fig, ax = panel(WIDTH, 4.8)
     for flops, colour, dash, label in (
         (training, BLUE, "-", "pre-training only"),
         (lifetime, VERMILLION, "-.", "pre-training + serving"),
     ):
-        best = int(np.argmin(flops))
-        ratio = tokens[best] / sizes[best]
-        serving_share = (flops[best] - training[best]) / training[best]
+        if flops is training:
+            at, ratio, cost, serving_share = n_best, d_best / n_best, c_train * n_best * d_best, 0.0
+        else:
+            best = int(np.argmin(flops))
+            at, ratio, cost = sizes[best], tokens[best] / sizes[best], flops[best]
+            serving_share = (flops[best] - training[best]) / training[best]
         split = f", serving {formatting.number(serving_share)}× pre-training" if serving_share > 0 else ""
         ax.plot(
             sizes,
@@ -595,7 +600,7 @@ def lifetime_cost(db: Database, evaluations: Evaluations) -> Figure:
             ls=dash,
             label=f"{label}\ncheapest at {formatting.number(ratio)} tokens/param{split}",
         )
-        ax.plot([sizes[best]], [flops[best]], "o", color=colour, ms=7)
+        ax.plot([at], [cost], "o", color=colour, ms=7)
     ax.axvline(n0, ls="--", lw=1.4, color=GREY, label="the lecture's assumed active parameters")
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -606,6 +611,38 @@ def lifetime_cost(db: Database, evaluations: Evaluations) -> Figure:
     ax.set_ylabel("lifetime FLOP at the same loss")
     ax.grid(True)
     _legend_below(fig, ax, ncols=1)
+    return fig
+
+
+def reversible_bf16_error(db: Database, evaluations: Evaluations) -> Figure:
+    """Error of inputs rebuilt in BF16 by a random coupling stack, against its depth.
+
+    Drawn from the claim's own detail formulas (its table of measurements, one per depth), so the
+    curves pass through the figures the box shows at the model's depth.
+    """
+    rev = evaluations["reversible.activation-saving"]
+    formulas = {d.name: d.expr for d in rev.derivation.details}
+    depth_now = rev.reference.inputs[0].field.quantity.magnitude
+    depths = np.arange(1, 129)
+    fig, ax = panel(WIDTH, 4.2)
+    for name, colour, dash, label in (
+        ("bf16_largest_error", VERMILLION, "-", "largest error"),
+        ("bf16_rms_error", BLUE, "-.", "RMS error"),
+    ):
+        (depth,) = formulas[name].free_symbols
+        error = lambdified(formulas[name], (depth,))
+        percent = np.array([100 * float(error(float(d))) for d in depths])
+        if not np.isclose(percent[depths == depth_now][0], rev.reference.details[name], rtol=1e-9):
+            raise ValueError(f"BF16 error figure: the curve must pass through the claim's {name} at its depth")
+        ax.plot(depths, percent, color=colour, ls=dash, label=label)
+    ax.axhline(100, ls=":", lw=1.4, color=INK, label="as large as the inputs themselves")
+    ax.axvline(depth_now, ls="--", lw=1.4, color=GREY, label="DeepSeek-V3's depth")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("layers of the coupling stack")
+    ax.set_ylabel("error of rebuilt inputs\n(% of their RMS, BF16)")
+    ax.grid(True)
+    _legend_below(fig, ax, ncols=2)
     return fig
 
 
@@ -624,9 +661,10 @@ FIGURES: dict[str, FigureSpec] = {
         FigureSpec("tier-drain", ("memory.flash-drain",), tier_drain),
         FigureSpec("kv-against-compute", ("kv.bytes-per-token", "attention.sparse-sqrt-gain"), kv_against_compute),
         FigureSpec("sparse-attention", ("attention.sparse-sqrt-gain",), sparse_attention_cost),
-        FigureSpec("reversible-memory", ("reversible.feistel-invertible",), reversible_memory),
+        FigureSpec("reversible-memory", ("reversible.activation-saving",), reversible_memory),
         FigureSpec("pipeline-bubble", ("pipeline.naive-idle",), pipeline_bubble),
-        FigureSpec("lifetime-cost", ("training.model-inference-volume",), lifetime_cost),
+        FigureSpec("lifetime-cost", ("training.model-inference-volume", "training.overtraining"), lifetime_cost),
+        FigureSpec("reversible-bf16-error", ("reversible.activation-saving",), reversible_bf16_error),
     )
 }
 

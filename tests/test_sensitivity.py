@@ -44,7 +44,7 @@ def test_a_population_verdict_names_no_flip_on_one_row() -> None:
 
 
 def test_nonlinear_elasticity_comes_from_the_closed_form() -> None:
-    e = evaluate(get_claim("reversible.feistel-invertible"), hwdb.load([]))
+    e = evaluate(get_claim("reversible.activation-saving"), hwdb.load([]))
     (layers,) = analyse(e)
     n = layers.input.field.quantity.magnitude
     assert layers.elasticity == pytest.approx(1 / (n - 1))  # d ln(1 - 1/n) / d ln n
