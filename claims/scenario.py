@@ -231,6 +231,21 @@ class Scenario:
         return self.evaluation.verdict
 
     @property
+    def evidence(self) -> str:
+        """The evidence class the verdict rests on: the claim's, lowered to its weakest input's."""
+        return self.evaluation.evidence
+
+    @property
+    def margin(self) -> float | None:
+        """The smallest relative move of the judged value that changes the verdict (None: exact, or no verdict)."""
+        return self.evaluation.margin
+
+    @property
+    def marginal(self) -> bool:
+        """Whether a small move (under 5 %) or an assumed input's own range would change the verdict."""
+        return self.evaluation.marginal
+
+    @property
     def stated(self) -> str:
         """The lecture's figure, as the book writes it."""
         return formatting.stated(self.evaluation)
@@ -298,7 +313,8 @@ class Scenario:
         lines = [("value", self.text + (f" (case: {self.case})" if self.case else ""))]
         if self.judged != self.text:
             lines.append(("judged on", self.judged))
-        lines += [("lecture", self.stated), ("verdict", self.verdict.value)]
+        verdict = self.verdict.value + (" (marginal)" if self.marginal else "")
+        lines += [("lecture", self.stated), ("verdict", verdict), ("evidence", self.evidence)]
         if self.changes:
             lines.append(("scenario", "; ".join(self.changes)))
         return lines

@@ -469,8 +469,9 @@ class ClaimDirective(SphinxDirective):
             how += f" Reading: {s.why}."
         if e.population is not None:
             assert c.rows is not None
+            votes = f", counting one vote per {c.rows.voter}, each as most of its rows vote" if c.rows.voter else ""
             how += (
-                f" Judged on the population ({RULES[c.rows.rule]}); "
+                f" Judged on the population ({RULES[c.rows.rule]}{votes}); "
                 f"the reference row gives {formatting.claim_quantity(c, e.value)}."
             )
         elif c.rows:

@@ -209,3 +209,13 @@ def test_an_evaluation_notes_what_it_read_for_the_build(tmp_path: Path, monkeypa
         "broad": False,
     }
     assert lines[3]["broad"] is True
+
+
+def test_a_scenario_says_how_firm_its_verdict_is() -> None:
+    """The Python API carries the evidence class and margin claims.json publishes, and shows a marginal verdict."""
+    premium = claims.evaluate("pricing.decode-premium")
+    assert premium.marginal and premium.margin is not None and premium.margin < 0.05
+    assert "holds (marginal)" in str(premium) and "evidence" in str(premium)
+    kv = claims.evaluate("kv.bytes-per-token")
+    assert kv.evidence == "lecture-arithmetic"  # it rests on the lecture's own active size
+    assert claims.evaluate("rooflines.compute-linear-in-batch").margin is None  # an exact statement

@@ -567,8 +567,18 @@ def shown(result: Scenario) -> str:
     e = result.evaluation
     population = None if e.population is None else repr(e.population)
     rows = [_row_text(r) for r in e.rows]
+    firmness = (e.evidence, e.margin, e.marginal)  # what .evidence, .margin and .marginal give
     return repr(
-        (str(result), result._repr_html_(), rows, e.skipped, _sensitivity_text(e), population, _verdict_text(e.verdict))
+        (
+            str(result),
+            result._repr_html_(),
+            rows,
+            e.skipped,
+            _sensitivity_text(e),
+            population,
+            _verdict_text(e.verdict),
+            firmness,
+        )
     )
 
 
