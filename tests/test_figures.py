@@ -231,3 +231,26 @@ def test_a_labelled_figure_renders_byte_identical(evaluations: tuple[hwdb.Databa
     db, evs = evaluations
     first, second = (render_svg(FIGURES["ratio-by-year"].draw(db, evs)) for _ in range(2))
     assert first == second
+
+
+def test_the_lifetime_figure_and_the_overtraining_verdict_use_one_compute_optimal_rule() -> None:
+    """The figure's pre-training optimum and the claim's are the same numbers: one rule, not a grid's and a ratio's."""
+    from claims import evaluate, get_claim
+    from claims.catalogue.training import compute_optimal
+
+    db = hwdb.load([])
+    law, model = db["chinchilla-loss-fit"], db["lecture-frontier-model"]
+    floor, a_n, alpha, a_d, beta = (
+        law[f].si for f in ("loss_floor", "param_coefficient", "param_exponent", "data_coefficient", "data_exponent")
+    )
+    n0, d0 = model["active_params"].si, model["pretraining_tokens"].si
+    n_best, d_best = compute_optimal(a_n / n0**alpha + a_d / d0**beta, a_n, a_d, alpha, beta)
+    claim = evaluate(get_claim("training.overtraining"), db)
+    assert claim.reference.details["tokens_per_param"] == pytest.approx(d_best / n_best, rel=1e-9)
+    assert claim.value == pytest.approx((d0 / n0) / (d_best / n_best), rel=1e-9)
+    # The optimum is the cheapest way to the same loss: any other size on the iso-loss curve costs more.
+    for scale in (0.8, 1.25):
+        n = n_best * scale
+        d = (a_d / (a_n / n0**alpha + a_d / d0**beta - a_n / n**alpha)) ** (1 / beta)
+        assert n * d > n_best * d_best
+    assert floor > 0
