@@ -281,6 +281,7 @@ class Evaluation:
     sensitivity: tuple[Sensitivity, ...] = field(default=())
     population: Population | None = None  # the judged figure of a population claim
     evidence: str = ""  # the claim's class, lowered to its weakest input's (see policy.capped)
+    evidence_inputs: tuple[str, ...] = ()  # the classes of the inputs the verdict rests on
     margin: float | None = None  # smallest relative move of one judged value that changes the verdict
     marginal: bool = False  # the margin is under policy.MARGINAL, or an input's stated range flips the verdict
     marginal_why: str = ""
@@ -425,9 +426,11 @@ def judged_input_classes(claim: Claim, rows: tuple[Row, ...]) -> tuple[str, ...]
     return tuple(sorted({input_evidence(i.record.kind) for r in used for i in r.inputs if i.symbol in judged}))
 
 
-def _evidence(claim: Claim, rows: tuple[Row, ...]) -> str:
-    """The claim's declared class, lowered to that of the weakest input its verdict rests on."""
-    return capped(claim.evidence, judged_input_classes(claim, rows))
+def _evidence(claim: Claim, rows: tuple[Row, ...]) -> dict[str, Any]:
+    """The claim's declared class, lowered to that of the weakest input its verdict rests on, and those inputs'
+    classes: the evidence fields of an :class:`Evaluation`."""
+    inputs = judged_input_classes(claim, rows)
+    return {"evidence": capped(claim.evidence, inputs), "evidence_inputs": inputs}
 
 
 def _marginal(
@@ -451,15 +454,22 @@ def evaluate(claim: Claim, db: Database) -> Evaluation:
     if claim.rows is None:
         row = _row(claim, derivation, db, None)
         assert row.verdict is not None
-        evidence = _evidence(claim, (row,))
+        firm = _evidence(claim, (row,))
         sensitivity = _sensitivity(claim, derivation, db, row)
-        if evidence == "none":
-            return Evaluation(
-                claim, row, (row,), Verdict.UNCHECKABLE, derivation, sensitivity=sensitivity, evidence=evidence
-            )
+        if firm["evidence"] == "none":
+            return Evaluation(claim, row, (row,), Verdict.UNCHECKABLE, derivation, sensitivity=sensitivity, **firm)
         marginal, why = _marginal(row.verdict, row.margin, sensitivity, False)
         return Evaluation(
-            claim, row, (row,), row.verdict, derivation, (), sensitivity, None, evidence, row.margin, marginal, why
+            claim,
+            row,
+            (row,),
+            row.verdict,
+            derivation,
+            sensitivity=sensitivity,
+            margin=row.margin,
+            marginal=marginal,
+            marginal_why=why,
+            **firm,
         )
     records, skipped = row_records(claim, db)
     rows = tuple(
@@ -474,13 +484,11 @@ def evaluate(claim: Claim, db: Database) -> Evaluation:
             f"(rows: {', '.join(r.record.id for r in rows if r.record) or 'none'})"
         )
     sensitivity = _sensitivity(claim, derivation, db, reference)
-    evidence = _evidence(claim, rows)
-    if evidence == "none":  # nothing published to judge against: every row is context
+    firm = _evidence(claim, rows)
+    if firm["evidence"] == "none":  # nothing published to judge against: every row is context
         rows = tuple(replace(r, verdict=None, margin=None) for r in rows)
         reference = next(r for r in rows if r.record and r.record.id == claim.rows.reference)
-        return Evaluation(
-            claim, reference, rows, Verdict.UNCHECKABLE, derivation, tuple(skipped), sensitivity, evidence=evidence
-        )
+        return Evaluation(claim, reference, rows, Verdict.UNCHECKABLE, derivation, tuple(skipped), sensitivity, **firm)
     if claim.rows.rule == "reference":
         if reference.verdict is None:
             raise ClaimError(f"claim {claim.id}: reference record '{claim.rows.reference}' is outside its scope")
@@ -493,11 +501,10 @@ def evaluate(claim: Claim, db: Database) -> Evaluation:
             derivation,
             tuple(skipped),
             sensitivity,
-            None,
-            evidence,
-            reference.margin,
-            marginal,
-            why,
+            margin=reference.margin,
+            marginal=marginal,
+            marginal_why=why,
+            **firm,
         )
     judged_rows = [r for r in rows if r.verdict is not None]
     spec = claim.rows
@@ -520,8 +527,8 @@ def evaluate(claim: Claim, db: Database) -> Evaluation:
         tuple(skipped),
         sensitivity,
         judged,
-        evidence,
-        margin,
-        marginal,
-        why,
+        margin=margin,
+        marginal=marginal,
+        marginal_why=why,
+        **firm,
     )

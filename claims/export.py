@@ -15,7 +15,7 @@ from hwdb import Field, Source, display_path
 
 from . import formatting, history, release, statements
 from .citation import content_version, permalink, read_registry
-from .engine import Evaluation, InputValue, Row, Rows, judged_input_classes
+from .engine import Evaluation, InputValue, Row, Rows
 from .policy import EVIDENCE, RULES, STRENGTH, WORDINGS, Verdict, verdict_text
 from .sensitivity import analyse
 
@@ -105,7 +105,7 @@ def claim_json(
             "class": evaluation.evidence,
             "meaning": EVIDENCE[evaluation.evidence],
             "declared": claim.evidence,
-            "inputs": sorted(judged_input_classes(claim, evaluation.rows), key=STRENGTH.index),
+            "inputs": sorted(evaluation.evidence_inputs, key=STRENGTH.index),
         },
         "margin": evaluation.margin,
         "marginal": evaluation.marginal,
