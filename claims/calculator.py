@@ -4,7 +4,9 @@ The page's calculator evaluates exactly the expression the engine lambdifies, on
 magnitudes, so it cannot disagree with the verified formula. The verdict it shows is
 the policy's own bands, exported here, applied as :meth:`claims.policy.Stated.verdict`
 applies them. Inputs are shown and typed in the unit their source printed (8 TB/s,
-671B parameters); :func:`spellings` lists every unit a reader may type instead.
+671B parameters); :func:`spellings` lists every unit a reader may type instead. Each input
+carries its field's rules (:mod:`claims.plausible`: a count is whole, a value is within physical
+bounds, active ≤ total parameters), so the page refuses an impossible what-if instead of computing it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import sympy as sp
 from hwdb import Quantity
 from hwdb.units import parse_unit
 
-from . import formatting
+from . import formatting, plausible
 from .engine import Evaluation
 from .policy import EDGE_ROUNDING, Verdict
 
@@ -127,6 +129,26 @@ def _spellings(unit: Any) -> dict[str, float]:
     return out
 
 
+def base_spelling(unit: Any) -> tuple[str, float] | None:
+    """The field's unit without its prefix, as a reader may type it ("B/s", "parameters"), with its SI factor.
+
+    The page suggests it when a bare number is plausible only in that unit: ``671e9`` in a field of billions.
+    """
+    noun = _count_noun(unit)
+    if noun is not None:
+        return noun, si_factor(parse_unit(COUNT_WORDS[noun][0]))
+    label = _label(unit)
+    base = _base(label, unit) if label else ""
+    base_unit = _parse(base) if base and base != label else None
+    return None if base_unit is None else (base, si_factor(base_unit))
+
+
+def rules(field: str, unit: Any) -> dict[str, Any]:
+    """What the page checks a typed value of ``field`` against: :func:`claims.plausible.limits`, the base unit."""
+    base = base_spelling(unit)
+    return {"field": field, **plausible.limits(field).json(), "base": list(base) if base else None}
+
+
 @dataclass(frozen=True)
 class Shown:
     """How one value is written in an input field: the number, its unit label, SI per unit."""
@@ -220,7 +242,7 @@ def result_format(evaluation: Evaluation) -> dict[str, Any]:
     digits = 5 if claim.stated.wording == "exact" else formatting.SIGNIFICANT
     unit = parse_unit(claim.unit)
     if claim.noun:
-        return {"kind": "noun", "label": claim.noun, "digits": digits}
+        return {"kind": "noun", "label": claim.noun, "one": formatting.singular(claim.noun), "digits": digits}
     noun = _count_noun(unit)
     if noun is not None:
         one = si_factor(parse_unit(COUNT_WORDS[noun][0]))
@@ -252,6 +274,7 @@ def spec(evaluation: Evaluation) -> dict[str, Any] | None:
     constants = {str(c.symbol): c for c in claim.constants}
     names: dict[sp.Symbol, sp.Symbol] = {}
     variables = []
+    keys: list[tuple[str, str]] = []
     for item in evaluation.reference.inputs:
         symbol = by_name.get(item.symbol)
         if symbol is None or symbol in names:
@@ -271,8 +294,10 @@ def spec(evaluation: Evaluation) -> dict[str, Any] | None:
                 "unit": show.label,
                 "factor": show.factor,
                 "spellings": spellings(q.units),
+                **rules(item.field.name, q.units),
             }
         )
+        keys.append((item.record.id, item.field.name))
     fixed: dict[str, float] = {}
     for name, symbol in by_name.items():
         if symbol in names:
@@ -285,6 +310,7 @@ def spec(evaluation: Evaluation) -> dict[str, Any] | None:
         "claim": claim.id,
         "expr": sp.jscode(result.xreplace(names)),  # a renaming of symbols: xreplace, not subs's search
         "vars": variables,
+        "ordered": [[variables[i]["name"], variables[j]["name"]] for i, j in plausible.ordered(keys)],
         "constants": fixed,
         "to_unit": to_claim_unit(claim.unit),
         "format": result_format(evaluation),
@@ -307,6 +333,7 @@ def field_html(variable: dict[str, Any], prefix: str) -> str:
         f'spellcheck="false" value="{esc(variable["text"])}" data-name="{esc(variable["name"])}" '
         f'data-key="{esc(variable["key"])}" aria-describedby="{esc(ident)}-msg"> '
         f'<span class="calc-unit">{esc(variable["unit"])}</span></span> '
+        f'<output class="calc-echo" id="{esc(ident)}-echo" for="{esc(ident)}"></output>'
         f'<span class="calc-message" id="{esc(ident)}-msg" role="status"></span></div>'
     )
 
@@ -323,7 +350,7 @@ def html(evaluation: Evaluation) -> str | None:
         f'<div class="claim-calculator" data-claim="{html_text.escape(data["claim"])}">'
         "<p>Change an input, in the unit shown or with your own (<code>4 TB/s</code>, <code>50B</code>): "
         "the value is recomputed in your browser from the same closed form (SymPy printed it to JavaScript) "
-        "and judged by the same bands.</p>"
+        "and judged by the same bands; what no real model or part could be is refused.</p>"
         f'<div class="calc-fields">{rows}</div>'
         '<p class="calc-result">Value: <output data-role="value"></output> '
         '<span class="calc-verdict-label">Verdict:</span> <output data-role="verdict"></output></p>'

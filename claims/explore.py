@@ -5,7 +5,10 @@ often, fields of one model record (DeepSeek-V3). The page lets the reader pick a
 and another model, or type numbers, and re-derives each such claim from its SymPy closed
 form printed to JavaScript, judged by the policy's bands (:func:`claims.calculator.judge`).
 Every number comes from hwdb through this module; :func:`with_model` is the same rebinding
-in Python, so tests can hold the page to the engine.
+in Python, so tests can hold the page to the engine. Each field carries the rules a typed value
+must meet (:func:`claims.calculator.rules`), and ``ordered`` the pairs of one record's fields whose
+order is physical (active ≤ total parameters). A verdict is the lecture's only on the claim's own
+case: with another model, the page shows the value and no verdict.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import sympy as sp
 from hwdb import Database, Record
 from hwdb.derived import field_of
 
-from . import calculator, formatting
+from . import calculator, formatting, plausible
 from .engine import Claim, Evaluation
 
 HARDWARE_KIND = "accelerator"
@@ -72,7 +75,12 @@ def _fields(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The editable fields of one kind, and each record of that kind with its values."""
     specs = [
-        {"group": kind, "field": name, "label": text, "spellings": calculator.spellings(unit)}
+        {
+            "group": kind,
+            "label": text,
+            "spellings": calculator.spellings(unit),
+            **calculator.rules(name, unit),
+        }
         for name, (text, unit) in names.items()
     ]
     records = [
@@ -159,8 +167,11 @@ def data(evaluations: dict[str, Evaluation], db: Database) -> dict[str, Any]:
     model_fields, models = _fields(db, MODEL_KIND, model_names)
     references = Counter(e.claim.rows.reference for e in chosen if e.claim.rows is not None)
     model_defaults = Counter(c["model"] for c in claims if c["model"])
+    fields = hw_fields + model_fields
+    keys = [(f["group"], f["field"]) for f in fields]
     return {
-        "fields": hw_fields + model_fields,
+        "fields": fields,
+        "ordered": [["{}.{}".format(*keys[i]), "{}.{}".format(*keys[j])] for i, j in plausible.ordered(keys)],
         "accelerators": accelerators,
         "models": models,
         "claims": claims,

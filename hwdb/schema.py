@@ -27,6 +27,7 @@ class FieldSpec:
     description: str
     convention: str | None = None  # "sparsity" or "direction"
     allow_zero: bool = False
+    count: bool = False  # a whole number of things (layers, experts, chips): a what-if must be one too
 
 
 def _flops(dtype: str) -> FieldSpec:
@@ -34,7 +35,7 @@ def _flops(dtype: str) -> FieldSpec:
 
 
 def _count(description: str, allow_zero: bool = False) -> FieldSpec:
-    return FieldSpec("1", description, allow_zero=allow_zero)
+    return FieldSpec("1", description, allow_zero=allow_zero, count=True)
 
 
 def _price(description: str) -> FieldSpec:
@@ -132,10 +133,10 @@ FIELDS: Final[dict[str, FieldSpec]] = {
     "decode_efficiency": FieldSpec("1", "decode throughput efficiency relative to prefill"),
     "rl_flop_per_param_token": FieldSpec("flop/(param*token)", "FLOP per active parameter per RL token, all phases"),
     "deployment_life": FieldSpec("s", "how long one model serves before it is replaced"),
-    "models_per_family": FieldSpec("1", "models a lab serves at once"),
-    "pipeline_stages": FieldSpec("1", "pipeline stages"),
+    "models_per_family": _count("models a lab serves at once"),
+    "pipeline_stages": _count("pipeline stages"),
     "step_time": FieldSpec("s", "duration of one serving step"),
-    "layers_per_stage": FieldSpec("1", "layers held by one pipeline stage"),
+    "layers_per_stage": _count("layers held by one pipeline stage"),
     "message_latency": FieldSpec("s", "end-to-end (host to host) latency of one small message"),
     "expert_parallel": _count("GPUs the routed experts of one layer are spread over"),
     "tensor_parallel": _count("GPUs one layer's matrices are split over (1: none)"),

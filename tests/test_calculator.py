@@ -20,10 +20,12 @@ from typing import Any
 import pytest
 
 import hwdb
-from claims import calculator, evaluate, explore, formatting
+from claims import calculator, evaluate, explore, formatting, plausible
 from claims.engine import ClaimError, Evaluation
 from claims.policy import Verdict
 from claims.registry import evaluate_all
+from hwdb.derived import DERIVED_FIELDS, field_of
+from hwdb.schema import FIELDS
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "book/_static/calculator.js"
@@ -37,6 +39,12 @@ const tasks = JSON.parse(require("fs").readFileSync(0, "utf8"));
 const out = tasks.map((t) => {
   if (t.op === "parse") return calc.parse(t.text, t.variable);
   if (t.op === "number") return calc.number(t.value, t.digits);
+  if (t.op === "order") {
+    const entries = {};
+    t.entries.forEach((e) => (entries[e.name] = { si: e.si, error: null, stamp: e.stamp, variable: e.variable }));
+    return calc.orderErrors(t.pairs, entries);
+  }
+  if (t.op === "echo") return calc.echo(t.text, calc.parse(t.text, t.variable).si, t.variable);
   const value = calc.compile(t.spec)(t.args);
   return { value: value, shown: calc.quantity(value, t.spec.format), verdict: calc.verdict(value, t.spec.judge) };
 });
@@ -123,6 +131,90 @@ def test_spellings_convert_to_si() -> None:
     assert params["B"] == 1e9 and params["Bparams"] == 1e9 and params["k"] == 1e3
 
 
+# ---------------------------------------------------------------- the rules a typed value must meet
+
+
+def test_every_field_has_plausible_limits() -> None:
+    """Every schema and derived field maps to bounds: a new dimension without a row in PLAUSIBLE fails here."""
+    for name in [*FIELDS, *DERIVED_FIELDS]:
+        limits = plausible.limits(name)
+        assert 0 <= limits.low < limits.high < math.inf, name
+        assert limits.count == bool(FIELDS.get(name) and FIELDS[name].count), name
+
+
+def test_every_hwdb_figure_lies_well_inside_its_limits() -> None:
+    """The bounds are wide: every figure hwdb holds (derived ones too) is MARGIN times inside them; counts are whole."""
+    checked = 0
+    for record in _db().records.values():
+        for name in [*record.fields, *DERIVED_FIELDS]:
+            field = field_of(record, name)
+            if field is None:
+                continue
+            limits = plausible.limits(name)
+            si = field.si
+            where = f"{record.id}.{name} = {si:g}"
+            if limits.count:
+                assert si == round(si) and si >= (0 if limits.zero else 1), where
+                assert si * plausible.MARGIN <= limits.high, where
+            elif si == 0:
+                assert limits.zero, where
+            elif limits.high <= 1:  # a share: at most all of it
+                assert limits.low < si <= limits.high, where
+            else:
+                assert limits.low * plausible.MARGIN <= si <= limits.high / plausible.MARGIN, where
+            checked += 1
+    assert checked > 300
+
+
+def test_ordered_pairs_name_schema_fields_and_hold_in_hwdb() -> None:
+    """Each declared order names real fields, and no hwdb record breaks one (most are met by several)."""
+    met = dict.fromkeys(plausible.ORDERED, 0)
+    for small, large in plausible.ORDERED:
+        assert small in FIELDS and large in FIELDS, (small, large)
+        assert FIELDS[small].unit == FIELDS[large].unit, (small, large)
+        for record in _db().records.values():
+            if record.has(small) and record.has(large):
+                assert record[small].si <= record[large].si, (record.id, small, large)
+                met[(small, large)] += 1
+    assert met[("active_params", "total_params")] > 3 and met[("dense_layers", "layers")] > 3
+
+
+def test_ordered_binds_only_fields_of_one_record() -> None:
+    keys = [("a", "total_params"), ("b", "active_params"), ("a", "active_params"), ("a", "layers")]
+    assert plausible.ordered(keys) == [(2, 0)]
+
+
+def test_spec_carries_each_inputs_rules() -> None:
+    spec = _specs()["batch.unbatched-penalty"]
+    by_key = {v["key"]: v for v in spec["vars"]}
+    names = {v["name"]: v["key"] for v in spec["vars"]}
+    assert {(names[a], names[b]) for a, b in spec["ordered"]} == {
+        ("deepseek-v3.active_params", "deepseek-v3.total_params"),
+        ("deepseek-v3.experts_per_token", "deepseek-v3.routed_experts"),
+        ("deepseek-v3.dense_layers", "deepseek-v3.layers"),
+    }
+    layers, dense = by_key["deepseek-v3.layers"], by_key["deepseek-v3.dense_layers"]
+    assert layers["count"] and not layers["zero"] and dense["count"] and dense["zero"]
+    total = by_key["deepseek-v3.total_params"]
+    assert not total["count"] and total["base"] == ["parameters", 1.0] and total["text"] == "671"
+    bandwidth = by_key["gb200.hbm_bandwidth"]
+    assert bandwidth["base"] == ["B/s", 1.0] and bandwidth["low"] < bandwidth["si"] < bandwidth["high"]
+    assert bandwidth["range"] == "from 1 kB/s to 1 PB/s"
+    for spec in _specs().values():  # at the reference inputs, every page starts inside every rule
+        for v in spec["vars"]:
+            assert v["low"] <= v["si"] <= v["high"], (spec["claim"], v["key"])
+
+
+def test_explore_fields_carry_rules_and_orders() -> None:
+    data = explore.data(_evaluations(), _db())
+    assert ["model.active_params", "model.total_params"] in data["ordered"]
+    assert ["model.dense_layers", "model.layers"] in data["ordered"]
+    fields = {(f["group"], f["field"]): f for f in data["fields"]}
+    assert fields[("model", "layers")]["count"] and fields[("accelerator", "hbm_bandwidth")]["base"] == ["B/s", 1.0]
+    for key in data["ordered"]:
+        assert all(tuple(k.split(".")) in fields for k in key)
+
+
 # ---------------------------------------------------------------- the page's JavaScript, in Node
 
 
@@ -177,9 +269,10 @@ def test_javascript_number_matches_python() -> None:
 
 @needs_node
 def test_javascript_refuses_bad_input_and_reads_units() -> None:
-    spec = _specs()["batch.optimal-size"]
-    by_key = {v["key"]: v for v in spec["vars"]}
+    by_key = {v["key"]: v for v in _specs()["batch.unbatched-penalty"]["vars"]}
     bandwidth, params = by_key["gb200.hbm_bandwidth"], by_key["deepseek-v3.total_params"]
+    layers, dense = by_key["deepseek-v3.layers"], by_key["deepseek-v3.dense_layers"]
+    experts = by_key["deepseek-v3.routed_experts"]
     cases: list[tuple[dict[str, Any], str, float | None]] = [
         (bandwidth, "8", 8e12),
         (bandwidth, "8 TB/s", 8e12),
@@ -198,6 +291,19 @@ def test_javascript_refuses_bad_input_and_reads_units() -> None:
         (bandwidth, "1e999", None),
         (bandwidth, "1,5", None),
         (bandwidth, "8 furlongs", None),
+        (bandwidth, "1e30", None),  # 1e30 TB/s: beyond any part
+        (bandwidth, "1e30 TB/s", None),
+        (bandwidth, "8e12", None),  # the whole figure typed into a field of TB/s: refused, with a hint
+        (bandwidth, "8e12 B/s", 8e12),
+        (params, "671e9", None),  # 671e9 billion parameters: refused, not read as 6.7e20
+        (params, "671e9 parameters", 671e9),
+        (params, "2e15 parameters", None),
+        (layers, "61", 61),
+        (layers, "61.5", None),  # a count is whole
+        (layers, "0", None),
+        (dense, "0", 0),  # hwdb allows a model no dense layers
+        (dense, "2.5", None),
+        (experts, "1e9", None),
     ]
     tasks = [{"op": "parse", "text": text, "variable": variable} for variable, text, _ in cases]
     for (_, text, si), got in zip(cases, _node(tasks), strict=True):
@@ -205,6 +311,53 @@ def test_javascript_refuses_bad_input_and_reads_units() -> None:
             assert got.get("error"), text
         else:
             assert got.get("si") == pytest.approx(si, rel=1e-12), text
+
+
+@needs_node
+def test_javascript_names_the_field_and_the_unit_in_a_refusal() -> None:
+    by_key = {v["key"]: v for v in _specs()["batch.optimal-size"]["vars"]}
+    params, bandwidth = by_key["deepseek-v3.total_params"], by_key["gb200.hbm_bandwidth"]
+    tasks = [
+        {"op": "parse", "text": "671e9", "variable": params},
+        {"op": "parse", "text": "1e30", "variable": bandwidth},
+        {"op": "echo", "text": "671e9 parameters", "variable": params},
+        {"op": "echo", "text": "4000 GB/s", "variable": bandwidth},
+        {"op": "echo", "text": "671", "variable": params},
+    ]
+    billions, beyond, echoed, echoed_bandwidth, same = _node(tasks)
+    assert "billions" in billions["error"] and "type 671 " in billions["error"], billions
+    assert beyond["error"].startswith("HBM bandwidth: 1e30 TB/s is beyond any plausible figure"), beyond
+    assert (echoed, echoed_bandwidth, same) == ("= 671 B parameters", "= 4 TB/s", "")
+
+
+@needs_node
+def test_javascript_blames_the_field_of_a_broken_order_typed_last() -> None:
+    by_key = {v["key"]: v for v in _specs()["batch.unbatched-penalty"]["vars"]}
+    active, total = by_key["deepseek-v3.active_params"], by_key["deepseek-v3.total_params"]
+    experts, routed = by_key["deepseek-v3.experts_per_token"], by_key["deepseek-v3.routed_experts"]
+
+    def task(small: dict[str, Any], large: dict[str, Any], si: tuple[float, float], typed_last: str) -> dict[str, Any]:
+        stamps = (2, 1) if typed_last == "small" else (1, 2)
+        return {
+            "op": "order",
+            "pairs": [["s", "l"]],
+            "entries": [
+                {"name": "s", "si": si[0], "stamp": stamps[0], "variable": small},
+                {"name": "l", "si": si[1], "stamp": stamps[1], "variable": large},
+            ],
+        }
+
+    tasks = [
+        task(active, total, (1000e9, 671e9), "small"),
+        task(active, total, (37e9, 30e9), "large"),
+        task(experts, routed, (300, 256), "small"),
+        task(active, total, (671e9, 671e9), "small"),  # equal is allowed: a dense model
+    ]
+    too_many, too_few, selected, equal = _node(tasks)
+    assert too_many == {"s": "Active parameters cannot exceed total parameters (671 B parameters)."}
+    assert too_few == {"l": "Total parameters cannot be less than active parameters (37 B parameters)."}
+    assert selected == {"s": "Experts chosen per token cannot exceed routed experts (256)."}
+    assert equal == {}
 
 
 # ---------------------------------------------------------------- the explore page's data

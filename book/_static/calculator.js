@@ -41,7 +41,10 @@
   function quantity(value, format) {
     const digits = format.digits;
     if (value === 0) return "zero";
-    if (format.kind === "noun") return number(value, digits) + " " + format.label;
+    if (format.kind === "noun") {
+      const text = number(value, digits); // a count of one takes the singular, as claims.formatting.counted
+      return text + " " + (text === "1" && format.one ? format.one : format.label);
+    }
     if (format.kind === "count") {
       const plain = value * format.plain;
       const scales = [[1e12, "T"], [1e9, "B"], [1e6, "M"], [1e3, "k"]];
@@ -54,11 +57,13 @@
       if (value > 0 && value < 0.01) return "1/" + number(1 / value, digits);
       return value >= 1 ? number(value, digits) + "×" : number(value, digits);
     }
-    const label = format.plural && value !== 1 ? format.plural : format.label;
-    return number(value, digits) + (label === "%" ? " %" : " " + label);
+    const text = number(value, digits);
+    const label = format.plural && text !== "1" ? format.plural : format.label;
+    return text + (label === "%" ? " %" : " " + label);
   }
 
-  // What a reader typed, in SI base units, or why it is refused.
+  // What a reader typed, in SI base units, or why it is refused. A variable carries its field's
+  // rules (claims/plausible.py): zero allowed or not, a count or not, the plausible range, the base unit.
   const NUMBER = /^([+\-\u2212]?)((?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:[eE][+\-\u2212]?\d+)?)\s*(.*)$/;
   function parse(text, variable) {
     const typed = String(text).replace(/[\s\u00a0\u202f]+/g, " ").trim();
@@ -78,7 +83,7 @@
     if (Number.isNaN(value)) return { error: "Not a number." };
     if (!isFinite(value)) return { error: "Not a finite number: too large." };
     if (value < 0) return { error: "Cannot be negative." };
-    if (value === 0) return { error: "Must be more than zero." };
+    if (value === 0 && !variable.zero) return { error: "Must be more than zero." };
     let factor = variable.factor;
     const unit = rest.replace(/\s+/g, "");
     if (unit) {
@@ -90,8 +95,91 @@
     }
     const si = value * factor;
     if (!isFinite(si)) return { error: "Not a finite number: too large." };
-    if (si <= 0) return { error: "Must be more than zero (too small to represent)." };
-    return { si: si };
+    if (si < 0 || (si === 0 && value !== 0)) return { error: "Must be more than zero (too small to represent)." };
+    return plausible(si, value, typed, unit ? null : body, variable);
+  }
+
+  function capital(text) {
+    return text ? text[0].toUpperCase() + text.slice(1) : text;
+  }
+
+  const SCALES = { 1e3: "thousands", 1e6: "millions", 1e9: "billions", 1e12: "trillions", 1e15: "quadrillions" };
+
+  // The field's rules on a parsed value: a count is whole, a value lies within the physical range.
+  // ``bare``: the number as typed when it came without a unit (read in the field's unit), else null.
+  function plausible(si, value, typed, bare, variable) {
+    const name = variable.label || "this field";
+    if (variable.count && Math.abs(si - Math.round(si)) > 1e-9 * Math.max(1, Math.abs(si))) {
+      return { error: capital(name) + ": a count, so a whole number." };
+    }
+    if (variable.high === undefined || si === 0 || (si >= variable.low && si <= variable.high)) return { si: si };
+    const base = variable.base;
+    if (bare !== null && base && base[1] !== variable.factor) {
+      // A bare number that is plausible only in the unit's base: the whole figure typed into a field of billions.
+      const meant = value * base[1];
+      if (meant >= variable.low && meant <= variable.high) {
+        const scale = variable.factor / base[1];
+        const words = SCALES[scale] ? SCALES[scale] + " (" + variable.unit + ")" : variable.unit + ", " + number(scale, 5) + " " + base[0] + " each";
+        return {
+          error:
+            capital(name) + ": this field is in " + words + ", so " + bare + " means " + number(si / base[1]) + " " +
+            base[0] + ", beyond any plausible figure. For " + bare + " " + base[0] + ", type " +
+            number(meant / variable.factor, 5) + " or “" + bare + " " + base[0] + "”.",
+        };
+      }
+    }
+    const shown = bare === null ? typed : bare + (variable.unit ? " " + variable.unit : "");
+    return { error: capital(name) + ": " + shown + " is beyond any plausible figure (" + variable.range + ")." };
+  }
+
+  // The parsed value written back in the field's own unit, where it differs from what was typed ("= 4 TB/s").
+  function echo(text, si, variable) {
+    const canonical = number(si / variable.factor, 5);
+    if (String(text).replace(/[\s,\u00a0\u202f]/g, "") === canonical.replace(/,/g, "")) return "";
+    return "= " + canonical + (variable.unit ? " " + variable.unit : "");
+  }
+
+  function written(entry) {
+    return number(entry.si / entry.variable.factor, 5) + (entry.variable.unit ? " " + entry.variable.unit : "");
+  }
+
+  // Pairs [smaller, larger] of one record's fields (claims/plausible.py ORDERED) that the typed values break:
+  // the message goes to the field of the pair typed last.
+  function orderErrors(pairs, entries) {
+    const out = {};
+    (pairs || []).forEach(([small, large]) => {
+      const a = entries[small];
+      const b = entries[large];
+      if (!a || !b || a.error || b.error || a.si === null || b.si === null) return;
+      if (a.si <= b.si * (1 + 1e-12)) return;
+      if (a.stamp >= b.stamp) out[small] = out[small] || capital(a.variable.label) + " cannot exceed " + b.variable.label + " (" + written(b) + ").";
+      else out[large] = out[large] || capital(b.variable.label) + " cannot be less than " + a.variable.label + " (" + written(a) + ").";
+    });
+    return out;
+  }
+
+  // An input's state from what is in it now (entry: input, variable, and the clock of its last edit).
+  function read(entry, clock) {
+    const parsed = parse(entry.input.value, entry.variable);
+    entry.error = parsed.error || null;
+    entry.si = parsed.error ? null : parsed.si;
+    entry.echoed = parsed.error ? "" : echo(entry.input.value, parsed.si, entry.variable);
+    if (clock !== undefined) entry.stamp = clock;
+  }
+
+  // Show each field's problem (its own, or a broken order) beside it, or its echo; returns whether all are fine.
+  function mark(entries, pairs) {
+    const order = orderErrors(pairs, entries);
+    let fine = true;
+    Object.entries(entries).forEach(([key, e]) => {
+      e.problem = e.error || order[key] || null;
+      if (e.problem) fine = false;
+      e.message.textContent = e.problem || "";
+      if (e.echo) e.echo.textContent = e.problem ? "" : e.echoed || "";
+      if (e.problem) e.input.setAttribute("aria-invalid", "true");
+      else e.input.removeAttribute("aria-invalid");
+    });
+    return fine;
   }
 
   // claims.policy.Stated.verdict on the value in the claim's unit: "holds", "rough" or "fails".
@@ -126,35 +214,37 @@
     return out;
   }
 
-  // Show a field's problem beside it (or clear it); returns the parse result.
-  function check(input, variable, message) {
-    const parsed = parse(input.value, variable);
-    message.textContent = parsed.error || "";
-    if (parsed.error) input.setAttribute("aria-invalid", "true");
-    else input.removeAttribute("aria-invalid");
-    return parsed;
-  }
-
   function setup(box) {
     const doc = box.ownerDocument;
     const spec = JSON.parse(box.querySelector('script[type="application/json"]').textContent);
     const evaluate = compile(spec);
-    const inputs = spec.vars.map((v) => box.querySelector('input[data-name="' + v.name + '"]'));
-    const messages = inputs.map((input) => doc.getElementById(input.getAttribute("aria-describedby")));
-    const si = spec.vars.map((v) => v.si); // exact hwdb values until the reader types
-    const valid = spec.vars.map(() => true);
+    const entries = {};
+    spec.vars.forEach((v) => {
+      const input = box.querySelector('input[data-name="' + v.name + '"]');
+      entries[v.name] = {
+        input: input,
+        variable: v,
+        message: doc.getElementById(input.getAttribute("aria-describedby")),
+        echo: box.querySelector('output.calc-echo[for="' + input.id + '"]'),
+        si: v.si, // the exact hwdb value until the reader types
+        error: null,
+        echoed: "",
+        stamp: 0,
+      };
+    });
     const out = box.querySelector('output[data-role="value"]');
     const verdictOut = box.querySelector('output[data-role="verdict"]');
+    let clock = 0;
     function update() {
       verdictOut.textContent = "";
       delete verdictOut.dataset.verdict;
-      if (valid.includes(false)) {
+      if (!mark(entries, spec.ordered)) {
         out.textContent = "— (correct the input marked)";
         out.dataset.value = "";
         verdictOut.textContent = "—";
         return;
       }
-      const value = evaluate(si);
+      const value = evaluate(spec.vars.map((v) => entries[v.name].si));
       if (!isFinite(value)) {
         out.textContent = "— (no finite value for these inputs)";
         out.dataset.value = "";
@@ -172,18 +262,16 @@
       verdictOut.dataset.verdict = judge.names[key];
       verdictOut.append(badge(doc, key, judge, judge.mode === "row" ? "this row: " : ""));
     }
-    inputs.forEach((input, i) => {
-      input.addEventListener("input", () => {
-        const parsed = check(input, spec.vars[i], messages[i]);
-        valid[i] = parsed.error === undefined;
-        if (valid[i]) si[i] = parsed.si;
+    Object.values(entries).forEach((entry) => {
+      entry.input.addEventListener("input", () => {
+        read(entry, ++clock);
         update();
       });
     });
     update();
   }
 
-  const api = { number, quantity, parse, verdict, compile, check, badge };
+  const api = { number, quantity, parse, echo, orderErrors, read, mark, verdict, compile, badge };
   if (typeof module !== "undefined" && module.exports) module.exports = api;
   else root.ClaimCalc = api;
   if (typeof document !== "undefined") {

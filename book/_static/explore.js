@@ -1,8 +1,12 @@
 // The explore page: pick an accelerator and a model (or type numbers) and every per-chip claim
 // is re-derived from its SymPy closed form printed to JavaScript (claims/explore.py writes the
-// data) and judged by the policy's bands. Parsing, formatting and verdicts are calculator.js's.
+// data) and judged by the policy's bands. Parsing, field rules, formatting and verdicts are
+// calculator.js's. The lecture's verdict is shown only on the claim's own model; the scenario
+// (chip, model, typed numbers) lives in the address's query, so a link reproduces it.
 (function () {
   "use strict";
+
+  const GROUPS = ["accelerator", "model"];
 
   function setup(box) {
     const calc = window.ClaimCalc;
@@ -17,22 +21,26 @@
     data.models.forEach((r) => (records.model[r.id] = r));
     const status = box.querySelector(".explore-status");
 
-    // One state per field: the value in SI (null: none), whether typed, and how it is written.
+    // One entry per field ("group.field"), as calculator.js's read and mark expect: the value in SI
+    // (null: none), its error, when it was last typed, and the variable (unit, rules) it is read with.
     const fields = {};
     data.fields.forEach((spec) => {
-      const key = spec.group + "." + spec.field;
       const input = box.querySelector('input[data-name="' + spec.group + "-" + spec.field + '"]');
-      fields[key] = {
+      fields[spec.group + "." + spec.field] = {
         spec: spec,
         input: input,
         unit: input.parentElement.querySelector(".calc-unit"),
+        echo: input.closest(".calc-field").querySelector("output.calc-echo"),
         message: doc.getElementById(input.getAttribute("aria-describedby")),
         si: null,
         error: null,
+        echoed: "",
+        stamp: 0,
         edited: false,
-        variable: { factor: 1, spellings: spec.spellings, unit: "", text: "" },
+        variable: Object.assign({}, spec, { factor: 1, unit: "", text: "" }),
       };
     });
+    let clock = 0;
 
     function load(group) {
       const record = records[group][pick[group].value];
@@ -42,15 +50,15 @@
           const entry = record.values[f.spec.field];
           f.edited = false;
           f.error = null;
-          f.input.removeAttribute("aria-invalid");
+          f.echoed = "";
+          f.stamp = 0;
           if (entry) {
             f.si = entry.si; // the exact hwdb value, not the rounded text
             f.input.value = entry.text;
             f.unit.textContent = entry.unit;
-            f.variable = { factor: entry.factor, spellings: f.spec.spellings, unit: entry.unit, text: entry.text };
+            f.variable = Object.assign({}, f.spec, { factor: entry.factor, unit: entry.unit, text: entry.text });
             f.input.placeholder = "";
             f.input.removeAttribute("title");
-            f.message.textContent = "";
           } else {
             f.si = null;
             f.input.value = "";
@@ -58,8 +66,7 @@
             f.input.title = record.name + " has no such figure in hwdb; type one to use it";
             const first = Object.entries(f.spec.spellings)[0];
             f.unit.textContent = first ? first[0] : "";
-            f.variable = { factor: first ? first[1] : 1, spellings: f.spec.spellings, unit: f.unit.textContent, text: "" };
-            f.message.textContent = ""; // the placeholder says so; each claim that needs it says which
+            f.variable = Object.assign({}, f.spec, { factor: first ? first[1] : 1, unit: f.unit.textContent, text: "" });
           }
         });
     }
@@ -67,15 +74,12 @@
     function typed(f) {
       f.edited = true;
       if (f.input.value.trim() === "" && f.input.placeholder) {
-        f.si = null;
+        f.si = null; // a figure the record lacks, left empty: each claim that needs it says which
         f.error = null;
-        f.input.removeAttribute("aria-invalid");
-        f.message.textContent = "";
+        f.echoed = "";
         return;
       }
-      const parsed = calc.check(f.input, f.variable, f.message);
-      f.error = parsed.error || null;
-      f.si = parsed.error ? null : parsed.si;
+      calc.read(f, ++clock);
     }
 
     function describe() {
@@ -84,6 +88,36 @@
       status.textContent = edited.length
         ? "Your numbers: " + names + ", with " + edited.map((f) => f.spec.label).join(", ") + " as typed."
         : "Numbers from hwdb: " + names + ".";
+    }
+
+    // The scenario in the address: ?accelerator=…&model=…&model.total_params=… (as typed), keeping
+    // the rest of the address (the step explorer's #hash, a search highlight).
+    function save() {
+      const params = new URLSearchParams(window.location.search);
+      GROUPS.forEach((group) => params.set(group, pick[group].value));
+      Object.entries(fields).forEach(([key, f]) => {
+        if (f.edited) params.set(key, f.input.value);
+        else params.delete(key);
+      });
+      window.history.replaceState(window.history.state, "", window.location.pathname + "?" + params + window.location.hash);
+    }
+
+    function restore() {
+      const params = new URLSearchParams(window.location.search);
+      const unknown = [];
+      GROUPS.forEach((group) => {
+        const id = params.get(group);
+        if (id === null) return;
+        if (records[group][id]) pick[group].value = id;
+        else unknown.push(group + " “" + id + "”");
+      });
+      GROUPS.forEach(load);
+      Object.entries(fields).forEach(([key, f]) => {
+        if (!params.has(key)) return;
+        f.input.value = params.get(key);
+        typed(f);
+      });
+      return unknown;
     }
 
     const evaluators = {};
@@ -98,6 +132,7 @@
 
     function recompute() {
       describe();
+      calc.mark(fields, data.ordered);
       data.claims.forEach((claim) => {
         const row = box.querySelector('tr[data-claim="' + claim.id + '"]');
         const valueOut = cell(row, "value");
@@ -114,7 +149,7 @@
             return;
           }
           const f = fields[arg.group + "." + arg.field];
-          if (f.error) invalid = true;
+          if (f.problem) invalid = true;
           else if (f.si === null) missing.push(f.spec.label);
           args.push(f.si);
         });
@@ -133,6 +168,10 @@
         valueOut.textContent = calc.quantity(value, claim.format);
         if (claim.judge.mode === "none") {
           verdictOut.textContent = "none computed";
+        } else if (claim.model && claim.model !== pick.model.value) {
+          // The lecture's figure is about its own model: another model's value is shown, not judged against it.
+          const own = records.model[claim.model];
+          verdictOut.textContent = "not judged: the claim is about " + (own ? own.name : claim.model);
         } else if (!claim.in_scope.includes(pick.accelerator.value)) {
           verdictOut.textContent = "context: outside the claim's scope";
         } else {
@@ -143,20 +182,23 @@
       });
     }
 
-    ["accelerator", "model"].forEach((group) => {
+    GROUPS.forEach((group) => {
       pick[group].addEventListener("change", () => {
         load(group);
         recompute();
+        save();
       });
-      load(group);
     });
     Object.values(fields).forEach((f) =>
       f.input.addEventListener("input", () => {
         typed(f);
         recompute();
+        save();
       })
     );
+    const unknown = restore();
     recompute();
+    if (unknown.length) status.textContent += " The address named no such " + unknown.join(" or ") + " in hwdb; showing the default.";
   }
 
   document.addEventListener("DOMContentLoaded", function () {
