@@ -27,7 +27,7 @@ from sphinx.environment import BuildEnvironment
 
 from hwdb.files import write_atomic
 
-from ..figures import FIGURES, render_svg
+from ..figures import FIGURES
 from ..sphinxnodes import build_state
 from . import ahead, dependencies
 
@@ -45,7 +45,7 @@ def drawing(app: Sphinx, name: str) -> Callable[[], str] | None:
         return None
     db, evaluations = state.db, state.evaluations
     recorder = dependencies.tracking(app).recorder
-    return lambda: render_svg(spec.draw(db, dependencies.reference_views(evaluations, recorder)))
+    return lambda: spec.render(db, dependencies.reference_views(evaluations, recorder))
 
 
 def _entry_path(app: Sphinx, name: str) -> Path:
