@@ -68,9 +68,10 @@ def quantity(value: float, unit_text: str, significant: int = SIGNIFICANT) -> st
         if 0 < value < 0.01:  # a small share reads better as one part in N than as 0.000489
             return f"1/{number(1 / value, significant)}"
         return f"{number(value, significant)}×" if value >= 1 else number(value, significant)
-    if label.isalpha() and len(label) > 3 and value != 1:  # a spelled-out unit takes a plural: "2 months"
+    text = number(value, significant)
+    if label.isalpha() and len(label) > 3 and text != "1":  # a spelled-out unit takes a plural: "2 months"
         label += "s"
-    return f"{number(value, significant)} {label}"
+    return f"{text} {label}"
 
 
 def factor(k: float) -> str:
@@ -82,6 +83,35 @@ def factor(k: float) -> str:
     return f"×{number(size, digits)}" if k >= 1 else f"÷{number(size, digits)}"
 
 
+#: Plurals that are not the singular plus "s", for the head noun of a count ("1 pass over HBM").
+_SINGULARS = {"passes": "pass", "dies": "die", "batches": "batch", "indices": "index", "boxes": "box"}
+_PREPOSITIONS = frozenset({"per", "over", "of", "in", "on", "for", "to", "across", "from", "with"})
+
+
+def singular(noun: str) -> str:
+    """A count's noun phrase for one: "NVLink domains" → "NVLink domain", "passes over HBM" → "pass over HBM".
+
+    The nouns are written in the plural, since most counts are not one; the head is the last word before
+    the first preposition ("experts per GPU"), or the last word.
+    """
+    words = noun.split(" ")
+    head = next((i - 1 for i, w in enumerate(words) if i > 0 and w in _PREPOSITIONS), len(words) - 1)
+    word = words[head]
+    if word in _SINGULARS:
+        words[head] = _SINGULARS[word]
+    elif word.endswith("ies") and len(word) > 4:
+        words[head] = word[:-3] + "y"
+    elif word.endswith("s") and not word.endswith("ss"):
+        words[head] = word[:-1]
+    return " ".join(words)
+
+
+def counted(value: float, noun: str, significant: int = SIGNIFICANT) -> str:
+    """A number and the noun it counts, singular where the number reads "1": "1 NVLink domain", "2 hops"."""
+    text = number(value, significant)
+    return f"{text} {singular(noun) if text == '1' else noun}"
+
+
 def claim_quantity(claim: Claim, value: float) -> str:
     """A claim's value as the book writes it: counts with their noun, the rest by unit.
 
@@ -91,7 +121,7 @@ def claim_quantity(claim: Claim, value: float) -> str:
     if value == 0:  # a proof's zero (a derivative, a dependence) has no magnitude to give a unit to
         return "zero"
     if claim.noun:
-        return f"{number(value, digits)} {claim.noun}"
+        return counted(value, claim.noun, digits)
     return quantity(value, claim.unit, digits)
 
 
@@ -114,7 +144,7 @@ def detail(spec: Detail, value: float) -> str:
     A detail beside an exact value asks for more figures (``digits``), so "4,096" is not shown as "4,100".
     """
     digits = spec.digits or SIGNIFICANT
-    return f"{number(value, digits)} {spec.noun}" if spec.noun else quantity(value, spec.unit, digits)
+    return counted(value, spec.noun, digits) if spec.noun else quantity(value, spec.unit, digits)
 
 
 def skipped(records: tuple[tuple[str, str], ...], kind: str) -> str:
@@ -172,7 +202,7 @@ def band(evaluation: Evaluation, interval: tuple[float, float]) -> str:
     claim = evaluation.claim
 
     def write(v: float) -> str:
-        """In the claim's own unit, so a band reads beside the value it judges (26.3 us against 949 us)."""
+        """In the claim's own unit, so a band reads beside the value it judges (26.3 µs against 949 µs)."""
         if claim.stated.unit == claim.unit:
             return claim_quantity(claim, v)
         return claim_quantity(
@@ -222,7 +252,8 @@ def stated(evaluation: Evaluation) -> str:
     s = evaluation.claim.stated
     text = claim_quantity(evaluation.claim, s.value) if s.unit == evaluation.claim.unit else quantity(s.value, s.unit)
     if s.low is not None and s.high is not None:
-        label = text.split(" ", 1)[1] if " " in text else ""
+        high = claim_quantity(evaluation.claim, s.high) if s.unit == evaluation.claim.unit else quantity(s.high, s.unit)
+        label = high.split(" ", 1)[1] if " " in high else ""  # the plural: "1–2 racks", never "1–2 rack"
         text = f"{number(s.low)}–{number(s.high)} {label}".strip()
     return ("at least " if s.wording == "at-least" else "") + text
 

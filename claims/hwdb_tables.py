@@ -24,7 +24,7 @@ from hwdb.schema import FIELDS, KINDS
 from . import formatting, lock
 from .registry import all_claims, evaluate_all
 from .sphinx import dependencies
-from .sphinxnodes import build_state, table_of
+from .sphinxnodes import build_state, paragraph_of, table_of
 
 logger = logging.getLogger(__name__)
 
@@ -210,7 +210,7 @@ class SystemsDirective(SphinxDirective):
             rows.append(
                 [
                     label,
-                    str(system.meta["accelerator"]),
+                    paragraph_of(nodes.literal("", str(system.meta["accelerator"]))),  # a record ID, set as code
                     _field_cell(system, "chips"),
                     *(_quantity_cell(totals.get(name), unit) for name, unit, _ in columns),
                 ]

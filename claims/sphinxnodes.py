@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,19 @@ def paragraph_of(*children: nodes.Node | str, classes: list[str] | None = None) 
     for child in children:
         para += nodes.Text(child) if isinstance(child, str) else child
     return para
+
+
+def ids_as_code(text: str, ids: Iterable[str]) -> list[nodes.Node]:
+    """``text`` as nodes with each of ``ids`` in it set as code: a record ID is an identifier, not a word."""
+    wanted = sorted(set(ids), key=len, reverse=True)  # the longest first: deepseek-v3.2-exp before deepseek-v3
+    if not wanted:
+        return [nodes.Text(text)]
+    out: list[nodes.Node] = []
+    last = 0
+    for m in re.finditer(r"(?<![\w.-])(?:" + "|".join(map(re.escape, wanted)) + r")(?![\w-]|\.\w)", text):
+        out += [nodes.Text(text[last : m.start()]), nodes.literal("", m.group(0))]
+        last = m.end()
+    return [*out, nodes.Text(text[last:])]
 
 
 def verdict_badge(verdict_text: str, marginal: bool = False) -> nodes.inline:

@@ -18,8 +18,8 @@
   }
 
   function evidenceOf(row) {
-    const cells = row.querySelectorAll("td");
-    return cells.length > 2 ? cells[2].textContent.trim() : "";
+    const chip = row.querySelector(".claim-index-evidence");
+    return chip ? chip.textContent.trim() : "";
   }
 
   function selectOf(label, name, values) {

@@ -178,7 +178,7 @@ def derive_optimal_batch() -> Derivation:
                 sp.Eq(B_star, sp.UnevaluatedExpr(hardware) * sp.UnevaluatedExpr(sparsity)),
             ),
             Step(
-                "DeepSeek serves FP8 weights of b_w bytes on FP8 arithmetic, which a chip like the GB200 runs at "
+                "DeepSeek serves FP8 weights on FP8 arithmetic, which a chip like the GB200 runs at "
                 "twice its BF16 rate: the rate per byte is unchanged",
                 sp.Eq(F_8, SERVED_RATE),
             ),
@@ -248,14 +248,14 @@ def derive_optimal_batch() -> Derivation:
                 compute_share,
                 "percent",
             ),
-            Detail("step_at_balanced", "step time at B* and the served context, on one GPU", step, "ms"),
+            Detail("step_at_balanced", "step time at B* and the served context, on one accelerator", step, "ms"),
             Detail(
                 "gpus_to_hold",
-                "GPUs that hold the FP8 weights and the BF16 KV of B* sequences, less the reserve, with the experts "
+                "accelerators that hold the FP8 weights and the BF16 KV of B* sequences, less the reserve, with the experts "
                 "spread over them and the rest copied to each",
                 served(chips_needed(), solution),
                 "1",
-                noun="GPUs",
+                noun="accelerators",
             ),
             Detail(
                 "expert_balanced",

@@ -188,7 +188,7 @@ MICROBATCH_RELOADS = Claim(
     kind="structural",
     page=PAGE,
     unit="1",
-    noun="balanced batch per micro-batch",
+    noun="balanced batches per micro-batch",
     stated=Stated(
         1, "1", "pipelining forces micro-batching, which defeats amortising weight loads over the global batch"
     ),

@@ -15,7 +15,7 @@ from ..engine import ClaimError, Evaluation
 from ..figures import FIGURES
 from ..policy import EVIDENCE, MARKERS, RULES, WORDINGS, Verdict
 from ..registry import all_claims
-from ..sphinxnodes import build_state, paragraph_of, table_of
+from ..sphinxnodes import build_state, ids_as_code, paragraph_of, table_of
 from ..sphinxnodes import claim_xref as _claim_xref
 from ..sphinxnodes import verdict_badge as _verdict
 from . import dependencies, figure_cache
@@ -24,12 +24,32 @@ from .lookup import _lookup
 logger = logging.getLogger(__name__)
 
 
-def _margin_cell(e: Evaluation) -> nodes.paragraph:
-    """The claim index's margin cell, carrying the number a sortable table orders by."""
-    cell = paragraph_of(formatting.margin(e))
-    cell["classes"].append("claim-margin")
-    cell["classes"].append(f"sort-{-1 if e.margin is None else round(e.margin * 1e6)}")
-    return cell
+def _margin_line(e: Evaluation) -> nodes.inline:
+    """The margin under the verdict, carrying the number the Order menu sorts by as a class (sort-N)."""
+    text = formatting.margin(e, flag=False)
+    line = nodes.inline(text, f"margin {text}" if e.margin is not None else text)
+    line["classes"] += ["claim-margin", f"sort-{-1 if e.margin is None else round(e.margin * 1e6)}"]
+    return line
+
+
+# One class per column, so a narrow screen can lay each row out as a card (claims.css) and the
+# filter can find a row's evidence class without counting cells (claim-index.js).
+_INDEX_COLUMNS = ("claim-index-claim", "claim-index-judged", "claim-index-stated", "claim-index-verdict")
+
+
+def _index_row(e: Evaluation) -> list[nodes.Node | str]:
+    """Title, ID and evidence in one cell and the margin under the verdict: four columns fit a 730 px column."""
+    claim = e.claim
+    evidence = nodes.inline(e.evidence, e.evidence, classes=["claim-evidence", "claim-index-evidence"])
+    title = nodes.inline(claim.title, claim.title, classes=["claim-index-title"])
+    label = nodes.inline("", "", _claim_xref(claim.id, nodes.literal("", claim.id)), nodes.Text(" "), evidence)
+    label["classes"].append("claim-index-id")
+    return [
+        paragraph_of(title, label),
+        formatting.judged(e),
+        formatting.stated(e),
+        paragraph_of(_verdict(e.verdict.value, e.marginal), " ", _margin_line(e)),
+    ]
 
 
 class ClaimIndexDirective(SphinxDirective):
@@ -46,19 +66,13 @@ class ClaimIndexDirective(SphinxDirective):
             dependencies.note_shown(self.env.app, "claim-index", claim.id)  # judged, stated and verdict
             if e is None or (wanted and e.verdict.value != wanted):
                 continue
-            rows.append(
-                [
-                    paragraph_of(_claim_xref(claim.id, nodes.literal("", claim.id))),
-                    claim.title,
-                    e.evidence,
-                    formatting.judged(e),
-                    formatting.stated(e),
-                    paragraph_of(_verdict(e.verdict.value, e.marginal)),
-                    _margin_cell(e),
-                ]
-            )
-        headers = ["claim", "title", "evidence", "judged", "lecture", "verdict", "margin"]
-        return [table_of(headers, rows, ["claim-index", "sortable"])]
+            rows.append(_index_row(e))
+        headers = ["claim", "the book", "the lecture", "verdict"]
+        table = table_of(headers, rows, ["claim-index", "sortable"])
+        for row in table.findall(nodes.row):
+            for entry, column in zip(row.children, _INDEX_COLUMNS, strict=True):
+                entry["classes"].append(column)
+        return [table]
 
 
 class VerdictSummaryDirective(SphinxDirective):
@@ -175,6 +189,7 @@ class SourcesDirective(SphinxDirective):
             return []
         out = nodes.container(classes=["hwdb-sources"])
         citing = db.citations()
+        ids = [record.id for record in db]  # a note that names another record sets its ID as code
         for source in sorted(db.sources.values(), key=lambda s: (s.publisher, s.title)):
             section = nodes.container(ids=[f"source-{source.id}"], classes=["hwdb-source"])
             section += paragraph_of(
@@ -186,11 +201,13 @@ class SourcesDirective(SphinxDirective):
                 f" (retrieved {source.retrieved.isoformat()}).",
             )
             if source.note:
-                section += paragraph_of(source.note, classes=["hwdb-source-note"])
+                section += paragraph_of(*ids_as_code(source.note, ids), classes=["hwdb-source-note"])
             users = nodes.bullet_list()
             for record, f in citing.get(source.id, []):
-                text = f"{record.id}.{f.name} = {formatting.field_value(f)}" + (f" — {f.note}" if f.note else "")
-                users += nodes.list_item("", paragraph_of(nodes.literal("", f"{record.file}"), " ", text))
+                text = f" = {formatting.field_value(f)}" + (f" — {f.note}" if f.note else "")
+                where = nodes.literal("", f"{record.id}.{f.name}")
+                line = paragraph_of(nodes.literal("", f"{record.file}"), " ", where, *ids_as_code(text, ids))
+                users += nodes.list_item("", line)
             section += users
             out += section
         return [out]
@@ -246,21 +263,41 @@ class VerdictRulesDirective(SphinxDirective):
         return [items]
 
 
+def _sentence_case(text: str) -> str:
+    """A label as a table cell opens: capitalised (labels are lower case, written for a claim box's list)."""
+    return text[:1].upper() + text[1:]
+
+
+def _with_math(text: str) -> nodes.paragraph:
+    """A glossary definition, its ``$…$`` spans as inline math."""
+    parts = text.split("$")
+    return paragraph_of(*(nodes.math("", part) if i % 2 else part for i, part in enumerate(parts) if part))
+
+
 class NotationDirective(SphinxDirective):
-    """``.. notation-table::`` — every symbol of every derivation, generated from the claims."""
+    """``.. notation-table::`` — every symbol of every derivation, one row per meaning, generated from the claims."""
 
     def run(self) -> list[nodes.Node]:
+        claims = all_claims()
+        for missing in notation.undefined(claims):  # the table would fall back on the step's sentence
+            logger.warning(
+                "notation: claims/glossary.py has no definition of %s as claim %s uses it (%s)",
+                missing.symbol.name,
+                missing.claim,
+                "defined in a step" if missing.definitions else "a variable",
+                location=self.get_location(),
+            )
         rows: list[list[nodes.Node | str]] = []
-        for entry in notation.entries(all_claims()):
+        for entry in notation.entries(claims):
             links: list[nodes.Node | str] = []
             for i, claim_id in enumerate(entry.claims):
                 links += [", "] if i else []
                 links.append(_claim_xref(claim_id, nodes.literal("", claim_id)))
-            units = ", ".join((formatting.unit(u) or "dimensionless") for u in entry.units) or "(defined in a step)"
+            units = ", ".join((formatting.unit(u) or "dimensionless") for u in entry.units) or "–"
             rows.append(
                 [
                     paragraph_of(nodes.math("", entry.symbol)),
-                    "; ".join(entry.meanings),
+                    (_with_math if entry.from_glossary else _sentence_case)("; ".join(entry.meanings)),
                     units,
                     paragraph_of(*links),
                 ]
