@@ -344,8 +344,16 @@ class Scenario:
             f"<td>{e('what-if' if i.field.file == WHAT_IF else i.field.source.title)}</td></tr>"
             for i in self.inputs
         )
+        # The derivation's constants too, so this list counts what the claim box's "Inputs and their sources" counts.
+        constants = self.evaluation.claim.constants
+        inputs += "".join(
+            f"<tr><td><code>{e(str(c.symbol))}</code></td>"
+            f"<td>{e(f'{formatting.number(c.value)} {formatting.unit(c.unit)}'.strip())}</td>"
+            f"<td>constant of the derivation</td></tr>"
+            for c in constants
+        )
         folded = (
-            f"<details><summary>inputs ({len(self.inputs)})</summary><table>"
+            f"<details><summary>inputs and their sources ({len(self.inputs) + len(constants)})</summary><table>"
             f"<tr><th>field</th><th>value</th><th>source</th></tr>{inputs}</table></details>"
             if inputs
             else ""

@@ -39,6 +39,16 @@ from ..sphinxnodes import build_state
 
 logger = logging.getLogger(__name__)
 
+# What an exercise asks the reader to do. "apply" changes one input of the chapter's formula; the
+# others ask for more: a formula of one's own ("derive"), an order of magnitude from few facts
+# ("estimate"), or a choice that meets a constraint ("design").
+KINDS = {
+    "apply": "Apply",
+    "derive": "Derive",
+    "estimate": "Estimate",
+    "design": "Design",
+}
+
 
 class exercise_node(nodes.General, nodes.Element):  # type: ignore[misc]  # docutils names nodes in lower case
     """One exercise: title, question and answer."""
@@ -49,7 +59,7 @@ class answer_node(nodes.General, nodes.Element):  # type: ignore[misc]
 
 
 def visit_exercise_html(self: HTML5Translator, node: exercise_node) -> None:
-    self.body.append(self.starttag(node, "section", CLASS="exercise"))
+    self.body.append(self.starttag(node, "section", CLASS="exercise"))  # with its exercise-KIND class
 
 
 def depart_exercise_html(self: HTML5Translator, node: exercise_node) -> None:
@@ -89,6 +99,7 @@ class ExerciseDirective(SphinxDirective):
     option_spec: ClassVar[dict[str, Any]] = {
         "let": directives.unchanged_required,
         "expect": directives.unchanged,
+        "kind": lambda text: directives.choice(text, tuple(KINDS)),
     }
 
     def _fail(self, message: str) -> list[nodes.Node]:
@@ -109,8 +120,11 @@ class ExerciseDirective(SphinxDirective):
         if failed:
             return self._fail("expectation no longer holds, so the answer's reasoning is stale: " + "; ".join(failed))
         number = self.env.new_serialno("exercise") + 1
-        node = exercise_node(ids=[f"exercise-{number}"])
+        kind = self.options.get("kind", "apply")
+        node = exercise_node(ids=[f"exercise-{number}"], classes=[f"exercise-{kind}"])
         heading = nodes.paragraph(classes=["exercise-title"])
+        heading += nodes.inline("", KINDS[kind], classes=["exercise-kind"])
+        heading += nodes.Text(" ")
         heading += nodes.strong("", f"Exercise {number}. ")
         inline, messages = self.parse_inline(title, lineno=self.lineno)
         heading += inline
