@@ -9,11 +9,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import sympy as sp
-
 from hwdb import Field, Source, display_path
 
-from . import formatting, history, release, statements
+from . import formatting, history, release, statements, typeset
 from .citation import content_version, permalink, read_registry
 from .engine import Evaluation, InputValue, Row, Rows
 from .policy import EVIDENCE, RULES, STRENGTH, WORDINGS, Verdict, verdict_text
@@ -201,8 +199,8 @@ def claim_json(
             for s in evaluation.sensitivity
         ],
         "derivation": {
-            "steps": [{"text": s.text, "latex": sp.latex(s.math)} for s in derivation.steps],
-            "result": sp.latex(derivation.result),
+            "steps": [{"text": s.text, "latex": typeset.latex(s.math)} for s in derivation.steps],
+            "result": typeset.latex(derivation.result),
         },
     }
 

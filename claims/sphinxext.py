@@ -23,6 +23,7 @@ from sphinx.application import Sphinx
 
 from .sphinx.box import ClaimDirective
 from .sphinx.build import check_every_claim_placed, evaluate_for_build, fingerprint, report_at_finish, tombstone
+from .sphinx.chip import ClaimChipDirective, ClaimEvidenceDirective, ClaimWorkedDirective
 from .sphinx.listings import (
     CiteExampleDirective,
     ClaimFigureDirective,
@@ -50,6 +51,9 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("claims_fingerprint", "", rebuild="env", types=[str])
     app.add_object_type("claim", "claim", objname="claim", indextemplate="pair: %s; claim")
     app.add_directive_to_domain("std", "claim", ClaimDirective, override=True)
+    app.add_directive("claim-chip", ClaimChipDirective)
+    app.add_directive("claim-evidence", ClaimEvidenceDirective)
+    app.add_directive("claim-worked", ClaimWorkedDirective)
     app.add_directive("claim-index", ClaimIndexDirective)
     app.add_directive("statement-index", StatementIndexDirective)
     app.add_directive("verdict-summary", VerdictSummaryDirective)

@@ -100,7 +100,9 @@ def test_incremental_build_after_an_hwdb_edit_stays_red_until_pinned(built: Path
 
 def test_unknown_claim_id_in_a_page_fails_the_build(repo_copy: Path) -> None:
     edit(
-        repo_copy / "book/train.md", "```{claim} serving.train-interval\n```", "```{claim} serving.train-intervals\n```"
+        repo_copy / "book/train.md",
+        "```{claim-chip} serving.train-interval\n```",
+        "```{claim-chip} serving.train-intervals\n```",
     )
     result = build(repo_copy)
     assert result.returncode != 0
@@ -131,7 +133,6 @@ def test_a_broken_statement_table_fails_the_build(repo_copy: Path, replacement: 
 
 
 def test_claim_box_on_the_wrong_page_fails_the_build(repo_copy: Path) -> None:
-    edit(repo_copy / "book/train.md", "```{claim} serving.train-interval\n```", "")
     with open(repo_copy / "book/rack.md", "a") as handle:
         handle.write("\n```{claim} serving.train-interval\n```\n")
     result = build(repo_copy)
@@ -161,6 +162,13 @@ BAD_PAGES = {
         "claim 'serving.train-interval' has no row or detail 'h900'",
     ),
     "unknown detail": ("{claim-value}`batch.optimal-size#nope`\n", "has no row or detail 'nope'"),
+    "unknown worked claim": ("```{claim-worked} serving.nope\n```\n", "unknown claim ID 'serving.nope'"),
+    "worked detail unknown": ("```{claim-worked} batch.optimal-size#nope\n```\n", "has no detail 'nope'"),
+    "worked detail unnamed": (
+        "```{claim-worked} batch.optimal-size#sparsity\n```\n",
+        "no derivation step names this closed form; give the left-hand side",
+    ),
+    "unknown chip claim": ("```{claim-chip} serving.nope\n```\n", "unknown claim ID 'serving.nope'"),
     "unknown verdict role id": ("{claim-verdict}`kv.nope`\n", "unknown claim ID 'kv.nope'"),
     "unknown hwdb-table field": (
         "```{hwdb-table} accelerator\n:fields: warp_speed\n```\n",

@@ -11,11 +11,11 @@ from sphinx.domains.std import StandardDomain
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from .. import calculator, citation, formatting, lock, release
+from .. import calculator, citation, formatting, lock, release, typeset
 from ..engine import Evaluation, anchor
 from ..policy import EVIDENCE, RULES, WORDINGS
 from ..sensitivity import Elasticity, analyse
-from ..sphinxnodes import folded, paragraph_of, table_of
+from ..sphinxnodes import folded, ids_as_code, paragraph_of, table_of
 from ..sphinxnodes import verdict_badge as _verdict
 from .lookup import _lookup, _source_link
 
@@ -154,7 +154,7 @@ class ClaimDirective(SphinxDirective):
         box = nodes.container(classes=["claim-derivation"])
         for step in e.derivation.steps:
             box += paragraph_of(step.text + ":")
-            latex = sp.latex(step.math)
+            latex = typeset.display(step.math)
             box += nodes.math_block(latex, latex, nowrap=False, number=None, docname=self.env.docname)
         return box
 
@@ -165,7 +165,7 @@ class ClaimDirective(SphinxDirective):
             where = paragraph_of(nodes.literal("", item.key), f" ({item.field.file})")
             rows.append(
                 [
-                    paragraph_of(nodes.math("", sp.latex(sp.Symbol(item.symbol)))),
+                    paragraph_of(nodes.math("", typeset.latex(sp.Symbol(item.symbol)))),
                     item.label,
                     formatting.field_value(f),
                     where,
@@ -175,7 +175,7 @@ class ClaimDirective(SphinxDirective):
         for const in e.claim.constants:
             rows.append(
                 [
-                    paragraph_of(nodes.math("", sp.latex(const.symbol))),
+                    paragraph_of(nodes.math("", typeset.latex(const.symbol))),
                     const.why,
                     f"{formatting.number(const.value)} {formatting.unit(const.unit)}".strip(),
                     "constant of the derivation",
@@ -271,7 +271,8 @@ class ClaimDirective(SphinxDirective):
             )
         if e.skipped:
             caption += " " + formatting.skipped(e.skipped, c.rows.kind)
-        listing.insert(0, nodes.title("", caption))
+        ids = {c.rows.reference, *(record for record, _ in e.skipped)}
+        listing.insert(0, nodes.title("", "", *ids_as_code(caption, ids)))
         return listing
 
     def _elasticities(self, e: Evaluation, elasticities: list[Elasticity]) -> nodes.table:

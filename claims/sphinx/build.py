@@ -197,5 +197,6 @@ def check_every_claim_placed(app: Sphinx, env: Any) -> None:
     for claim_id in sorted(set(build_state(app).evaluations) - placed):
         logger.error(
             f"claim '{claim_id}' has no box in the book "
-            f"(add a claim directive for it to {build_state(app).evaluations[claim_id].claim.page}.md)"
+            f"(add a claim-evidence section, or a claim directive, to "
+            f"{build_state(app).evaluations[claim_id].claim.page}.md)"
         )

@@ -9,13 +9,12 @@ from __future__ import annotations
 import html
 from typing import Any, ClassVar
 
-import sympy as sp
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from .. import calculator, formatting, published, step_explorer, stepmodel
+from .. import calculator, formatting, published, step_explorer, stepmodel, typeset
 from ..sphinxnodes import build_state, paragraph_of, table_of
 
 logger = logging.getLogger(__name__)
@@ -32,7 +31,7 @@ class StepModelDirective(SphinxDirective):
         for text, math in stepmodel.steps("ep"):
             item = nodes.list_item()
             item += paragraph_of(text + ":")
-            latex = sp.latex(math)
+            latex = typeset.display(math)
             item += nodes.math_block(latex, latex, nowrap=False, number=None)
             steps += item
         out.append(steps)
@@ -77,9 +76,13 @@ class PublishedTableDirective(SphinxDirective):
             label += nodes.literal("", rid)
             meta = record.meta
             chip = db[str(meta["hardware"])]
-            where = (
-                f"{meta['model']} on {c.chips} × {chip.meta.get('accelerator', chip.id)}; weights {meta['weights']}, "
-                f"KV {meta['kv']}, math {meta['math']}; {meta.get('layout', 'tp')}, {meta.get('overlap', 'per-class')}"
+            # Record IDs set as code; number formats as prose writes them (FP8, not the record ID fp8).
+            where = paragraph_of(
+                nodes.literal("", str(meta["model"])),
+                f" on {c.chips} × ",
+                nodes.literal("", str(chip.meta.get("accelerator", chip.id))),
+                f"; weights {str(meta['weights']).upper()}, KV {str(meta['kv']).upper()}, "
+                f"math {str(meta['math']).upper()}; {meta.get('layout', 'tp')}, {meta.get('overlap', 'per-class')}",
             )
             published_cell = paragraph_of(formatting.quantity(c.published_s * 1e3, "ms"))
             published_cell += nodes.inline("", " — " + c.what, classes=["published-how"])
