@@ -42,7 +42,8 @@ def _escape(text: str) -> str:
 
 
 # Inside a worked line the unit of a per-weight or per-token factor is read from its neighbours: a weight
-# of 2 B/param times 671B parameters is written 2 B × 671B, as a person working it out on paper would.
+# of 2 B/param times 671B parameters is written 2 B × 671B (bytes with a space, a count's scale without),
+# as a person working it out on paper would.
 COMPACT_UNITS = {"B/param": "B", "FLOP/param/tok": "FLOP", "parameters": "", "tokens": "tok"}
 
 
@@ -83,7 +84,9 @@ def worked(e: Evaluation, *, name: str = "", record: str = "", detail: str = "")
         expr, shown = e.derivation.result, formatting.claim_quantity(e.claim, row.value)
     by_name: dict[str, str] = {}  # symbols are matched by name: the catalogue's carry assumptions (positive=True)
     for item in row.inputs:
-        by_name[item.symbol] = _value_tex(formatting.field_value(item.field, significant=3))
+        # As the database holds it (up to five figures), so that a reader's own arithmetic on the printed
+        # numbers gives the printed result.
+        by_name[item.symbol] = _value_tex(formatting.field_value(item.field))
     for constant in e.claim.constants:
         by_name[str(constant.symbol)] = _value_tex(
             f"{formatting.number(constant.value)} {formatting.unit(constant.unit)}".strip()

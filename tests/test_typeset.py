@@ -100,7 +100,7 @@ def test_worked_line_shows_the_inputs_it_combines(evaluations: dict[str, object]
     tex = lines.aligned()
     used = {str(s) for s in e.derivation.result.free_symbols}  # type: ignore[attr-defined]
     for item in (i for i in e.reference.inputs if i.symbol in used):  # type: ignore[attr-defined]
-        number = formatting.field_value(item.field, significant=3).split(" ")[0].rstrip("kMBTQ")
+        number = formatting.field_value(item.field).split(" ")[0].rstrip("kMBTQ")
         assert number.replace(",", "{,}") in tex, (item.key, tex)
     assert formatting.claim_quantity(e.claim, e.value) in tex  # type: ignore[attr-defined]
     assert tex.startswith(r"\begin{aligned} B^* &=")

@@ -93,6 +93,15 @@ class ClaimEvidenceDirective(SphinxDirective):
         return [section]
 
 
+def _target(text: str) -> tuple[str, str, str]:
+    """``ID``, ``ID@record``, ``ID#detail`` or ``ID@record#detail`` as (claim ID, record, detail)."""
+    claim_id, _, record = text.partition("@")
+    claim_id, _, detail = claim_id.partition("#")
+    if "#" in record:
+        record, _, detail = record.partition("#")
+    return claim_id, record, detail
+
+
 class ClaimWorkedDirective(SphinxDirective):
     """``claim-worked ID[@record][#detail]``: the closed form, the same with the inputs in place, the value."""
 
@@ -101,10 +110,7 @@ class ClaimWorkedDirective(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         target = self.arguments[0].strip()
-        claim_id, _, record = target.partition("@")
-        claim_id, _, detail = claim_id.partition("#")
-        if "#" in record:
-            record, _, detail = record.partition("#")
+        claim_id, record, detail = _target(target)
         e = _lookup(self, claim_id, note=False)
         dependencies.note_shown(self.env.app, "claim-worked", f"{target}|{self.options.get('name', '')}")
         if e is None:
@@ -124,10 +130,7 @@ class ClaimWorkedDirective(SphinxDirective):
 @dependencies.shows("claim-worked")
 def _worked_shown(evaluations: Mapping[str, Evaluation], argument: str) -> str:
     target, _, name = argument.partition("|")
-    claim_id, _, record = target.partition("@")
-    claim_id, _, detail = claim_id.partition("#")
-    if "#" in record:
-        record, _, detail = record.partition("#")
+    claim_id, record, detail = _target(target)
     e = _of(evaluations, claim_id)
     if e is None:
         return "absent"
