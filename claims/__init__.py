@@ -17,11 +17,43 @@ engine's call and returns its :class:`Evaluation`.
 
 from __future__ import annotations
 
-from .deployment import StepError, StepResult, step
-from .engine import Claim, ClaimError, Evaluation, anchor
-from .policy import Verdict
-from .registry import all_claims, evaluate_all, get_claim
-from .scenario import Scenario, evaluate
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .deployment import StepError, StepResult, step
+    from .engine import Claim, ClaimError, Evaluation, anchor
+    from .policy import Verdict
+    from .registry import all_claims, evaluate_all, get_claim
+    from .scenario import Scenario, evaluate
+
+#: Where each public name lives. They are imported on first use: ``claims.citing`` and
+#: ``claims.refs`` (for citing projects and design docs) import this package but need none of
+#: the engine, so they start without SymPy, NumPy or pint.
+_LAZY = {
+    "StepError": "deployment",
+    "StepResult": "deployment",
+    "step": "deployment",
+    "Claim": "engine",
+    "ClaimError": "engine",
+    "Evaluation": "engine",
+    "anchor": "engine",
+    "Verdict": "policy",
+    "all_claims": "registry",
+    "evaluate_all": "registry",
+    "get_claim": "registry",
+    "Scenario": "scenario",
+    "evaluate": "scenario",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'claims' has no attribute {name!r}")
+    value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Claim",

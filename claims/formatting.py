@@ -10,23 +10,9 @@ from hwdb import Field, Quantity
 from hwdb.units import parse_unit
 
 from .engine import Claim, Detail, Evaluation
+from .number_text import SIGNIFICANT as SIGNIFICANT
+from .number_text import number as number
 from .policy import Verdict
-
-SIGNIFICANT = 3
-
-
-def number(value: float, significant: int = SIGNIFICANT) -> str:
-    """Three significant figures, thousands separators, no trailing zeros."""
-    if value == 0 or not math.isfinite(value):
-        return f"{value:g}"
-    magnitude = math.floor(math.log10(abs(value)))
-    if magnitude >= 15 or magnitude <= -5:
-        return f"{value:.{significant - 1}e}"
-    decimals = significant - 1 - magnitude
-    rounded = round(value, decimals)
-    text = f"{rounded:,.{max(decimals, 0)}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
 
 #: Counts are written the way the field writes them: 100B parameters, 200k tokens.
 COUNT_UNITS = {"param": "parameters", "token": "tokens"}

@@ -20,7 +20,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hwdb.files import write_atomic
+from hwdb.files import write_together
+
+from .number_text import number
 
 if TYPE_CHECKING:
     from .engine import Evaluation
@@ -34,6 +36,11 @@ ENTRY_KEYS = ("version", "judged", "value", "unit", "verdict", "stated")
 #: How firm a verdict is, recorded from release 0.3.0 on (an older entry may lack them): the
 #: evidence class and whether the verdict is marginal. A change in either is a change a citer needs.
 FIRMNESS_KEYS = ("evidence", "marginal")
+#: What the value rests on, recorded from the first release after 0.4.0 on (older entries lack them), so a
+#: new content version with the same value and verdict can say which row or input moved: ``inputs`` maps
+#: each input (``record.field``) to its value as the claim uses it ("3.35 TB/s", 12 significant figures),
+#: ``rows`` each record to [its value in the claim's unit, its verdict or null for a row out of scope].
+DATA_KEYS = ("inputs", "rows")
 
 
 class HistoryError(ValueError):
@@ -83,6 +90,9 @@ def _parse(name: str, content: bytes) -> tuple[Release, ...]:
             missing = [k for k in ENTRY_KEYS if not isinstance(entry, dict) or k not in entry]
             if missing:
                 raise HistoryError(f"{where} ({number}): claim '{claim_id}' lacks {', '.join(missing)}")
+            malformed = _data_problem(entry)
+            if malformed:
+                raise HistoryError(f"{where} ({number}): claim '{claim_id}': {malformed}")
         releases.append(Release(number, str(date), item["claims"]))
     if not releases:
         raise HistoryError(f"{name}: no releases")
@@ -92,11 +102,36 @@ def _parse(name: str, content: bytes) -> tuple[Release, ...]:
     return tuple(releases)
 
 
+def _data_problem(entry: dict[str, Any]) -> str:
+    """What is wrong with an entry's recorded inputs and rows ("" if nothing, or if it records none)."""
+    inputs, rows = entry.get("inputs", {}), entry.get("rows", {})
+    if not isinstance(inputs, dict) or not all(isinstance(v, str) for v in inputs.values()):
+        return "'inputs' must map each input to its value as text, such as \"3.35 TB/s\""
+    if not isinstance(rows, dict) or not all(_good_row(v) for v in rows.values()):
+        return "'rows' must map each record to [value, verdict or null]"
+    return ""
+
+
+def _good_row(row: Any) -> bool:
+    return (
+        isinstance(row, list)
+        and len(row) == 2
+        and isinstance(row[0], int | float)
+        and not isinstance(row[0], bool)
+        and (row[1] is None or isinstance(row[1], str))
+    )
+
+
 def _number(text: str) -> tuple[int, int, int] | None:
     parts = text.split(".")
     if len(parts) != 3 or not all(p.isdigit() for p in parts):
         return None
     return int(parts[0]), int(parts[1]), int(parts[2])
+
+
+def parse_number(text: str) -> tuple[int, int, int] | None:
+    """A release number X.Y.Z as three integers, or None if ``text`` is not one."""
+    return _number(text) if isinstance(text, str) else None
 
 
 def latest(path: Path = HISTORY_FILE) -> Release:
@@ -108,6 +143,7 @@ def entries(evaluations: dict[str, Evaluation]) -> dict[str, dict[str, Any]]:
     from . import formatting
     from .citation import content_version
     from .lock import pinned_text
+    from .policy import verdict_text
 
     return {
         cid: {
@@ -119,6 +155,15 @@ def entries(evaluations: dict[str, Evaluation]) -> dict[str, dict[str, Any]]:
             "stated": formatting.stated(e),
             "evidence": e.evidence,
             "marginal": e.marginal,
+            "inputs": {
+                i.key: f"{pinned_text(float(i.field.quantity.magnitude))} {i.field.quantity.units:~P}".strip()
+                for i in sorted(e.inputs(), key=lambda i: i.key)
+            },
+            "rows": {
+                r.record.id: [float(pinned_text(r.value)), verdict_text(r.verdict)]
+                for r in sorted(e.rows, key=lambda r: r.record.id if r.record else "")
+                if r.record is not None
+            },
         }
         for cid, e in sorted(evaluations.items())
     }
@@ -127,6 +172,96 @@ def entries(evaluations: dict[str, Evaluation]) -> dict[str, dict[str, Any]]:
 def _moved(old: dict[str, Any], new: dict[str, Any]) -> bool:
     """Whether a reader would see another value or verdict."""
     return any(old.get(k) != new.get(k) for k in ("judged", "value", "unit", "verdict"))
+
+
+def what_moved(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Which rows and inputs moved between two entries of one claim, one line each, for a reader who cited
+    the old one: "row tpu-v7: 4,100 → 4,350 tokens", "input h100-sxm.hbm_bandwidth: 3.35 → 4 TB/s".
+
+    When the content version moved and no recorded row or input did, the one line names what else is in
+    the version. Entries are plain dicts (a release's, or the ``history`` of an exported claim), so this
+    runs on claims.json alone. An entry recorded before rows and inputs were gives one line saying so.
+    """
+    if old.get("version") == new.get("version") and all(old.get(k) == new.get(k) for k in DATA_KEYS):
+        return []
+    if not all(isinstance(e.get(k), dict) for e in (old, new) for k in DATA_KEYS):
+        first = new.get("release") if all(k in new for k in DATA_KEYS) else None
+        return [f"rows and inputs not recorded before release {first}" if first else "rows and inputs not recorded"]
+    lines = [
+        *_moved_rows(old["rows"], new["rows"], _unit_label(str(new.get("unit", "")))),
+        *_moved_inputs(old["inputs"], new["inputs"]),
+    ]
+    return lines or ["statement, tolerance, derivation or an input's plausible range"]
+
+
+def data_moved(old: dict[str, Any], new: dict[str, Any]) -> bool | None:
+    """Whether a recorded row or input moved; None when either entry predates their recording."""
+    if not all(isinstance(e.get(k), dict) for e in (old, new) for k in DATA_KEYS):
+        return None
+    return any(old[k] != new[k] for k in DATA_KEYS)
+
+
+def _moved_rows(old: dict[str, list[Any]], new: dict[str, list[Any]], unit: str) -> list[str]:
+    lines = []
+    for record in sorted(set(old) | set(new)):
+        before, after = old.get(record), new.get(record)
+        if before == after:
+            continue
+        if before is None or after is None:
+            value, verdict = before or after or [0.0, None]
+            shown = f"{number(float(value), 3)}{unit}" + (f" ({verdict})" if verdict else "")
+            lines.append(f"row {record}: " + (f"added, {shown}" if before is None else f"dropped, was {shown}"))
+            continue
+        a, b = _figures(float(before[0]), float(after[0]))
+        text = f"{a}{unit}" if before[0] == after[0] else f"{a} → {b}{unit}"
+        if before[1] != after[1]:
+            text += f" ({before[1] or 'out of scope'} → {after[1] or 'out of scope'})"
+        lines.append(f"row {record}: {text}")
+    return lines
+
+
+def _moved_inputs(old: dict[str, str], new: dict[str, str]) -> list[str]:
+    lines = []
+    for key in sorted(set(old) | set(new)):
+        before, after = old.get(key), new.get(key)
+        if before == after:
+            continue
+        if before is None or after is None:
+            change = f"now used, {after}" if before is None else f"no longer used, was {before}"
+            lines.append(f"input {key}: {change}")
+            continue
+        (a_value, _, a_unit), (b_value, _, b_unit) = before.partition(" "), after.partition(" ")
+        try:
+            a, b = _figures(float(a_value), float(b_value), _held_digits(float(a_value), float(b_value)))
+        except ValueError:  # not a number and a unit: show the texts as recorded
+            a, b, a_unit, b_unit = before, after, "", ""
+        unit = f" {b_unit}" if b_unit else ""
+        lines.append(f"input {key}: {a} → {b}{unit}" if a_unit == b_unit else f"input {key}: {a} {a_unit} → {b}{unit}")
+    return lines
+
+
+#: How a claim's unit is written after a row's number; units not listed are written as pint spells them.
+_UNIT_LABELS = {"1": "", "percent": " %", "token": " tokens", "param": " parameters", "us": " µs"}
+
+
+def _unit_label(unit: str) -> str:
+    if unit in _UNIT_LABELS:
+        return _UNIT_LABELS[unit]
+    return " " + unit.replace("**2", "²").replace("**3", "³").replace("token", "tok")
+
+
+def _held_digits(*values: float) -> int:
+    """The figures an input is held with, up to five (2,039 GB/s is not written 2,040), as the book prints data."""
+    return max(next((d for d in range(1, 6) if float(f"{v:.{d}g}") == v), 3) for v in values)
+
+
+def _figures(a: float, b: float, least: int = 3) -> tuple[str, str]:
+    """Both numbers with the fewest significant figures (``least`` at least) that tell them apart."""
+    for digits in range(least, 12):
+        texts = number(a, digits), number(b, digits)
+        if texts[0] != texts[1] or a == b:
+            return texts
+    return number(a, 12), number(b, 12)
 
 
 def firmness_changed(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
@@ -157,13 +292,35 @@ def _bump(number: str, patch: bool) -> str:
     return f"{major}.{minor}.{micro + 1}" if patch else f"{major}.{minor + 1}.0"
 
 
+def upcoming(evaluations: dict[str, Evaluation], path: Path = HISTORY_FILE) -> str:
+    """The release number the next pin will record for these evaluations (the latest, if nothing changed)."""
+    from .citation import read_registry
+
+    releases = read(path)
+    return next_number(releases[-1], entries(evaluations), read_registry().aliases) or releases[-1].number
+
+
+def first_listing(releases: tuple[Release, ...], claim_id: str) -> Release | None:
+    """The first release that lists this very ID (a renamed claim's new ID is listed from its rename on)."""
+    return next((r for r in releases if claim_id in r.claims), None)
+
+
+def first_missing(releases: tuple[Release, ...], claim_id: str) -> Release | None:
+    """The release that removed an ID: the first one without it after the last one that lists it."""
+    listed = [n for n, r in enumerate(releases) if claim_id in r.claims]
+    return releases[listed[-1] + 1] if listed and listed[-1] + 1 < len(releases) else None
+
+
 def render(releases: tuple[Release, ...]) -> str:
     body = {"format": HISTORY_FORMAT, "releases": [r.as_json() for r in releases]}
     return json.dumps(body, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def record(evaluations: dict[str, Evaluation], path: Path = HISTORY_FILE, today: dt.date | None = None) -> str | None:
-    """Append a release if any claim changed since the last one; the new number, or None."""
+def prepare(
+    evaluations: dict[str, Evaluation], path: Path = HISTORY_FILE, today: dt.date | None = None
+) -> tuple[str, str] | None:
+    """The next release's number and the history's new text, if any claim changed since the last release;
+    nothing is written (a pin writes them together with the lock, see ``python -m claims pin``)."""
     from .citation import read_registry
 
     current = entries(evaluations)
@@ -172,10 +329,33 @@ def record(evaluations: dict[str, Evaluation], path: Path = HISTORY_FILE, today:
     if number is None:
         return None
     day = (today or dt.datetime.now(dt.UTC).date()).isoformat()
-    write_atomic(path, render((*releases, Release(number, day, current))))
+    return number, render((*releases, Release(number, day, current)))
+
+
+def record(evaluations: dict[str, Evaluation], path: Path = HISTORY_FILE, today: dt.date | None = None) -> str | None:
+    """Append a release if any claim changed since the last one; the new number, or None."""
+    prepared = prepare(evaluations, path, today)
+    if prepared is None:
+        return None
+    number, text = prepared
+    files: dict[Path, str] = {path: text}
     if path == HISTORY_FILE:
-        write_atomic(RELEASE_FILE, number + "\n")
+        files[RELEASE_FILE] = number + "\n"
+    write_together(files)
     return number
+
+
+def release_file_problem(path: Path = HISTORY_FILE) -> str | None:
+    """What is wrong with claims/RELEASE (the packaged version), which must name the history's last release."""
+    release_file = path.with_name(RELEASE_FILE.name)
+    try:
+        written = release_file.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        return f"{release_file}: cannot read ({exc.strerror or exc})"
+    last = read(path)[-1].number
+    if written != last:
+        return f"{release_file} says {written!r}, but the last release in {path.name} is {last}"
+    return None
 
 
 def stale(releases: tuple[Release, ...], current: dict[str, dict[str, Any]]) -> list[str]:
@@ -202,22 +382,35 @@ def of_claim(
     releases: tuple[Release, ...], claim_id: str, aliases: dict[str, str] | None = None
 ) -> list[dict[str, Any]]:
     """The claim's distinct versions, oldest first, each with the first release that published it
-    (under whichever ID it had then)."""
+    (under whichever ID it had then).
+
+    A version first published before rows and inputs were recorded takes them from a later release of the
+    same version: the version is a hash of them, so they are what it had then too.
+    """
     out: list[dict[str, Any]] = []
     for release in releases:
         entry = renamed(release.claims, aliases or {}).get(claim_id)
         if entry is not None and (not out or out[-1]["version"] != entry["version"]):
             out.append({"release": release.number, "date": release.date, **entry})
+        elif entry is not None and not all(k in out[-1] for k in DATA_KEYS) and all(k in entry for k in DATA_KEYS):
+            out[-1].update({k: entry[k] for k in DATA_KEYS})
     return out
 
 
 @dataclass(frozen=True)
 class Change:
     claim: str
-    kind: str  # added | moved | firmness | reworded | renamed | withdrawn
+    kind: str  # added | moved | firmness | data | reworded | unrecorded | renamed | withdrawn
     old: dict[str, Any] | None
     new: dict[str, Any] | None
     old_id: str = ""
+
+
+def _unmoved_kind(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """A new content version with value, verdict and firmness unchanged: a row or input moved (``data``), or
+    only the statement, tolerance or derivation did (``reworded``); ``unrecorded`` before rows and inputs were."""
+    moved = data_moved(old, new)
+    return "unrecorded" if moved is None else "data" if moved else "reworded"
 
 
 def changes(releases: tuple[Release, ...], aliases: dict[str, str] | None = None) -> list[tuple[Release, list[Change]]]:
@@ -239,8 +432,8 @@ def changes(releases: tuple[Release, ...], aliases: dict[str, str] | None = None
             elif old["version"] != entry["version"] or firmness_changed(old, entry):
                 # The content version covers what a reader sees of the value; how firm the verdict is
                 # (evidence class, marginal) is recorded beside it, and a change in it is listed even alone.
-                kind = "moved" if _moved(old, entry) else "firmness" if firmness_changed(old, entry) else "reworded"
-                found.append(Change(cid, kind, old, entry))
+                kind = "moved" if _moved(old, entry) else "firmness" if firmness_changed(old, entry) else ""
+                found.append(Change(cid, kind or _unmoved_kind(old, entry), old, entry))
         gone = set(before) - set(release.claims) - set(old_ids.values())
         found += [Change(cid, "withdrawn", before[cid], None) for cid in sorted(gone)]
         out.append((release, found))

@@ -12,7 +12,7 @@ ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 class UnknownClaimError(KeyError):
-    """An ID that names no claim; the message lists the known ones."""
+    """An ID that names no claim; the message suggests the nearest ones."""
 
     def __str__(self) -> str:
         return str(self.args[0])
@@ -46,8 +46,11 @@ def get_claim(claim_id: str) -> Claim:
     for claim in all_claims():
         if claim.id == claim_id:
             return claim
-    known = ", ".join(c.id for c in all_claims())
-    raise UnknownClaimError(f"unknown claim ID '{claim_id}' (known: {known})")
+    import difflib
+
+    near = difflib.get_close_matches(claim_id.lower(), [c.id for c in all_claims()], n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(near)}?" if near else ""
+    raise UnknownClaimError(f"unknown claim ID '{claim_id}'{hint} (`python -m claims list` lists every claim)")
 
 
 def evaluate_all(db: Database) -> dict[str, Evaluation]:

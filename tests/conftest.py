@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -85,8 +87,51 @@ def repo_copy(tmp_path: Path) -> Path:
     return copy_repo(tmp_path / "repo")
 
 
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Python of a fresh virtual environment with the project's wheel installed (one per test worker,
+    shared by tests/test_wheel.py and tests/test_citing_wheel.py)."""
+    root = tmp_path_factory.mktemp("wheel")
+    source = copy_repo(root / "source")  # built from a copy: the checkout gets no build/ folder
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(root / "dist"), str(source)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = (root / "dist").glob("lecture_claims-*.whl")
+    subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True, capture_output=True)
+    python = root / "venv" / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(wheel)], check=True, capture_output=True)
+    return python
+
+
+@pytest.fixture(scope="session")
+def installed_sphinx(installed: Path) -> Path:
+    """The same environment with Sphinx and MyST added, as a design-doc project citing the book has them."""
+    subprocess.run(
+        [str(installed), "-m", "pip", "install", "--quiet", "sphinx>=9,<10", "myst-parser>=5,<6"],
+        check=True,
+        capture_output=True,
+    )
+    return installed
+
+
 def edit(path: Path, old: str, new: str) -> None:
     """Replace one exact snippet in a file, failing loudly if it is not there once."""
     text = path.read_text()
     assert text.count(old) == 1, f"{path}: expected one {old!r}"
     path.write_text(text.replace(old, new))
+
+
+@pytest.fixture
+def toml_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh parsed-TOML table in a cache folder of the test's own (the process's table is built once, so
+    reset it)."""
+    from hwdb import parsed
+
+    monkeypatch.setenv(parsed.ENV_VAR, str(tmp_path / "cache"))
+    parsed._table.cache_clear()
+    yield tmp_path / "cache"
+    parsed._table.cache_clear()

@@ -16,7 +16,7 @@ import pytest
 from conftest import REPO, copy_repo
 
 import hwdb
-from claims import all_claims, evaluate, get_claim
+from claims import all_claims, evaluate, get_claim, release
 from claims.citation import (
     FORMATS,
     IdRegistry,
@@ -68,7 +68,8 @@ def test_an_alias_keeps_a_renamed_id_alive() -> None:
     renamed = tuple(
         replace(c, id="serving.train-period") if c.id == "serving.train-interval" else c for c in all_claims()
     )
-    ids = {**registry.ids, "serving.train-period": registry.ids["serving.train-interval"]}
+    # the new ID is first published by a release after the latest (`ids --register` writes the next one)
+    ids = {**registry.ids, "serving.train-period": {**registry.ids["serving.train-interval"], "since": "99.0.0"}}
     assert registry_problems(renamed, IdRegistry(ids, {"serving.train-interval": "serving.train-period"}, {})) == []
 
 
@@ -119,19 +120,49 @@ def test_content_version_moves_with_the_claim_and_only_then() -> None:
     )
 
 
+#: The published book's address, as $CLAIMS_BASE_URL gives it at a deployment's build.
+PUBLISHED = "https://book.example.org/"
+
+
+@pytest.fixture
+def published(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("CLAIMS_BASE_URL", PUBLISHED)
+    return PUBLISHED
+
+
 @pytest.mark.parametrize("form", FORMATS)
-def test_every_citation_format_names_id_version_and_link(form: str) -> None:
+def test_every_citation_format_names_id_version_and_link(form: str, published: str) -> None:
     e = evaluate(get_claim("kv.bytes-per-token"), hwdb.load([]))
     text = cite(e, form)
     assert "kv.bytes-per-token" in text
     assert content_version(e) in text
-    assert "c/kv.bytes-per-token.html" in text  # the permanent address, not the chapter's
+    assert f"{published}c/kv.bytes-per-token.html" in text  # the permanent address, not the chapter's
     if form == "json":
         item = json.loads(text)
         assert item["type"] == "dataset" and item["issued"]["date-parts"][0][0] >= 2026
     if form == "bibtex":
         assert text.startswith("@misc{claim:kv.bytes-per-token,")
         assert text.count("{") == text.count("}")
+
+
+@pytest.mark.parametrize("form", FORMATS)
+def test_without_an_address_no_format_carries_a_relative_one(form: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A relative c/ID.html would resolve against whatever document quotes it: none is written."""
+    monkeypatch.delenv("CLAIMS_BASE_URL", raising=False)
+    monkeypatch.delenv("READTHEDOCS_CANONICAL_URL", raising=False)
+    e = evaluate(get_claim("kv.bytes-per-token"), hwdb.load([]))
+    text = cite(e, form)
+    assert "c/kv.bytes-per-token" not in text and ".html" not in text
+    assert f"kv.bytes-per-token@{release.VERSION}+{content_version(e)}" in text or form in ("bibtex", "json")
+
+
+def test_read_the_docs_gives_the_address_and_a_bad_one_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CLAIMS_BASE_URL", raising=False)
+    monkeypatch.setenv("READTHEDOCS_CANONICAL_URL", "https://claims.readthedocs.io/en/latest")
+    assert release.base_url() == "https://claims.readthedocs.io/en/latest/"
+    monkeypatch.setenv("CLAIMS_BASE_URL", "book.example.org")
+    with pytest.raises(ValueError, match="CLAIMS_BASE_URL must be the book's http"):
+        release.base_url()
 
 
 def test_cite_cli_and_absolute_urls(tmp_path: Path) -> None:
@@ -180,7 +211,7 @@ def test_intersphinx_citation_and_alias_end_to_end(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("claim_id", ["kv.bytes-per-token", "serving.train-interval", "rack.rubin-domain"])
-def test_bibtex_renders_in_a_standard_style_and_compiles_as_ascii(claim_id: str) -> None:
+def test_bibtex_renders_in_a_standard_style_and_compiles_as_ascii(claim_id: str, published: str) -> None:
     """pybtex's plain style keeps the ID's case, shows the value and version; the entry is pure ASCII for pdflatex."""
     from pybtex.database import parse_string
     from pybtex.plugin import find_plugin
@@ -201,7 +232,7 @@ def test_bibtex_renders_in_a_standard_style_and_compiles_as_ascii(claim_id: str)
 
 
 @pytest.mark.parametrize("claim_id", ["kv.bytes-per-token", "batch.optimal-size"])
-def test_csl_json_renders_in_a_common_style_with_author_date_url_and_version(claim_id: str) -> None:
+def test_csl_json_renders_in_a_common_style_with_author_date_url_and_version(claim_id: str, published: str) -> None:
     """citeproc-py with its bundled Harvard style: a reference manager's view of claims.csl.json."""
     from citeproc import Citation, CitationItem, CitationStylesBibliography, CitationStylesStyle, formatter
     from citeproc.source.json import CiteProcJSON
@@ -219,8 +250,10 @@ def test_csl_json_renders_in_a_common_style_with_author_date_url_and_version(cla
     assert text.startswith(f"The claims-book authors ({year})"), text
     assert f"{claim_id}: {evaluation.claim.title}" in text.replace("\u2019", "'")
     assert f"version {release.VERSION}+{content_version(evaluation)}" in text
-    assert f"Available at: {citation.url(evaluation)}" in text
-    assert f"Accessed: {dt.date(year, month, day):%B} {day}, {year}" in text
+    assert f"Available at: {published}c/{claim_id}.html" in text
+    accessed = dt.date(*item["accessed"]["date-parts"][0])  # the day the item was made, not the release's
+    assert accessed >= dt.date(year, month, day)
+    assert f"Accessed: {accessed:%B} {accessed.day}, {accessed.year}" in text
 
 
 def test_a_rename_keeps_the_content_version_and_a_new_statement_moves_it() -> None:

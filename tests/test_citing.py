@@ -18,12 +18,14 @@ from claims import evaluate_all
 from claims.export import document
 
 PROJECT = REPO / "tests" / "citing_project"
+#: The published book's address, as its claims.json declares it.
+BASE = "https://book.example.org/v/"
 
 
 @pytest.fixture(scope="module")
 def export() -> dict[str, Any]:
     db = hwdb.load([])
-    return document(evaluate_all(db), db.fingerprint)
+    return {**document(evaluate_all(db), db.fingerprint), "base_url": BASE}
 
 
 def _project(tmp_path: Path, export: dict[str, Any], notes: str | None = None) -> Path:
@@ -57,7 +59,7 @@ def test_values_render_in_myst_and_rest_and_nothing_else_is_written(tmp_path: Pa
     index = _text(project / "_build/index.html")
     for text in (batch["judged"], batch["stated_display"], batch["verdict"], batch["title"]):
         assert text in index, text
-    assert batch["permalink"] in index  # the permanent address, valid wherever the box moves
+    assert f'href="{BASE}{batch["permalink"]}"' in index  # the permanent address, valid wherever the box moves
     notes = _text(project / "_build/notes.html")
     assert kv["judged"] in notes and kv["title"] in notes
     assert not any((project / "_build" / name).exists() for name in ("claims.json", "claims.bib", "claims.csl.json"))
@@ -68,7 +70,7 @@ def test_a_stale_pin_fails_a_strict_build_naming_the_claim_and_values(tmp_path: 
     run = _build(project)
     assert run.returncode != 0
     kv = _claim(export, "kv.bytes-per-token")
-    assert "kv.bytes-per-token' is cited at version 0123456789ab, which this book never published" in run.stderr
+    assert "claim 'kv.bytes-per-token' cites version 0123456789ab, which this book never published" in run.stderr
     assert kv["version"] in run.stderr and kv["judged"] in run.stderr and kv["verdict"] in run.stderr
 
 
@@ -124,7 +126,7 @@ def test_a_withdrawn_claim_warns_with_the_reason_and_links_its_tombstone(
     run = _build(project)
     assert run.returncode != 0
     assert "claim 'kv.gone' was withdrawn in release 0.9.0: The price step was removed." in run.stderr
-    assert 'href="c/kv.gone.html"' in (project / "_build/notes.html").read_text()
+    assert f'href="{BASE}c/kv.gone.html"' in (project / "_build/notes.html").read_text()
 
 
 def _inventory(path: Path, claim_ids: list[str]) -> None:
@@ -160,7 +162,7 @@ def test_a_published_claims_json_is_fetched_and_its_last_copy_serves_an_offline_
 
     site = tmp_path / "site"
     site.mkdir()
-    (site / "claims.json").write_text(json.dumps(export))
+    (site / "claims.json").write_text(json.dumps({**export, "base_url": ""}))  # links go beside it
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(site))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -182,5 +184,48 @@ def test_a_published_claims_json_is_fetched_and_its_last_copy_serves_an_offline_
         [sys.executable, "-m", "sphinx", "-q", str(project), str(project / "_build")], capture_output=True, text=True
     )
     assert offline.returncode == 0, offline.stderr
-    assert f"cannot fetch {url}" in offline.stderr
+    assert f"{url}: cannot fetch claims.json" in offline.stderr and "[claims.fetch]" in offline.stderr
     assert f"using the copy of release {export['release']['version']} fetched earlier" in offline.stderr
+
+
+def test_warnings_are_typed_at_the_roles_own_line_and_said_once(tmp_path: Path, export: dict[str, Any]) -> None:
+    kv, stale = _claim(export, "kv.bytes-per-token"), "kv.bytes-per-token@0123456789ab"
+    notes = (
+        "Notes\n=====\n\nA paragraph that starts here,\n"
+        f"goes on :claim-value:`kv.bytes-per-token@{kv['version'][:8].upper()}` (a current short pin),\n"
+        f"then quotes :claim-value:`{stale}` and :claim-verdict:`{stale}`,\n"
+        "and :claim:`our budget <kv.bytes-per-token@0.4+x>` on its fourth line.\n"
+    )
+    project = _project(tmp_path, export, notes)
+    run = _build(project)
+    warnings = [line for line in run.stderr.splitlines() if "WARNING" in line]
+    assert len(warnings) == 2, run.stderr
+    assert "notes.rst:6: WARNING: claim 'kv.bytes-per-token' cites version 0123456789ab" in warnings[0]
+    assert warnings[0].endswith("[claims.stale]")
+    assert "notes.rst:7: WARNING: claim 'kv.bytes-per-token': malformed pin '@0.4+x'" in warnings[1]
+    assert warnings[1].endswith("[claims.pin]")
+    assert ">our budget<" in (project / "_build/notes.html").read_text()
+    conf = project / "conf.py"
+    conf.write_text(conf.read_text() + 'suppress_warnings = ["claims.stale", "claims.pin"]\n')
+    assert _build(project).returncode == 0
+
+
+def test_a_claims_json_with_no_address_gives_no_relative_links(tmp_path: Path, export: dict[str, Any]) -> None:
+    project = _project(tmp_path, {**export, "base_url": ""})
+    run = _build(project)
+    assert run.returncode != 0 and "[claims.address]" in run.stderr and run.stderr.count("WARNING") == 1
+    assert 'href="c/' not in (project / "_build/index.html").read_text()
+    conf = project / "conf.py"
+    conf.write_text(conf.read_text() + f'claims_base_url = "{BASE}"\n')
+    assert _build(project).returncode == 0
+    assert f'href="{BASE}c/batch.optimal-size.html"' in (project / "_build/index.html").read_text()
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"claims": 3}', "[]"])
+def test_a_corrupt_claims_json_is_one_typed_warning(tmp_path: Path, export: dict[str, Any], content: str) -> None:
+    project = _project(tmp_path, export)
+    (project / "claims.json").write_text(content)
+    run = _build(project)
+    assert run.returncode != 0 and run.stderr.count("WARNING") == 1, run.stderr
+    assert f"{project / 'claims.json'}: not a claims.json" in run.stderr and "[claims.fetch]" in run.stderr
+    assert "Traceback" not in run.stderr and "report" not in run.stderr

@@ -146,7 +146,7 @@ def test_a_pin_after_a_data_edit_records_a_release_and_moves_the_number(
 def test_a_stale_citation_is_answered_with_what_it_quoted(moved: tuple[Path, dict[str, Any], dict[str, Any]]) -> None:
     _, before, after = moved
     old = _claim(before, "batch.optimal-size")
-    text = f"We size for batch.optimal-size@{old['version']}."
+    text = f"We size for claim:batch.optimal-size@{old['version']}."
     (finding,) = check_text(Book.from_export(after, "claims.json"), text, "plan.md")
     first = next(h["release"] for h in old["history"] if h["version"] == old["version"])  # it first said it then
     quoted = f"release {first}: {old['judged']}, {old['verdict']}"

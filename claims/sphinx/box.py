@@ -104,9 +104,9 @@ class ClaimDirective(SphinxDirective):
         return [box]
 
     def _cite(self, e: Evaluation) -> nodes.container:
-        """One line to copy (``ID@VERSION``, which claims.citing and check-refs read), the formats folded."""
-        version = citation.content_version(e)
-        pinned = f"{e.claim.id}@{version}"
+        """One line to copy (``claim:ID@RELEASE+VERSION``, which claims.citing and check-refs read), the
+        formats folded."""
+        pinned = f"claim:{e.claim.id}@{citation.pin(e)}"
         cite = nodes.container(classes=["claim-cite"])
         line = paragraph_of(nodes.strong("", "Cite: "), nodes.literal("", pinned, classes=["claim-cite-id"]))
         line += nodes.raw(
@@ -115,7 +115,8 @@ class ClaimDirective(SphinxDirective):
             format="html",
         )
         line += nodes.Text(f" (release {release.VERSION}; ")
-        line += nodes.reference("", "permanent address", refuri=citation.url(e))
+        # in the book a relative address serves; the formats below carry the published one, or none
+        line += nodes.reference("", "permanent address", refuri=citation.url(e) or citation.permalink(e.claim.id))
         line += nodes.Text(")")
         cite += line
         formats = nodes.container()

@@ -53,8 +53,10 @@ def _lookup(directive_or_role: SphinxDirective | SphinxRole, claim_id: str, note
         if state.failures and not state.evaluations:
             message = f"claim '{claim_id}' cannot be shown: the claims failed to evaluate (see the first error)"
         else:
-            known = ", ".join(sorted(state.evaluations))
-            message = f"unknown claim ID '{claim_id}' (known: {known})"
+            import difflib
+
+            near = difflib.get_close_matches(claim_id, sorted(state.evaluations), n=3, cutoff=0.6)
+            message = f"unknown claim ID '{claim_id}'" + (f"; did you mean {', '.join(near)}?" if near else "")
         logger.error(message, location=directive_or_role.get_location(), type="claims", subtype="unknown")
     return evaluation
 
