@@ -77,9 +77,9 @@ def inside(source: Path, out: Path) -> None:
     run_ahead, render = ahead._run, writer._render
     build_pid = os.getpid()
 
-    def run_ahead_measured(tasks: list[ahead.Task], finished: Any) -> None:
+    def run_ahead_measured(tasks: list[ahead.Task], finished: Any, parent: int) -> None:
         began = time.process_time()
-        run_ahead(tasks, finished)
+        run_ahead(tasks, finished, parent)
         kind = FIGURES_AHEAD if any(name in FIGURES for name, _ in tasks) else NOTEBOOKS_AHEAD
         _note_in_child(kind, time.process_time() - began)
 

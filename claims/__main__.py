@@ -9,12 +9,16 @@ from pathlib import Path
 from typing import NoReturn
 
 import hwdb
-from hwdb.files import readable_anywhere, reader_gone
+from hwdb.files import readable_anywhere, reader_gone, write_together
 from hwdb.overlay import add_overlay_argument, overlays_from_args
 
 from . import citation, formatting, lock, scenario
+from .citable import BookError
 from .engine import ClaimError, Evaluation, evaluate
 from .registry import UnknownClaimError, all_claims, evaluate_all, get_claim
+
+#: A claims.json (path or URL) for check-refs to check against, when --claims is not given.
+CLAIMS_JSON_ENV = "CLAIMS_JSON"
 
 # Modules only some commands need are imported by those commands: ``verify`` is the one a CI job
 # runs on every change, and it starts no faster than its imports.
@@ -39,7 +43,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _show(e: Evaluation) -> None:
+def _show(e: Evaluation, overlaid: bool = False) -> None:
     import sympy as sp
 
     from hwdb.model import WHAT_IF
@@ -103,10 +107,18 @@ def _show(e: Evaluation) -> None:
             flip = f"{formatting.factor(a.flip_factor)} flips it to '{a.flips_to.value}'"
         print(f"  Elasticity to {a.input.key}: {formatting.number(a.elasticity)}; {flip}")
     what_if = [i.key for i in e.inputs() if i.field.file == WHAT_IF]
+    if overlaid:  # the reader's own data: a content version the book never published
+        print(
+            f"\n  {formatting.finding(e)}\n  Overlay: computed with your hwdb overlay(s); not the book's, not citable."
+        )
+        return
     if what_if:  # a typed value is not the book's: no source to credit, no version to cite
         print(f"\n  {formatting.finding(e)}\n  What-if: {', '.join(what_if)} set on the command line; not citable.")
         return
-    print(f"\n  {formatting.finding(e)}\n  Book: {citation.url(e)}  (content version {citation.content_version(e)})")
+    address = (
+        citation.url(e) or f"{citation.permalink(c.id)} (in the book; $CLAIMS_BASE_URL gives the published address)"
+    )
+    print(f"\n  {formatting.finding(e)}\n  Book: {address}\n  Cite: claim:{c.id}@{citation.pin(e)}")
 
 
 def _what_if(db: hwdb.Database, assignments: list[str]) -> hwdb.Database:
@@ -121,7 +133,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         if claim.rows is None:
             raise ValueError(f"claim {claim.id} is not evaluated per hardware; --hw does not apply")
         claim = scenario.with_reference(claim, args.hw)
-    _show(evaluate(claim, _what_if(db, args.set)))
+    _private_numbers(args)
+    _show(evaluate(claim, _what_if(db, args.set)), overlaid=bool(overlays_from_args(args)))
     return 0
 
 
@@ -205,29 +218,92 @@ def cmd_cite(args: argparse.Namespace) -> int:
     claim = get_claim(args.id)
     if claim.id != args.id:
         print(f"note: '{args.id}' is a deprecated ID of '{claim.id}'; this citation uses the new one", file=sys.stderr)
-    sys.stdout.write(citation.cite(evaluate(claim, _load(args)), args.format))
+    evaluation = evaluate(claim, _load(args))
+    from .release import base_url
+
+    if not base_url():
+        print(
+            "note: the book's address is not set ($CLAIMS_BASE_URL), so this citation carries no link", file=sys.stderr
+        )
+    sys.stdout.write(citation.cite(evaluation, args.format))
     return 0
 
 
-def cmd_check_refs(args: argparse.Namespace) -> int:
-    """Citations in design docs: unknown, renamed or stale ones, with file and line; exit 1 on any."""
-    from . import refs
-    from .export import document
+def _citation_source(args: argparse.Namespace) -> tuple[str | None, str]:
+    """Which claims.json citations are checked against, and why: --claims, then $CLAIMS_JSON, then
+    ``[tool.claims] json`` in the current folder's pyproject.toml; None means this installation's own."""
+    import os
+    import tomllib
 
     if args.claims:
-        book = refs.load_book(args.claims)
+        return args.claims, "--claims"
+    if os.environ.get(CLAIMS_JSON_ENV, "").strip():
+        return os.environ[CLAIMS_JSON_ENV].strip(), f"${CLAIMS_JSON_ENV}"
+    pyproject = Path("pyproject.toml")
+    if pyproject.is_file():
+        try:
+            configured = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("claims", {})
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ValueError(f"{pyproject.resolve()}: cannot read [tool.claims] ({exc})") from None
+        if isinstance(configured, dict) and isinstance(configured.get("json"), str):
+            return configured["json"], "[tool.claims] json in pyproject.toml"
+    return None, "this installation"
+
+
+def cmd_check_refs(args: argparse.Namespace) -> int:
+    """Citations in design docs: unknown, renamed, withdrawn or stale ones, with file, line and column.
+
+    Exit 1 on any finding, 2 when a file, a folder or the claims.json cannot be read."""
+    import json
+
+    from . import refs
+
+    where, why = _citation_source(args)
+    if where is not None:
+        book = refs.load_book(where)
     else:
+        from .export import document
+        from .release import VERSION
+
         db = _load(args)
-        book = refs.Book.from_export(document(evaluate_all(db), db.fingerprint), "this checkout")
+        book = refs.Book.from_export(
+            document(evaluate_all(db), db.fingerprint), f"this installation (release {VERSION})"
+        )
+        print(
+            f"note: checking against this installation's claims (release {VERSION}); to check against the "
+            f"published book, pass --claims URL, set ${CLAIMS_JSON_ENV}, or set [tool.claims] json in pyproject.toml",
+            file=sys.stderr,
+        )
     paths = [Path(p) for p in args.paths]
-    missing = [str(p) for p in paths if not p.exists()]
+    missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
     if missing:
         raise ValueError(f"no such file or folder: {', '.join(missing)}")
-    findings = refs.check_files(book, paths)
-    for finding in findings:
-        print(finding)
-    print(f"{len(findings)} citation problem(s), checked against {book.source}", file=sys.stderr)
-    return 1 if findings else 0
+    scan = refs.scan_paths(book, paths, args.exclude)
+    for note in scan.notes:
+        print(f"note: {note}", file=sys.stderr)
+    status = 2 if scan.unreadable else 1 if scan.findings else 0
+    if args.format == "json":
+        report = {
+            "checked_against": book.source,
+            "release": book.release,
+            "files": scan.files,
+            "findings": [f.as_json() for f in scan.findings],
+            "unreadable": scan.unreadable,
+            "status": status,
+        }
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        for finding in scan.findings:
+            print(finding)
+        for problem in scan.unreadable:
+            print(f"error: {problem}", file=sys.stderr)
+    print(
+        f"{len(scan.findings)} citation problem(s) in {scan.files} file(s)"
+        + (f", {len(scan.unreadable)} unreadable" if scan.unreadable else "")
+        + f", checked against {book.source} ({why})",
+        file=sys.stderr,
+    )
+    return status
 
 
 def cmd_ids(args: argparse.Namespace) -> int:
@@ -243,26 +319,36 @@ def cmd_ids(args: argparse.Namespace) -> int:
 
 
 def cmd_pin(args: argparse.Namespace) -> int:
+    """Rewrite the lock; for the book's own lock, also the published benchmarks' lock, the release history
+    and claims/RELEASE. All of them are written together (:func:`hwdb.files.write_together`): a failure
+    while writing leaves the old set whole, and a set found disagreeing (RELEASE behind the history) is
+    repaired."""
     from . import history
 
     evaluations = evaluate_all(_load(args))
     path = _lock_path(args)
-    lock.write(evaluations, path)
-    print(f"pinned {len(evaluations)} claims in {hwdb.display_path(path)}")
-    if path == lock.LOCK_FILE:
+    files: dict[Path, str] = {path: lock.render(evaluations)}
+    said = [f"pinned {len(evaluations)} claims in {hwdb.display_path(path)}"]
+    if path == lock.LOCK_FILE:  # the book's own numbers: the published benchmarks and the release follow them
         from . import published
 
         comparisons = published.compare_all(_load(args))
-        published.write(comparisons)
-        print(f"pinned {len(comparisons)} published comparisons in {hwdb.display_path(published.LOCK_FILE)}")
-    if path == lock.LOCK_FILE:  # the book's own numbers: its release history follows them
-        number = history.record(evaluations)
-        latest = history.latest()
-        print(
-            f"release {number} recorded in {hwdb.display_path(history.HISTORY_FILE)}"
-            if number
-            else f"release {latest.number} unchanged"
-        )
+        files[published.LOCK_FILE] = published.render(comparisons)
+        said.append(f"pinned {len(comparisons)} published comparisons in {hwdb.display_path(published.LOCK_FILE)}")
+        prepared = history.prepare(evaluations)
+        if prepared is not None:
+            number, text = prepared
+            files |= {history.HISTORY_FILE: text, history.RELEASE_FILE: number + "\n"}
+            said.append(f"release {number} recorded in {hwdb.display_path(history.HISTORY_FILE)}")
+        else:
+            latest = history.latest()
+            if history.release_file_problem():
+                files[history.RELEASE_FILE] = latest.number + "\n"
+                said.append(f"release {latest.number} unchanged; {hwdb.display_path(history.RELEASE_FILE)} repaired")
+            else:
+                said.append(f"release {latest.number} unchanged")
+    write_together(files)
+    print("\n".join(said))
     return 0
 
 
@@ -350,11 +436,26 @@ def _add_step(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(run=cmd_step)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m claims", description=__doc__)
+class _VersionAction(argparse.Action):
+    """--version: the book's release and its date, read only when asked (the history may be damaged)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from .history import latest
+
+        try:
+            last = latest()
+        except ValueError as exc:  # HistoryError: one line, as every other command's
+            parser.exit(2, f"error: {exc}\n")
+        print(f"{parser.prog} {last.number} ({last.date})")  # on stdout, as argparse's own version action
+        parser.exit(0)
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m claims") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     add_overlay_argument(parser)
     parser.add_argument("--lock", metavar="PATH", help="lock file to verify against or pin into")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error instead of one line")
+    parser.add_argument("--version", action=_VersionAction, nargs=0, help="print the book's release and exit")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="every claim with its value and verdict").set_defaults(run=cmd_list)
     show = sub.add_parser("show", help="one claim: derivation, inputs, rows, verdict, sensitivity")
@@ -380,9 +481,28 @@ def main(argv: list[str] | None = None) -> int:
     cite.add_argument("id")
     cite.add_argument("--format", choices=citation.FORMATS, default="md")
     cite.set_defaults(run=cmd_cite)
-    check = sub.add_parser("check-refs", help="check claim citations in Markdown, reST, text or HTML files")
+    check = sub.add_parser(
+        "check-refs",
+        help="check claim citations (claim:ID[@PIN], links to c/ID.html, Sphinx roles) in documents",
+        description="Finds claim:ID[@PIN], links to …/c/ID.html and the {claim}/:claim: roles in Markdown, reST, "
+        "text, HTML and LaTeX files (folders are searched; build, VCS and environment folders are skipped). A "
+        "line containing 'claims: ignore' is skipped. Exit 1 on any finding, 2 when something cannot be read.",
+    )
     check.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to scan")
-    check.add_argument("--claims", metavar="PATH|URL", help="a claims.json to check against (default: this checkout)")
+    check.add_argument(
+        "--claims",
+        metavar="PATH|URL",
+        help=f"the claims.json to check against (default: ${CLAIMS_JSON_ENV}, then [tool.claims] json in "
+        "pyproject.toml, then this installation's own claims)",
+    )
+    check.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="skip files or folders matching GLOB (repeatable)",
+    )
+    check.add_argument("--format", choices=["text", "json"], default="text", help="findings as lines or as JSON")
     check.set_defaults(run=cmd_check_refs)
     ids = sub.add_parser("ids", help="check the registry of published IDs (claims/ids.toml)")
     ids.add_argument("--register", action="store_true", help="add claims that are not yet registered")
@@ -394,7 +514,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     readable_anywhere()
     try:
-        return int(args.run(args))
+        status = int(args.run(args))
+        _flush_output()
+        return status
     except BrokenPipeError:
         return reader_gone()
     except (
@@ -402,16 +524,30 @@ def main(argv: list[str] | None = None) -> int:
         ClaimError,
         UnknownClaimError,
         lock.LockError,
+        BookError,
         ValueError,
         OSError,
     ) as exc:  # HistoryError is a ValueError
         if args.debug:
             raise
-        if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
-            print(f"error: cannot read or write {exc.filename or 'a file'}: {exc.strerror or exc}", file=sys.stderr)
+        if isinstance(exc, OSError) and exc.filename:
+            print(f"error: cannot read or write {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
+        elif isinstance(exc, OSError):  # writing the standard output (a full disk, a closed device)
+            print(f"error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
         else:
             print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _flush_output() -> None:
+    """Write out what the command printed, so a full disk or device is this command's error, not a traceback
+    at interpreter exit."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, "standard output") from None
 
 
 def _exit(status: int) -> NoReturn:
@@ -420,6 +556,11 @@ def _exit(status: int) -> NoReturn:
     is lost: every command has finished and written what it writes before this."""
     gc.freeze()
     sys.exit(status)
+
+
+def run() -> NoReturn:
+    """The ``claims`` console script."""
+    _exit(main(prog="claims"))
 
 
 if __name__ == "__main__":

@@ -318,9 +318,14 @@ def spec(evaluation: Evaluation) -> dict[str, Any] | None:
     }
 
 
+#: Characters that could end, comment out or re-open a ``<script>`` element around JSON, written as the
+#: JSON escapes that mean the same string: ``</script>``, ``<!--`` and ``]]>`` can then never appear.
+_SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
 def payload(data: dict[str, Any]) -> str:
-    """JSON safe inside a ``<script>`` element."""
-    return json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+    """JSON safe inside a ``<script>`` element, whatever a record's name or text holds."""
+    return json.dumps(data, ensure_ascii=False).translate(_SCRIPT_SAFE)
 
 
 def field_html(variable: dict[str, Any], prefix: str) -> str:

@@ -27,20 +27,22 @@ from dataclasses import dataclass, replace
 from typing import Any, overload
 
 import hwdb
-from hwdb.loader import value_problem, within_limits
+from hwdb.loader import count_problem, magnitude_problem, value_problem
 from hwdb.model import WHAT_IF
 from hwdb.schema import CONVENTIONS, FIELDS
-from hwdb.units import parse_unit
+from hwdb.unit_text import shown
+from hwdb.units import UnitTextError, parse_unit
 
 from . import engine, formatting
 from .engine import Claim, Evaluation, InputValue
 from .policy import Verdict
 from .registry import get_claim
 
-#: A typed value: one decimal number (NaN and infinity spelled out, to be refused by name) and an optional unit.
+#: A typed value: one decimal number (NaN and infinity spelled out, to be refused by name) and an optional unit,
+#: which hwdb.unit_text's grammar reads (pint never evaluates the text).
 WHAT_IF_VALUE = re.compile(
-    r"\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d{1,4})?|[-+]?(?:inf|nan))\s*([A-Za-zµ%/ ._*\d^:-]*)\s*$",
-    re.IGNORECASE,
+    r"\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d{1,4})?|[-+]?(?:inf|nan))\s*(.*?)\s*$",
+    re.IGNORECASE | re.DOTALL,
 )
 
 #: Record kinds ``hw=`` accepts: the machines, not the models, prices or statistics.
@@ -61,10 +63,12 @@ def _checked(flag: str, what: str, record_id: str, field_name: str, quantity: An
     """The quantity, if the field's own rules (sign, range, plausibility) accept it."""
     spec = FIELDS.get(field_name)
     wrong = value_problem(spec, float(quantity.magnitude)) if spec else None
-    if wrong is None and not within_limits(quantity):
-        wrong = "is beyond any plausible figure"
+    if wrong is None and spec is not None and spec.count:
+        wrong = count_problem(spec, float(quantity.to_base_units().magnitude))
+    if wrong is None:
+        wrong = magnitude_problem(quantity)
     if wrong:
-        raise ValueError(f"{flag} {what!r}: {record_id}.{field_name} {wrong}")
+        raise ValueError(f"{flag} {shown(what, 80)}: {record_id}.{field_name} {wrong}")
     return quantity
 
 
@@ -73,14 +77,15 @@ def what_if(db: hwdb.Database, assignments: Iterable[str], flag: str = "--set") 
     for assignment in assignments:
         key, sep, text = assignment.partition("=")
         usage = "write RECORD.FIELD=VALUE, e.g. h100-sxm.hbm_bandwidth='4 TB/s'"
+        quoted = shown(assignment, 80)  # a message quotes the start of a long assignment, not all of it
         if not sep:
-            raise ValueError(f"{flag} {assignment!r}: {usage}")
-        record_id, field_name, current = _field(db, key, f"{flag} {assignment!r}", usage)
+            raise ValueError(f"{flag} {quoted}: {usage}")
+        record_id, field_name, current = _field(db, key, f"{flag} {quoted}", usage)
         # A number and a unit, read separately: pint would evaluate an expression such as 9**9**9 and never return.
         match = WHAT_IF_VALUE.match(text)
         if match is None:
             raise ValueError(
-                f"{flag} {assignment!r}: cannot read {text.strip()!r} as a number and a unit, e.g. '4 TB/s'"
+                f"{flag} {quoted}: cannot read {shown(text.strip())} as a number and a unit, e.g. '4 TB/s'"
             )
         number_text, unit_text = match.group(1), match.group(2).strip()
         divisor = 1
@@ -90,13 +95,13 @@ def what_if(db: hwdb.Database, assignments: Iterable[str], flag: str = "--set") 
             *unit_words, stated = unit_text.split() or [""]
             if stated not in choices:
                 raise ValueError(
-                    f"{flag} {assignment!r}: say how the figure was printed, ending with one of {sorted(choices)}"
+                    f"{flag} {quoted}: say how the figure was printed, ending with one of {sorted(choices)}"
                 )
             divisor, unit_text = choices[stated], " ".join(unit_words)
         try:
             unit = parse_unit(unit_text) if unit_text else current.units
-        except Exception as exc:  # pint raises several unrelated types for bad text
-            raise ValueError(f"{flag} {assignment!r}: unknown unit {unit_text!r} ({exc})") from exc
+        except UnitTextError as exc:
+            raise ValueError(f"{flag} {quoted}: unknown unit {shown(unit_text)}: {exc}") from None
         quantity: Any = hwdb.Quantity(float(number_text) / divisor, unit)
         if quantity.dimensionless and not current.dimensionless:
             quantity = hwdb.Quantity(float(number_text) / divisor, current.units)

@@ -90,10 +90,14 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("claims.sphinx.dependencies")
     app.setup_extension("claims.sphinx.ahead")
     app.setup_extension("claims.sphinx.writer")
+    app.setup_extension("claims.sphinx.unfinished")  # an interrupted build is marked and finished next time
     app.connect("builder-inited", evaluate_for_build)
     app.connect("env-check-consistency", check_every_claim_placed)
-    app.connect("build-finished", report_at_finish)
+    # last of the build's own writers (after the notebooks and the inventory): it clears the unfinished mark
+    app.connect("build-finished", report_at_finish, priority=800)
     app.setup_extension("claims.sphinx.changelog")
+    app.setup_extension("claims.sphinx.withdrawn")  # links to a withdrawn ID go to its tombstone
+    app.setup_extension("claims.sphinx.inventory")  # objects.inv: claims by title, withdrawn IDs kept
     app.setup_extension("claims.sphinx.exercises")
     app.setup_extension("claims.sphinx.explore")
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 2}

@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from . import Database, HwdbError, Record, derived, load_from
@@ -72,8 +73,18 @@ def export(db: Database) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m hwdb", description=__doc__)
+def _version() -> str:
+    """The book's release, which is the distribution's version: the file the package ships beside this one."""
+    release = Path(__file__).resolve().parent.parent / "claims" / "RELEASE"
+    try:
+        return release.read_text(encoding="utf-8").strip()
+    except OSError:
+        return "unknown"
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m hwdb") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     add_overlay_argument(parser)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="every record: id, kind, name")
@@ -90,9 +101,15 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 1
     try:
-        return _run(args, db)
+        status = _run(args, db)
+        sys.stdout.flush()  # a full disk or /dev/full fails here, not in the interpreter's last flush
+        return status
     except BrokenPipeError:
         return reader_gone()
+    except OSError as exc:  # /dev/full, a full disk, a closed descriptor: one line, not a traceback
+        reader_gone()  # what is still buffered goes nowhere, so exiting cannot fail again
+        print(f"error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+        return 2
 
 
 def _run(args: argparse.Namespace, db: Database) -> int:
@@ -120,10 +137,20 @@ def _run(args: argparse.Namespace, db: Database) -> int:
     elif args.command == "check":
         print(f"ok: {len(db.records)} records, {len(db.sources)} sources, every number with a unit and a source")
     else:
-        # Strict JSON: a NaN or an infinity is a bug to refuse, not a token to print.
-        json.dump(export(db), sys.stdout, indent=2, ensure_ascii=False, default=_json_default, allow_nan=False)
-        sys.stdout.write("\n")
+        # Strict JSON: a NaN or an infinity is a bug to refuse, not a token to print; it is refused before
+        # a byte is written (the loader's bounds keep every value and derived figure finite).
+        try:
+            text = json.dumps(export(db), indent=2, ensure_ascii=False, default=_json_default, allow_nan=False)
+        except ValueError as exc:
+            print(f"error: cannot export: {exc}", file=sys.stderr)
+            return 2
+        sys.stdout.write(text + "\n")
     return 0
+
+
+def run() -> None:
+    """The ``hwdb`` console script."""
+    sys.exit(main(prog="hwdb"))
 
 
 if __name__ == "__main__":

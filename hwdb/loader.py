@@ -10,7 +10,6 @@ import datetime as dt
 import hashlib
 import math
 import re
-import tomllib
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
@@ -19,12 +18,14 @@ from typing import Any
 
 import pint
 
-from . import parsed
 from .errors import HwdbError, Problem
+from .files import read_regular
 from .model import Database, Field, Record, Source
 from .overlay import read_overlay
 from .schema import CONVENTIONS, FIELDS, KINDS, PRICING_MODELS, FieldSpec
-from .units import UNITS_FILE, Quantity, parse_unit
+from .tomlfile import TomlFileError, read_toml
+from .unit_text import shown
+from .units import UNITS_FILE, Quantity, UnitTextError, parse_unit
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = PACKAGE_DIR / "data"
@@ -44,15 +45,17 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def _read_toml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
+def _read_toml(path: Path, problems: list[Problem], contents: dict[Path, bytes]) -> dict[str, Any] | None:
+    """One data file's document (its bytes kept in ``contents`` for the fingerprint), or None with a problem."""
     try:
-        return parsed.parse(path.read_bytes())
-    except tomllib.TOMLDecodeError as exc:
-        problems.append(Problem(display_path(path), f"malformed TOML: {exc}"))
-    except UnicodeDecodeError as exc:
-        problems.append(Problem(display_path(path), f"malformed TOML: not UTF-8 text (byte {exc.start})"))
+        data, raw = read_toml(path)
+    except TomlFileError as exc:
+        problems.append(Problem(display_path(path), str(exc)))
     except OSError as exc:
-        problems.append(Problem(display_path(path), f"cannot read: {exc}"))
+        problems.append(Problem(display_path(path), f"cannot read: {exc.strerror or exc}"))
+    else:
+        contents[path] = raw
+        return data
     return None
 
 
@@ -87,6 +90,13 @@ def _parse_sources(data: dict[str, Any], file: str, problems: list[Problem]) -> 
 #: No figure hwdb holds comes near this in SI base units (a pod's FLOP/s is ~1e19, a year's tokens ~1e17);
 #: past it a typo such as 1e300 would overflow to infinity in a derived figure or an export.
 LIMIT = 1e30
+#: Nor does any non-zero figure come near this (a nanosecond is 1e-9 s, a price per token ~1e-8 USD); below
+#: it a value such as 1e-320 is subnormal, and a figure divided by it overflows to infinity.
+SMALLEST = 1 / LIMIT
+#: The most chips one printed figure may cover (``per_chips``); the largest clusters are ~1e5 chips.
+MAX_CHIPS = 1_000_000
+#: The largest count (layers, experts, chips, a vocabulary) hwdb takes; the largest it holds is ~1e6.
+MAX_COUNT = 1e9
 
 
 def value_problem(spec: FieldSpec, value: float) -> str | None:
@@ -98,10 +108,29 @@ def value_problem(spec: FieldSpec, value: float) -> str | None:
     return None
 
 
+def magnitude_problem(quantity: Any) -> str | None:
+    """Why a quantity cannot stand in hwdb once in SI base units: beyond :data:`LIMIT`, or non-zero and
+    below :data:`SMALLEST` (a subnormal such as 1e-320 B), either of which turns to infinity downstream."""
+    magnitude = abs(float(quantity.to_base_units().magnitude))
+    if not math.isfinite(magnitude) or magnitude > LIMIT:
+        return f"is beyond any plausible figure (more than {LIMIT:g} in SI units)"
+    if 0 < magnitude < SMALLEST:
+        return f"is below any plausible figure (less than {SMALLEST:g} in SI units, but not 0)"
+    return None
+
+
 def within_limits(quantity: Any) -> bool:
-    """Whether a quantity is finite and no larger than :data:`LIMIT` in SI base units."""
-    magnitude = float(quantity.to_base_units().magnitude)
-    return math.isfinite(magnitude) and abs(magnitude) <= LIMIT
+    """Whether a quantity is finite and within :data:`SMALLEST`..:data:`LIMIT` (or 0) in SI base units."""
+    return magnitude_problem(quantity) is None
+
+
+def count_problem(spec: FieldSpec, value: float) -> str | None:
+    """Why a number cannot stand for a count field (layers, chips): not whole, or past :data:`MAX_COUNT`."""
+    if not spec.count:
+        return None
+    if value != int(value) or value > MAX_COUNT:
+        return f"must be a whole number from {0 if spec.allow_zero else 1} to {MAX_COUNT:g}, got {value:g}"
+    return None
 
 
 def _number(raw: object) -> float | None:
@@ -143,14 +172,17 @@ def _load_field(
     if value is None:
         problem(f"value must be a number, got {raw['value']!r}", name)
         return None
-    wrong = value_problem(spec, value)
+    wrong = value_problem(spec, value) or count_problem(spec, value)
     if wrong:
         problem(f"value {wrong}", name)
         return None
+    if not isinstance(raw["unit"], str):
+        problem(f"unit must be text (quote it), got {raw['unit']!r}", name)
+        return None
     try:
-        unit = parse_unit(str(raw["unit"]))
-    except (pint.PintError, AttributeError, TypeError, ValueError, SyntaxError) as exc:
-        problem(f"unknown unit {raw['unit']!r} ({exc})", name)
+        unit = parse_unit(raw["unit"])
+    except (UnitTextError, pint.PintError) as exc:
+        problem(f"unknown unit {shown(raw['unit'])}: {exc}", name)
         return None
     expected = parse_unit(spec.unit)
     if unit.dimensionality != expected.dimensionality:
@@ -186,8 +218,17 @@ def _load_field(
             problem(f"'{sorted(stray)[0]}' does not apply to this field", name)
             return None
     per_chips = raw.get("per_chips", 1)
-    if isinstance(per_chips, bool) or not isinstance(per_chips, int) or per_chips < 1:
-        problem(f"'per_chips' must be a positive integer (chips the printed value covers), got {per_chips!r}", name)
+    if isinstance(per_chips, bool) or not isinstance(per_chips, int) or not 1 <= per_chips <= MAX_CHIPS:
+        big = isinstance(per_chips, int) and abs(per_chips) >= 10**12
+        got = (
+            f"an integer of about {math.floor(per_chips.bit_length() * math.log10(2)) + 1} digits"
+            if big
+            else repr(per_chips)
+        )
+        problem(
+            f"'per_chips' must be a positive integer up to {MAX_CHIPS:,} (chips the printed value covers), got {got}",
+            name,
+        )
         return None
     if per_chips != 1 and record.get("kind") != "accelerator":
         problem("'per_chips' applies only to accelerator records", name)
@@ -204,9 +245,14 @@ def _load_field(
                 problem(f"'{key}' must be a positive finite number", name)
                 return None
             bounds[key] = Quantity(bound / divisor, unit)
+            wrong = magnitude_problem(bounds[key])
+            if wrong:
+                problem(f"'{key}' {bound:g} {raw['unit']} {wrong}", name)
+                return None
     quantity = Quantity(value / divisor, unit)
-    if not within_limits(quantity):
-        problem(f"value {value:g} {raw['unit']} is beyond any plausible figure (more than {LIMIT:g} in SI units)", name)
+    wrong = magnitude_problem(quantity)
+    if wrong:
+        problem(f"value {value:g} {raw['unit']} {wrong}", name)
         return None
     if ("low" in bounds and bounds["low"] > quantity) or ("high" in bounds and bounds["high"] < quantity):
         problem("the value must lie within [low, high]", name)
@@ -275,10 +321,18 @@ def _build_record(
 
 
 def _apply_override(
-    override: dict[str, Any], file: str, records: dict[str, Record], sources: dict[str, Source], problems: list[Problem]
+    override: dict[str, Any],
+    file: str,
+    records: dict[str, Record],
+    sources: dict[str, Source],
+    problems: list[Problem],
+    failed: AbstractSet[str] = frozenset(),
 ) -> None:
-    """Replace existing fields of an existing record; anything else is an error."""
+    """Replace existing fields of an existing record; anything else is an error (but a record refused
+    already, whose own error is reported, gets no second one here)."""
     rid = override.get("id")
+    if rid in failed:
+        return
     unknown = set(override) - {"id", "source", "fields"}
     if unknown:
         problems.append(Problem(file, f"unknown key(s) {sorted(unknown)} in [[override]]", str(rid)))
@@ -377,13 +431,14 @@ def _benchmark_references(record: Record, records: dict[str, Record], failed: Ab
     return problems
 
 
-def fingerprint(paths: list[Path]) -> str:
-    """A content hash of the files read, so builds notice any data change."""
+def fingerprint(paths: list[Path], contents: dict[Path, bytes] | None = None) -> str:
+    """A content hash of the files read, so builds notice any data change; ``contents`` holds the bytes
+    already read (each file is hashed as it was parsed, never read a second time), the rest are read."""
     digest = hashlib.sha256()
     for path in sorted(paths):
         digest.update(display_path(path).encode())
         digest.update(b"\0")
-        digest.update(path.read_bytes())
+        digest.update(contents[path] if contents is not None and path in contents else read_regular(path))
     return digest.hexdigest()
 
 
@@ -394,28 +449,33 @@ def load(data_dir: Path = DATA_DIR, overlays: Sequence[Path] = ()) -> Database:
     overlay changes nothing.
     """
     problems: list[Problem] = []
+    contents: dict[Path, bytes] = {}
     sources_path = data_dir / SOURCES_FILE
     if not sources_path.exists():
         raise HwdbError([Problem(display_path(sources_path), "source registry not found")])
-    raw_sources = _read_toml(sources_path, problems)
+    raw_sources = _read_toml(sources_path, problems, contents)
     sources = _parse_sources(raw_sources or {}, display_path(sources_path), problems)
     record_paths = sorted(p for p in data_dir.rglob("*.toml") if p != sources_path)
     tables: list[tuple[dict[str, Any], str, str | None]] = []
+    failed: set[str] = set()  # records refused already: those that name them get no second, false error
     for path in record_paths:
-        data = _read_toml(path, problems)
+        data = _read_toml(path, problems, contents)
         if data is not None:
             tables.append((data, display_path(path), path.stem))
+        else:
+            failed.add(path.stem)  # a file that does not parse: its record, named by its file
     overrides: list[tuple[dict[str, Any], str]] = []
     for overlay_path in overlays:
-        overlay = read_overlay(overlay_path, problems)
+        overlay = read_overlay(overlay_path, problems, contents)
         file = display_path(overlay_path)
         for sid in sorted(set(overlay.sources) & set(sources)):
             problems.append(Problem(file, f"source id already defined in {sources[sid].file}", sid))
         sources.update(_parse_sources(overlay.sources, file, problems))
         tables += [(table, file, None) for table in overlay.records]
         overrides += [(table, file) for table in overlay.overrides]
+    if raw_sources is None:  # every record's source would be "not registered": report the registry alone
+        raise HwdbError(problems)
     records: dict[str, Record] = {}
-    failed: set[str] = set()  # records refused already: those that name them get no second, false error
     for data, file, stem in tables:
         record = _build_record(data, file, sources, problems, stem)
         if record is None:
@@ -426,7 +486,7 @@ def load(data_dir: Path = DATA_DIR, overlays: Sequence[Path] = ()) -> Database:
             continue
         records[record.id] = record
     for table, file in overrides:
-        _apply_override(table, file, records, sources, problems)
+        _apply_override(table, file, records, sources, problems, failed)
     problems += _cross_references(records, failed)
     if problems:
         raise HwdbError(problems)
@@ -435,4 +495,4 @@ def load(data_dir: Path = DATA_DIR, overlays: Sequence[Path] = ()) -> Database:
     if unused:
         raise HwdbError([Problem(sources[sid].file, "source is cited by no record", sid) for sid in unused])
     files = [sources_path, UNITS_FILE, *record_paths, *overlays]
-    return Database(records, sources, fingerprint(files))
+    return Database(records, sources, fingerprint(files, contents))

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import Problem
+from .tomlfile import TomlFileError, read_toml
 
 ENV_VAR = "HWDB_OVERLAY"
 OVERLAY_KEYS = {"sources", "record", "override"}
@@ -41,29 +41,24 @@ class Overlay:
     overrides: list[dict[str, Any]] = field(default_factory=list)
 
 
-def read_overlay(path: Path, problems: list[Problem]) -> Overlay:
-    """Parse one overlay file; structural problems are appended to ``problems``."""
+def read_overlay(path: Path, problems: list[Problem], contents: dict[Path, bytes] | None = None) -> Overlay:
+    """Parse one overlay file; its problems are appended to ``problems``, its bytes kept in ``contents``."""
     from .loader import display_path
 
     file = display_path(path)
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
+        data, raw = read_toml(path, "an overlay file")
     except FileNotFoundError:
         problems.append(Problem(file, "overlay file not found"))
         return Overlay()
-    except tomllib.TOMLDecodeError as exc:
-        problems.append(Problem(file, f"malformed TOML: {exc}"))
+    except TomlFileError as exc:
+        problems.append(Problem(file, str(exc)))
         return Overlay()
-    except UnicodeDecodeError as exc:
-        problems.append(Problem(file, f"malformed TOML: not UTF-8 text (byte {exc.start}); is it a binary file?"))
-        return Overlay()
-    except IsADirectoryError:
-        problems.append(Problem(file, "is a folder, not an overlay file"))
-        return Overlay()
-    except OSError as exc:  # unreadable, a symlink loop, a device that cannot be read
+    except OSError as exc:  # unreadable, a symlink loop
         problems.append(Problem(file, f"cannot read the overlay: {exc.strerror or exc}"))
         return Overlay()
+    if contents is not None:
+        contents[path] = raw
     unknown = set(data) - OVERLAY_KEYS
     if unknown:
         problems.append(
@@ -107,9 +102,17 @@ def overlays_from_env() -> list[Path]:
 
 
 def absolute_path(text: str) -> Path:
-    """The overlay's absolute path; a symlink loop is left unresolved, for the reader to refuse by name."""
+    """The overlay's absolute path, as given where resolving it would lose it.
+
+    A symlink loop is left unresolved, for the reader to refuse by name; so is a link that resolves to
+    no file although the path opens (``/dev/fd/63`` from ``<(…)`` resolves to ``pipe:[…]``), so the
+    reader says it is a pipe rather than that it is missing.
+    """
     path = Path(text)
     try:
-        return path.resolve()
+        resolved = path.resolve()
     except (OSError, RuntimeError):  # RuntimeError: a symlink loop, on Python before 3.13
         return path.absolute()
+    if not resolved.exists() and os.path.exists(path):
+        return path.absolute()
+    return resolved

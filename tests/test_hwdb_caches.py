@@ -6,7 +6,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,25 +13,16 @@ import pytest
 from hwdb import parsed
 
 
-@pytest.fixture
-def table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh table in a cache folder of the test's own (the process's table is built once, so reset it)."""
-    monkeypatch.setenv(parsed.ENV_VAR, str(tmp_path / "cache"))
-    parsed._table.cache_clear()
-    yield tmp_path / "cache"
-    parsed._table.cache_clear()
-
-
 def _save() -> None:
     parsed._table().save()
     parsed._table.cache_clear()  # the next parse reads the file back, as a new process would
 
 
-def test_a_file_seen_before_is_served_and_an_edit_is_parsed_afresh(table: Path) -> None:
+def test_a_file_seen_before_is_served_and_an_edit_is_parsed_afresh(toml_table: Path) -> None:
     first = b'[a]\nvalue = 1\nunit = "TB/s"\n'
     assert parsed.parse(first) == tomllib.loads(first.decode())
     _save()
-    (stored,) = table.rglob("*.pickle")
+    (stored,) = toml_table.rglob("*.pickle")
     assert parsed.parse(first) == {"a": {"value": 1, "unit": "TB/s"}}
     assert not parsed._table().grew  # served, not parsed
     edited = first.replace(b"1", b"2")
@@ -43,7 +33,7 @@ def test_a_file_seen_before_is_served_and_an_edit_is_parsed_afresh(table: Path) 
     assert stored.is_file()
 
 
-def test_a_malformed_file_fails_every_time(table: Path) -> None:
+def test_a_malformed_file_fails_every_time(toml_table: Path) -> None:
     for _ in range(2):
         with pytest.raises(tomllib.TOMLDecodeError):
             parsed.parse(b"[a\nvalue = 1\n")
@@ -52,11 +42,11 @@ def test_a_malformed_file_fails_every_time(table: Path) -> None:
         parsed.parse(b'a = "\xff"\n')
 
 
-def test_a_damaged_table_is_ignored_with_a_note(table: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_damaged_table_is_ignored_with_a_note(toml_table: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = b"x = 1\n"
     parsed.parse(text)
     _save()
-    (stored,) = table.rglob("*.pickle")
+    (stored,) = toml_table.rglob("*.pickle")
     stored.write_bytes(stored.read_bytes()[:-3] + b"xyz")
     assert parsed.parse(text) == {"x": 1}
     assert "note: parsed-TOML cache: ignoring" in capsys.readouterr().err

@@ -30,6 +30,9 @@ from typing import Any
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 
+from .children import die_with_parent
+from .unfinished import checkpoint
+
 #: A task: its name (what a page waits for) and the work, which keeps its own result.
 Task = tuple[str, Callable[[], object]]
 
@@ -63,8 +66,9 @@ class Worker:
         self.pending.clear()
 
 
-def _run(tasks: list[Task], finished: Connection) -> None:
+def _run(tasks: list[Task], finished: Connection, parent: int) -> None:
     """The child: each task in order, saying when each is done. A failure is left to the page."""
+    die_with_parent(parent)
     for name, work in tasks:
         with suppress(Exception):  # the page does it again and reports the error there
             work()
@@ -78,7 +82,7 @@ def fork(tasks: list[Task]) -> Worker | None:
         return None
     context = multiprocessing.get_context("fork")
     finished, sending = context.Pipe(duplex=False)
-    process = context.Process(target=_run, args=(tasks, sending), daemon=True)
+    process = context.Process(target=_run, args=(tasks, sending, os.getpid()), daemon=True)
     process.start()
     sending.close()  # the child holds the only sending end: when it exits, recv() raises EOFError
     return Worker(process, finished, {name for name, _ in tasks}, os.getpid())
@@ -129,6 +133,7 @@ def start(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
             _WORKERS[kind] = worker
             waiting |= pages
     docnames[:] = [d for d in docnames if d not in waiting] + [d for d in docnames if d in waiting]
+    checkpoint("figures")  # for the interruption tests: the children are drawing and running
 
 
 def stop(app: Sphinx, *_: Any) -> None:

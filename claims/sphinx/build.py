@@ -22,7 +22,7 @@ from ..engine import ClaimError, Evaluation
 from ..export import dumps
 from ..registry import all_claims
 from ..sphinxnodes import build_state
-from . import dependencies
+from . import dependencies, unfinished
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +95,11 @@ def evaluate_for_build(app: Sphinx) -> None:
 
 
 def history_problems(evaluations: dict[str, Evaluation]) -> list[str]:
-    """Claims whose content changed since the last recorded release (a pin records a new one)."""
+    """Claims whose content changed since the last recorded release (a pin records a new one), and a
+    claims/RELEASE that disagrees with the history (a pin repairs it)."""
+    release_file = history.release_file_problem()
+    if release_file:
+        return [f"{release_file}: run `python -m claims pin` to repair it"]
     changed = history.stale(history.read(), history.entries(evaluations))
     if not changed:
         return []
@@ -106,9 +110,8 @@ def history_problems(evaluations: dict[str, Evaluation]) -> list[str]:
     ]
 
 
-#: What the build writes beside the pages, and the mark it leaves on an output folder it failed to make.
-EXPORTS = ("claims.json", "claims.schema.json", "claims.bib", "claims.csl.json")
-FAILED_MARK = "BUILD-FAILED.txt"
+#: What the build writes beside the pages, and the mark on an output folder that is not a finished build.
+EXPORTS, FAILED_MARK = unfinished.EXPORTS, unfinished.MARK
 
 
 def report_at_finish(app: Sphinx, exception: Exception | None) -> None:
@@ -124,12 +127,19 @@ def report_at_finish(app: Sphinx, exception: Exception | None) -> None:
     elif exception is None and state.db is not None and not state.failures:
         out = Path(app.outdir)
         write_atomic(out / "claims.json", dumps(state.evaluations, state.db.fingerprint, hwdb.overlays_from_env()))
+        unfinished.checkpoint("exports")
         write_atomic(out / "claims.schema.json", SCHEMA_FILE.read_bytes())
         write_atomic(out / "claims.bib", citation.bibliography(state.evaluations))
         csl = citation.csl_items(state.evaluations)
         write_atomic(out / "claims.csl.json", json.dumps(csl, indent=2, ensure_ascii=False) + "\n")
         _permanent_pages(out, state.evaluations)
+        unfinished.finished(app)
         (out / FAILED_MARK).unlink(missing_ok=True)
+        if not release.base_url():
+            logger.info(
+                f"claims: the book's address is not set (${release.BASE_URL_ENV}), so claims.bib, claims.csl.json "
+                "and the citations in the boxes carry no address; set it when building the published book"
+            )
     else:
         out = Path(app.outdir)
         for name in EXPORTS:
@@ -159,9 +169,10 @@ def _permanent_pages(out: Path, evaluations: dict[str, Evaluation]) -> None:
             target = "../" + e.claim.url
             title = html.escape(f"{claim_id}: {e.claim.title}")
             renamed = f"<p>{html.escape(name)} was renamed to {html.escape(claim_id)}.</p>" if name != claim_id else ""
+            base = release.base_url()  # unpublished: no canonical link (a relative one would point into c/)
+            canonical = f'<link rel="canonical" href="{html.escape(base + e.claim.url)}">\n' if base else ""
             page = (
-                f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n<title>{title}</title>\n'
-                f'<link rel="canonical" href="{html.escape(release.base_url() + e.claim.url)}">\n'
+                f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n<title>{title}</title>\n{canonical}'
                 f'<meta http-equiv="refresh" content="0; url={html.escape(target)}"></head>\n'
                 f'<body>{renamed}<p><a href="{html.escape(target)}">{title}</a></p></body></html>\n'
             )

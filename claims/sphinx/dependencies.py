@@ -47,7 +47,7 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 
 from hwdb import Database, Field, Record, Source
-from hwdb.files import write_atomic
+from hwdb.files import write_cache
 
 from ..engine import Evaluation, evaluate
 from ..registry import all_claims
@@ -473,8 +473,8 @@ def outdated(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[s
         if entry is None or any(digest == UNTRUSTED or digests.of(key) != digest for key, digest in entry.items()):
             stale.add(docname)
     stale = (stale & env.found_docs) - added - removed
-    if stale:
-        write_atomic(_pending_file(app), json.dumps(sorted(stale)) + "\n")
+    if stale:  # if it cannot be kept, the unwritten-pages list (claims.sphinx.unfinished) still covers a kill
+        write_cache(_pending_file(app), json.dumps(sorted(stale)) + "\n")
     return sorted(stale)
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 
-from hwdb.files import write_atomic
+from hwdb.files import write_cache
 
 from ..figures import FIGURES
 from ..sphinxnodes import build_state
@@ -78,9 +78,7 @@ def _draw_and_keep(app: Sphinx, name: str, draw: Callable[[], str]) -> tuple[str
         svg = draw()
     if tracked.digests is not None:
         reads = [[list(k), tracked.digests.of(k)] for k in sorted(keys)]
-        path = _entry_path(app, name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, json.dumps({"code": _code(app), "reads": reads, "svg": svg}))
+        write_cache(_entry_path(app, name), json.dumps({"code": _code(app), "reads": reads, "svg": svg}))
     return svg, keys
 
 

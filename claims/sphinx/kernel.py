@@ -40,7 +40,7 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.errors import ExtensionError
 
-from hwdb.files import write_atomic
+from hwdb.files import write_cache
 
 from ..scenario import TRACE_ENV
 from . import ahead
@@ -109,7 +109,11 @@ def run(notebook: Any, where: str = "a notebook") -> Any:
     # What a kernel's kernel_info reply puts in an executed notebook: the lexer for code cells comes from it.
     notebook.metadata["language_info"] = dict(manager.kernel.language_info)
     number = 0
-    for cell in notebook.cells:
+    for index, cell in enumerate(notebook.cells):
+        # nbformat gives each cell a random ID; one from its place and text makes the download the same
+        # from build to build, so an interrupted build followed by another equals a clean one file by file
+        if "id" in cell:
+            cell.id = hashlib.sha256(f"{index}:{cell.cell_type}:{cell.source}".encode()).hexdigest()[:8]
         if cell.cell_type != "code":
             continue
         number += 1
@@ -152,7 +156,7 @@ def _run_and_keep(text: str, where: str, folder: Path) -> None:
     os.environ[TRACE_ENV] = str(folder / f"{key}.trace")
     os.environ[CURRENT_PAGE] = where
     notebook = _execute(text, where)
-    write_atomic(folder / f"{key}.ipynb", nbformat.writes(notebook))  # type: ignore[no-untyped-call]
+    write_cache(folder / f"{key}.ipynb", nbformat.writes(notebook))  # type: ignore[no-untyped-call]
 
 
 def _take_kept(text: str) -> Any:

@@ -25,6 +25,7 @@ word (killed) leaves its pages to the build, which renders them itself.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import time
 from collections.abc import Callable, Sequence, Set
@@ -40,9 +41,10 @@ from sphinx.util import logging
 from sphinx.util.build_phase import BuildPhase
 from sphinx.util.parallel import ParallelTasks
 
-from hwdb.files import write_atomic
+from hwdb.files import write_cache
 
-from . import ahead
+from . import ahead, unfinished
+from .children import die_with_parent
 
 #: Below this many pages the fork costs more than it saves (a prose edit writes one or two).
 LEAST_PAGES = 4
@@ -104,6 +106,11 @@ def _render(builder: Builder, pages: list[tuple[str, nodes.document]]) -> dict[s
     return took
 
 
+def _render_in_child(builder: Builder, parent: int, pages: list[tuple[str, nodes.document]]) -> dict[str, float]:
+    die_with_parent(parent)
+    return _render(builder, pages)
+
+
 def write_in_two(app: Sphinx, builder: Builder, docnames: Set[str], serial: Callable[[Set[str]], None]) -> None:
     """``Builder.write_documents`` for the HTML builder: the first pages rendered by a forked child."""
     names = sorted(docnames)
@@ -129,8 +136,9 @@ def write_in_two(app: Sphinx, builder: Builder, docnames: Set[str], serial: Call
     with nullcontext() if stops_at_warning else logging.pending_warnings():
         batch = [(docname, resolve(docname)) for docname in names[:count]]
         child = ParallelTasks(1)
-        child.add_task(partial(_render, builder), batch, lambda _, took: rendered.update(took))
+        child.add_task(partial(_render_in_child, builder, os.getpid()), batch, lambda _, took: rendered.update(took))
         try:
+            unfinished.checkpoint("writer")  # for the interruption tests: the child is rendering its pages
             rendered.update(_render(builder, [(docname, resolve(docname)) for docname in names[count:]]))
         except BaseException:
             child.terminate()  # the build fails on its own page: the child's work is moot
@@ -140,7 +148,7 @@ def write_in_two(app: Sphinx, builder: Builder, docnames: Set[str], serial: Call
         except (EOFError, OSError):  # the child died without a word: its pages are written here
             rendered.update(_render(builder, batch))
     costs.update({name: (resolved[name], rendered[name]) for name in resolved if name in rendered})
-    write_atomic(_costs_path(builder), json.dumps(costs, sort_keys=True) + "\n")
+    write_cache(_costs_path(builder), json.dumps(costs, sort_keys=True) + "\n")
 
 
 def possible(app: Sphinx) -> bool:

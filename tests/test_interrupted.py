@@ -1,0 +1,130 @@
+"""A build killed at any point leaves a marked folder, no export and no child; the next build equals a clean one.
+
+Each case edits a built copy of the book (a data edit with its pin, a code edit, a configuration
+edit), starts a build that kills itself at a named point (``$CLAIMS_TEST_KILL_AT``, see
+:mod:`claims.sphinx.unfinished`), then builds again as a reader would, and compares the result file
+by file with a clean build of the same edited tree.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import copy_repo, edit
+from test_stale_build import TRACKED_EDITS, _differences, _site, _sphinx
+
+from claims.mutate import _perturb
+from claims.sphinx.unfinished import EXPORTS, KILL_ENV, MARK, UNWRITTEN
+
+pytestmark = pytest.mark.slow
+
+#: (edit, where the build is killed, with which signal): every point, every edit and both signals.
+CASES = [
+    ("data and pin", "writer", "SIGKILL"),
+    ("data and pin", "exports", "SIGINT"),
+    ("code", "figures", "SIGKILL"),
+    ("code", "writer", "SIGINT"),
+    ("configuration", "reading", "SIGKILL"),
+    ("configuration", "exports", "SIGKILL"),
+]
+
+
+def _edit(repo: Path, kind: str) -> None:
+    if kind == "data and pin":
+        path, name = TRACKED_EDITS["accelerator field"]
+        (repo / path).write_text(_perturb((repo / path).read_text(), name, 1.1))
+        pinned = subprocess.run([sys.executable, "-m", "claims", "pin"], cwd=repo, capture_output=True, text=True)
+        assert pinned.returncode == 0, pinned.stderr
+    elif kind == "code":  # every chip's sentence: the code fingerprint re-reads every page
+        edit(repo / "claims/sphinx/chip.py", "judged(e)} against the lecture", "judged(e)} set against the lecture")
+    else:
+        edit(repo / "conf.py", 'html_title = "The lecture, verified"', 'html_title = "The lecture, re-verified"')
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the book, built once."""
+    repo = copy_repo(tmp_path_factory.mktemp("interrupted") / "repo")
+    first = _sphinx(repo, repo / "_build/html")
+    assert first.returncode == 0, first.stderr
+    return repo
+
+
+_CLEAN: dict[str, dict[str, bytes]] = {}
+
+
+def _clean_site(built: Path, kind: str, where: Path) -> dict[str, bytes]:
+    """What a clean build of the edited tree writes (built once per edit)."""
+    if kind not in _CLEAN:
+        repo = copy_repo(where / "clean-repo")
+        _edit(repo, kind)
+        clean = _sphinx(repo, where / "clean")
+        assert clean.returncode == 0, clean.stderr
+        _CLEAN[kind] = _site(where / "clean")
+    return _CLEAN[kind]
+
+
+def _processes_in(folder: Path) -> list[int]:
+    """Processes whose working folder is inside ``folder`` (a build's children keep the build's)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if Path(os.readlink(entry / "cwd")).is_relative_to(folder):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks and reads /proc")
+@pytest.mark.parametrize(("kind", "phase", "how"), CASES, ids=[f"{k}-{p}-{s}" for k, p, s in CASES])
+def test_a_killed_build_is_marked_and_the_next_equals_a_clean_one(
+    built: Path, kind: str, phase: str, how: str, tmp_path: Path
+) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(built, repo, symlinks=True)
+    out = repo / "_build/html"
+    _edit(repo, kind)
+    env = {**os.environ, "PYTHONHASHSEED": "0", KILL_ENV: f"{phase}:{how}"}
+    command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-c", ".", "book", str(out)]
+    killed = subprocess.run(command, cwd=repo, capture_output=True, text=True, env=env)
+    if how == "SIGKILL":
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+    else:
+        assert killed.returncode != 0, killed.stderr  # Sphinx ends an interrupt with its own status
+    assert (out / MARK).exists(), f"killed at {phase}, the folder is not marked"
+    assert not any((out / name).exists() for name in EXPORTS[1:]), "an export outlived the killed build"
+    deadline = time.monotonic() + 5
+    while _processes_in(repo) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_in(repo) == [], f"killed at {phase}, a child of the build is still running"
+
+    again = _sphinx(repo, out)
+    assert again.returncode == 0, again.stderr
+    assert not (out / MARK).exists() and not (out / ".doctrees" / UNWRITTEN).exists()
+    assert all((out / name).exists() for name in EXPORTS)
+    # Sphinx itself keeps the previous configuration's stamp as .buildinfo.bak after any configuration change
+    site = {name: data for name, data in _site(out).items() if name != ".buildinfo.bak"}
+    assert _differences(site, _clean_site(built, kind, tmp_path)) == []
+
+
+def test_a_folder_where_a_cache_entry_was_costs_time_not_the_build(built: Path, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(built, repo, symlinks=True)
+    doctrees = repo / "_build/html/.doctrees"
+    squatted = [*sorted((doctrees / "claim-figures").glob("*.json")), doctrees / "claims-write-costs.json"]
+    for entry in squatted:
+        entry.unlink()
+        entry.mkdir()
+    _edit(repo, "configuration")  # every page read and written again, every figure drawn again
+    again = _sphinx(repo, repo / "_build/html")
+    assert again.returncode == 0, again.stderr
+    assert "Traceback" not in again.stderr and all(entry.is_dir() for entry in squatted)
