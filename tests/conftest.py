@@ -135,3 +135,15 @@ def toml_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     parsed._table.cache_clear()
     yield tmp_path / "cache"
     parsed._table.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _environment_restored() -> Iterator[None]:
+    """Each test gets the process environment as it found it: the in-process notebook kernel sets
+    FORCE_COLOR, CLICOLOR, TERM and others when it starts, which would colour the output of every
+    Sphinx run a later test starts in a subprocess and parses."""
+    saved = dict(os.environ)
+    yield
+    if os.environ != saved:
+        os.environ.clear()
+        os.environ.update(saved)
