@@ -1,68 +1,33 @@
-"""Citing claims: the ID registry, content versions, and citation formats.
+"""Citing claims: the ID registry's checks, and citation formats.
 
 A citation pins three things: the ID (never reused; renames leave aliases), the
 claim's *content version* (a hash of its derivation, inputs and results, which
-changes whenever what the reader cited changes), and the book's release.
+changes whenever what the reader cited changes), and the book's release. The registry
+file is read in :mod:`claims.id_registry` and the content version computed in
+:mod:`claims.versioning`, below the release history; both are handed on from here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
-import tomllib
 import unicodedata
-from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
-
-import sympy as sp
 
 from hwdb.files import write_atomic
 from hwdb.units import parse_unit
 
 from . import formatting, history, release
 from .engine import Claim, Evaluation
-from .lock import pinned_text
-from .policy import verdict_text
+from .id_registry import IDS_FILE as IDS_FILE
+from .id_registry import IdRegistry as IdRegistry
+from .id_registry import read_registry as read_registry
+from .versioning import content_version as content_version
+from .versioning import parse_number
 
-IDS_FILE = Path(__file__).resolve().parent / "ids.toml"
 FORMATS = ("md", "rst", "bibtex", "json")
-
-
-@dataclass(frozen=True)
-class IdRegistry:
-    ids: dict[str, dict[str, str]]
-    aliases: dict[str, str]
-    #: Claims taken out of the book, each with why and in which release: their IDs still resolve, to a
-    #: page that says so, and are never reused.
-    withdrawn: dict[str, dict[str, str]]
-
-
-def read_registry(path: Path | None = None) -> IdRegistry:
-    """The registry as the file says now (parsed once per file content, copied per call)."""
-    path = path or IDS_FILE
-    data = _parse_registry(path, path.read_bytes())
-    withdrawn = data.get("withdrawn", {})
-    for cid, entry in withdrawn.items():
-        if not isinstance(entry, dict):
-            raise ValueError(f"{path}: withdrawn claim '{cid}' must be a table with reason and release")
-        missing = [key for key in ("reason", "release") if not isinstance(entry.get(key), str) or not entry[key]]
-        if missing:
-            raise ValueError(f"{path}: withdrawn claim '{cid}' needs {' and '.join(missing)} (text)")
-        if history.parse_number(entry["release"]) is None:
-            raise ValueError(
-                f"{path}: withdrawn claim '{cid}': release must be the version that removed it, such as "
-                f"0.5.0, not {entry['release']!r}"
-            )
-    return IdRegistry({k: dict(v) for k, v in data.get("ids", {}).items()}, dict(data.get("aliases", {})), withdrawn)
-
-
-@lru_cache(maxsize=8)
-def _parse_registry(path: Path, content: bytes) -> dict[str, Any]:
-    return tomllib.loads(content.decode("utf-8"))
 
 
 def identity(claim: Claim) -> dict[str, str]:
@@ -143,7 +108,7 @@ def release_problems(registry: IdRegistry, releases: tuple[history.Release, ...]
 
 
 def _later(number: Any, than: str) -> bool:
-    mine, theirs = history.parse_number(number), history.parse_number(than)
+    mine, theirs = parse_number(number), parse_number(than)
     return mine is not None and theirs is not None and mine > theirs
 
 
@@ -181,44 +146,6 @@ def _upcoming() -> str:
     from .registry import evaluate_all
 
     return history.upcoming(evaluate_all(hwdb.load([])))
-
-
-def content_version(evaluation: Evaluation) -> str:
-    """A short hash of what a reader cites: statement, lecture figure and tolerance, derivation, inputs,
-    value, verdict, rows.
-
-    Numbers enter as the lock pins them (12 significant digits), so a change in the last bits of a float
-    (the order of unit conversions, a platform's libm) does not make a new version. The ID is not in it:
-    renaming a claim (its old ID kept as an alias) does not move the version of what it says.
-    """
-    d = evaluation.derivation
-    stated = evaluation.claim.stated
-    body = {
-        "statement": evaluation.claim.statement,
-        "tolerance": [stated.text, stated.low, stated.high, [list(b) if b else None for b in stated.bands()]],
-        "steps": [_srepr(s.math) for s in d.steps],
-        "result": _srepr(d.result),
-        "inputs": sorted((i.key, pinned_text(i.field.si)) for i in evaluation.inputs()),
-        "constants": sorted((str(c.symbol), c.value, c.unit) for c in evaluation.claim.constants),
-        "stated": [evaluation.claim.stated.value, evaluation.claim.stated.wording],
-        "value": pinned_text(evaluation.value),
-        "unit": evaluation.claim.unit,
-        "verdict": evaluation.verdict.value,
-        "rows": sorted(
-            (r.record.id, pinned_text(r.value), verdict_text(r.verdict)) for r in evaluation.rows if r.record
-        ),
-        "sensitivity": [(s.input.key, pinned_text(s.low), pinned_text(s.high)) for s in evaluation.sensitivity],
-    }
-    rows = evaluation.claim.rows
-    if rows is not None and rows.voter:  # a population counted by groups says something else than one by rows
-        body["votes"] = rows.voter
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
-
-
-@lru_cache(maxsize=4096)
-def _srepr(expr: sp.Basic) -> str:
-    """SymPy's exact printed form; derivations do not change within a process, so print once."""
-    return str(sp.srepr(expr))
 
 
 def url(evaluation: Evaluation) -> str:

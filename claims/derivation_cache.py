@@ -2,7 +2,7 @@
 
 Building the 64 derivations (``Claim.build``) is most of what a fresh ``python -m claims verify``
 costs beyond importing its libraries. What a build produces depends only on code: the catalogue,
-the engine and the libraries. So each claim's :class:`~claims.engine.Derivation` is pickled under
+the engine and the libraries. So each claim's :class:`~claims.derivation.Derivation` is pickled under
 a key that hashes every Python source file of ``claims/`` and ``hwdb/`` with the SymPy, mpmath,
 NumPy and Python versions. Any edit to a derivation (or to anything it could import) changes the
 key, and the next run builds afresh; hwdb data is not in the key because no derivation reads it.
@@ -43,7 +43,7 @@ from collections.abc import Callable
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sympy as sp
 from sympy.core.basic import Basic
@@ -52,11 +52,9 @@ from hwdb.files import framed, unframed, write_atomic
 from hwdb.parsed import ENV_VAR, cache_root
 
 from . import compiled
+from .derivation import Derivation
 
 __all__ = ["ENV_VAR", "Table", "cache_root", "derivation", "dumps", "key", "load_entry", "loads"]
-
-if TYPE_CHECKING:
-    from .engine import Derivation
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 HWDB_DIR = PACKAGE_DIR.parent / "hwdb"
@@ -147,8 +145,6 @@ class CorruptEntry(Exception):
 
 def load_entry(data: bytes) -> tuple[Derivation, tuple[compiled.Source | None, ...]]:
     """The derivation and its formulas' sources in a cache file's bytes, or :class:`CorruptEntry`."""
-    from .engine import Derivation
-
     value = _unframed(data)
     if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], Derivation)):
         raise CorruptEntry(f"it holds a {type(value).__name__}, not a Derivation with its sources")

@@ -22,6 +22,9 @@ from hwdb.units import parse_unit
 
 from . import derivation_cache
 from .compiled import UnitCheckError, base_magnitude, evaluate_expression
+from .derivation import Derivation as Derivation  # handed on: the catalogue builds derivations from here
+from .derivation import Detail as Detail
+from .derivation import Step as Step
 from .policy import (
     EVIDENCE,
     MARGINAL,
@@ -79,36 +82,6 @@ class Constant:
     def si(self) -> float:
         """The value in SI base units, kept once computed."""
         return base_magnitude(self.quantity)
-
-
-@dataclass(frozen=True)
-class Step:
-    """One line of a derivation: a sentence and an equation."""
-
-    text: str
-    math: sp.Basic
-
-
-@dataclass(frozen=True)
-class Detail:
-    """A secondary quantity the claim also computes and pins (shown in the box)."""
-
-    name: str
-    label: str
-    expr: sp.Expr
-    unit: str
-    noun: str = ""  # what a dimensionless count counts ("GPUs"), for display
-    digits: int = 0  # significant figures to write it with; 0: the book's usual three
-
-
-@dataclass(frozen=True)
-class Derivation:
-    """Steps ending in a closed form for the claimed value."""
-
-    steps: tuple[Step, ...]
-    result: sp.Expr
-    details: tuple[Detail, ...] = ()
-    checks: tuple[tuple[str, float], ...] = ()  # numeric checks already passed (name, value)
 
 
 @dataclass(frozen=True)

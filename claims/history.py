@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from hwdb.files import write_together
 
+from .id_registry import read_registry
 from .number_text import number
+from .versioning import bump, content_version, parse_number
 
 if TYPE_CHECKING:
     from .engine import Evaluation
@@ -80,7 +82,7 @@ def _parse(name: str, content: bytes) -> tuple[Release, ...]:
         if not isinstance(item, dict) or not isinstance(item.get("claims"), dict):
             raise HistoryError(f"{where}: needs 'release', 'date' and 'claims'")
         number, date = item.get("release"), item.get("date")
-        if not isinstance(number, str) or _number(number) is None:
+        if not isinstance(number, str) or parse_number(number) is None:
             raise HistoryError(f"{where}: 'release' must be a version such as 0.2.0, not {number!r}")
         try:
             dt.date.fromisoformat(str(date))
@@ -96,7 +98,7 @@ def _parse(name: str, content: bytes) -> tuple[Release, ...]:
         releases.append(Release(number, str(date), item["claims"]))
     if not releases:
         raise HistoryError(f"{name}: no releases")
-    numbers = [_number(r.number) or (0, 0, 0) for r in releases]  # each was checked above
+    numbers = [parse_number(r.number) or (0, 0, 0) for r in releases]  # each was checked above
     if numbers != sorted(numbers) or len(set(numbers)) != len(numbers):
         raise HistoryError(f"{name}: release numbers must rise: {', '.join(r.number for r in releases)}")
     return tuple(releases)
@@ -122,18 +124,6 @@ def _good_row(row: Any) -> bool:
     )
 
 
-def _number(text: str) -> tuple[int, int, int] | None:
-    parts = text.split(".")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
-        return None
-    return int(parts[0]), int(parts[1]), int(parts[2])
-
-
-def parse_number(text: str) -> tuple[int, int, int] | None:
-    """A release number X.Y.Z as three integers, or None if ``text`` is not one."""
-    return _number(text) if isinstance(text, str) else None
-
-
 def latest(path: Path = HISTORY_FILE) -> Release:
     return read(path)[-1]
 
@@ -141,7 +131,6 @@ def latest(path: Path = HISTORY_FILE) -> Release:
 def entries(evaluations: dict[str, Evaluation]) -> dict[str, dict[str, Any]]:
     """What a release records for each claim: the content version and what a reader saw."""
     from . import formatting
-    from .citation import content_version
     from .lock import pinned_text
     from .policy import verdict_text
 
@@ -281,21 +270,14 @@ def next_number(
     old = renamed(previous.claims, aliases or {})
     firmer = any(firmness_changed(old[c], current[c]) for c in current if c in old)
     if not firmer and set(old) == set(current) and all(old[c]["version"] == current[c]["version"] for c in current):
-        return None if set(old) == set(previous.claims) else _bump(previous.number, patch=True)
+        return None if set(old) == set(previous.claims) else bump(previous.number, patch=True)
     # A verdict that became marginal, or whose evidence class moved, moves like the verdict itself.
     moved = set(old) != set(current) or firmer or any(_moved(old[c], current[c]) for c in current)
-    return _bump(previous.number, patch=not moved)
-
-
-def _bump(number: str, patch: bool) -> str:
-    major, minor, micro = _number(number) or (0, 0, 0)
-    return f"{major}.{minor}.{micro + 1}" if patch else f"{major}.{minor + 1}.0"
+    return bump(previous.number, patch=not moved)
 
 
 def upcoming(evaluations: dict[str, Evaluation], path: Path = HISTORY_FILE) -> str:
     """The release number the next pin will record for these evaluations (the latest, if nothing changed)."""
-    from .citation import read_registry
-
     releases = read(path)
     return next_number(releases[-1], entries(evaluations), read_registry().aliases) or releases[-1].number
 
@@ -321,8 +303,6 @@ def prepare(
 ) -> tuple[str, str] | None:
     """The next release's number and the history's new text, if any claim changed since the last release;
     nothing is written (a pin writes them together with the lock, see ``python -m claims pin``)."""
-    from .citation import read_registry
-
     current = entries(evaluations)
     releases = read(path)
     number = next_number(releases[-1], current, read_registry().aliases)

@@ -7,6 +7,7 @@ import re
 from hwdb import Database
 
 from .engine import Claim, Evaluation, evaluate
+from .id_registry import read_registry
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -34,8 +35,6 @@ def all_claims() -> tuple[Claim, ...]:
 
 def get_claim(claim_id: str) -> Claim:
     """The claim with this ID, or the claim a retired ID is an alias of."""
-    from .citation import read_registry
-
     live = {claim.id for claim in all_claims()}
     registry = read_registry()
     if claim_id not in live and claim_id in registry.withdrawn:

@@ -88,7 +88,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("claims.sphinx.quotes")
     app.setup_extension("claims.sphinx.citations")
     app.setup_extension("claims.sphinx.dependencies")
-    app.setup_extension("claims.sphinx.ahead")
+    app.setup_extension("claims.sphinx.work_ahead")
     app.setup_extension("claims.sphinx.writer")
     app.setup_extension("claims.sphinx.unfinished")  # an interrupted build is marked and finished next time
     app.connect("builder-inited", evaluate_for_build)

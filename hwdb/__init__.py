@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .errors import HwdbError, Problem
-    from .loader import DATA_DIR, display_path
+    from .files import display_path
+    from .loader import DATA_DIR
     from .loader import load as load_from
     from .model import Database, Field, Record, Source
     from .overlay import ENV_VAR, overlays_from_env
@@ -27,7 +28,7 @@ _LAZY = {
     "HwdbError": ("errors", "HwdbError"),
     "Problem": ("errors", "Problem"),
     "DATA_DIR": ("loader", "DATA_DIR"),
-    "display_path": ("loader", "display_path"),
+    "display_path": ("files", "display_path"),
     "load_from": ("loader", "load"),
     "Database": ("model", "Database"),
     "Field": ("model", "Field"),

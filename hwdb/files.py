@@ -10,6 +10,8 @@ Every data file, overlay and cache hwdb reads goes through :func:`read_regular`:
 such as ``/dev/zero`` or a pipe (``<(…)``) would block the reader for ever or fill memory, so it is
 refused by name before a byte is read, and a regular file larger than hwdb's files ever are is refused
 without being read whole.
+
+Every message and export names a file by :func:`display_path`: relative to the repository when it lies in it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,17 @@ import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+
+#: The folder that holds ``hwdb/`` (the repository, or an installed package's site folder).
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def display_path(path: Path) -> str:
+    """A path relative to the repository root where possible (for messages and exports)."""
+    try:
+        return path.resolve().relative_to(REPO_ROOT).as_posix()
+    except (ValueError, OSError, RuntimeError):  # outside the repository, or a symlink loop
+        return str(path)
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:

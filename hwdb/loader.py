@@ -19,7 +19,7 @@ from typing import Any
 import pint
 
 from .errors import HwdbError, Problem
-from .files import read_regular
+from .files import display_path, read_regular
 from .model import Database, Field, Record, Source
 from .overlay import read_overlay
 from .schema import CONVENTIONS, FIELDS, KINDS, PRICING_MODELS, FieldSpec
@@ -29,20 +29,11 @@ from .units import UNITS_FILE, Quantity, UnitTextError, parse_unit
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = PACKAGE_DIR / "data"
-REPO_ROOT = PACKAGE_DIR.parent
 SOURCES_FILE = "sources.toml"
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:[-.][a-z0-9]+)*$")
 RECORD_KEYS = {"id", "kind", "name", "source", "meta", "fields"}
 FIELD_KEYS = {"value", "unit", "source", "note", "low", "high", "per_chips", *CONVENTIONS}
 SOURCE_KEYS = {"title", "publisher", "url", "retrieved", "note"}
-
-
-def display_path(path: Path) -> str:
-    """A path relative to the repository root where possible (for messages and exports)."""
-    try:
-        return path.resolve().relative_to(REPO_ROOT).as_posix()
-    except (ValueError, OSError, RuntimeError):  # outside the repository, or a symlink loop
-        return str(path)
 
 
 def _read_toml(path: Path, problems: list[Problem], contents: dict[Path, bytes]) -> dict[str, Any] | None:

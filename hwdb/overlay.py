@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Problem
+from .files import display_path
 from .tomlfile import TomlFileError, read_toml
 
 ENV_VAR = "HWDB_OVERLAY"
@@ -43,8 +44,6 @@ class Overlay:
 
 def read_overlay(path: Path, problems: list[Problem], contents: dict[Path, bytes] | None = None) -> Overlay:
     """Parse one overlay file; its problems are appended to ``problems``, its bytes kept in ``contents``."""
-    from .loader import display_path
-
     file = display_path(path)
     try:
         data, raw = read_toml(path, "an overlay file")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import hwdb
-from claims.sphinx import dependencies
+from claims.sphinx import dependencies, notebook_trace
 from claims.sphinx.dependencies import Digests, Key, Recorder, TrackedEvaluations, evaluate_traced, track
 from hwdb import Database
 
@@ -194,14 +194,14 @@ def test_a_trace_is_read_as_replayable_evaluations_or_not_at_all(tmp_path: Path)
         + json.dumps({"claim": "a.b", "options": {"hw": "h200"}, "broad": False})
         + "\n"
     )
-    assert dependencies._traced(trace) == [_spec("a.b", hw="h200")]
+    assert notebook_trace._traced(trace) == [_spec("a.b", hw="h200")]
     with trace.open("a") as out:
         out.write(json.dumps({"claim": "a.b", "options": {}, "broad": True}) + "\n")  # a database of its own
-    assert dependencies._traced(trace) is None
+    assert notebook_trace._traced(trace) is None
     trace.write_text("")
-    assert dependencies._traced(trace) is None  # ran no evaluation: what it shows cannot be told
+    assert notebook_trace._traced(trace) is None  # ran no evaluation: what it shows cannot be told
     trace.write_text("not json\n")
-    assert dependencies._traced(trace) is None
+    assert notebook_trace._traced(trace) is None
 
 
 @pytest.mark.parametrize(

@@ -311,11 +311,11 @@ def test_private_numbers_are_never_quoted_as_the_books(faults: Path, command: tu
 
 
 def test_a_live_id_names_itself_even_if_an_alias_reuses_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    from claims import get_claim
+    from claims import get_claim, registry
     from claims.citation import IdRegistry
 
     clash = IdRegistry(ids={}, aliases={"batch.optimal-size": "kv.bytes-per-token"}, withdrawn={})
-    monkeypatch.setattr(citation, "read_registry", lambda *_: clash)
+    monkeypatch.setattr(registry, "read_registry", lambda *_: clash)
     assert get_claim("batch.optimal-size").id == "batch.optimal-size"
 
 

@@ -8,6 +8,9 @@ those pages show (:mod:`claims.sphinx.figure_cache`) and another runs their note
 it. The pages that wait on a child are moved to the end of the reading order, so the build reads every
 other page meanwhile; reading order changes nothing a page shows.
 
+This module is the children's side that the pages' modules use: the task type, the fork, and the wait.
+Which tasks are forked, and when, is :mod:`claims.sphinx.work_ahead`'s, which asks those modules for them.
+
 A page that needs a result waits until its child has finished that task, then takes the result like
 any kept one. A child that fails on a task, or dies, leaves it to the page, which does the work itself
 and reports any error where it always has. Nothing is done ahead without ``fork`` (other platforms), or
@@ -31,7 +34,6 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 
 from .children import die_with_parent
-from .unfinished import checkpoint
 
 #: A task: its name (what a page waits for) and the work, which keeps its own result.
 Task = tuple[str, Callable[[], object]]
@@ -116,24 +118,12 @@ def possible(app: Sphinx) -> bool:
     return app.parallel <= 1 and sys.platform.startswith("linux")
 
 
-def start(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
-    """env-before-read-docs: fork the children; read the pages that wait on them last."""
-    stop(app)
-    if not possible(app):
-        return
-    from . import figure_cache, kernel  # they import this module
-
-    waiting: set[str] = set()
-    for kind, (pages, tasks) in (
-        ("figure", figure_cache.tasks_ahead(app, env, docnames)),
-        ("notebook", kernel.tasks_ahead(app, env, docnames)),
-    ):
-        worker = fork(tasks)
-        if worker is not None:
-            _WORKERS[kind] = worker
-            waiting |= pages
-    docnames[:] = [d for d in docnames if d not in waiting] + [d for d in docnames if d in waiting]
-    checkpoint("figures")  # for the interruption tests: the children are drawing and running
+def begin(kind: str, tasks: list[Task]) -> bool:
+    """Fork a child of this kind for ``tasks``; whether one started (none does for no tasks)."""
+    worker = fork(tasks)
+    if worker is not None:
+        _WORKERS[kind] = worker
+    return worker is not None
 
 
 def stop(app: Sphinx, *_: Any) -> None:
@@ -141,15 +131,3 @@ def stop(app: Sphinx, *_: Any) -> None:
     for worker in _WORKERS.values():
         worker.stop()
     _WORKERS.clear()
-
-
-def _stop_at_update(app: Sphinx, env: BuildEnvironment) -> list[str]:
-    stop(app)
-    return []
-
-
-def setup(app: Sphinx) -> dict[str, Any]:
-    app.connect("env-before-read-docs", start, priority=900)  # after the dependencies module notes the list
-    app.connect("env-updated", _stop_at_update)
-    app.connect("build-finished", stop)
-    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
