@@ -38,7 +38,17 @@ def _project(tmp_path: Path, export: dict[str, Any], notes: str | None = None) -
 
 
 def _build(project: Path) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", str(project), str(project / "_build")]
+    command = [
+        sys.executable,
+        "-m",
+        "sphinx",
+        "-W",
+        "--keep-going",
+        "-q",
+        "--no-color",
+        str(project),
+        str(project / "_build"),
+    ]
     return subprocess.run(command, capture_output=True, text=True)
 
 

@@ -597,7 +597,7 @@ def _sphinx(
     with (project / "index.md").open("a", encoding="utf-8") as stream:
         stream.write(index)
     out = repo / "_build" / "html"
-    run = _run([str(installed), "-m", "sphinx", "-W", "--keep-going", "-q", "docs", str(out)], repo)
+    run = _run([str(installed), "-m", "sphinx", "-W", "--keep-going", "-q", "--no-color", "docs", str(out)], repo)
     return run, out
 
 

@@ -61,7 +61,12 @@ def _kernel() -> tuple[Any, Any]:
     # _1, …), whose clearing at each notebook's reset made a full garbage collection every time.
     config = Config({"HistoryManager": {"enabled": False}, "InteractiveShell": {"cache_size": 0}})
     manager = InProcessKernelManager(config=config)
+    environment = dict(os.environ)
     manager.start_kernel()  # type: ignore[no-untyped-call]
+    # ipykernel sets FORCE_COLOR, CLICOLOR, TERM and pagers for a terminal it assumes; this process is a build
+    # (or a test run) whose other children must not inherit them (coloured Sphinx output, for one)
+    os.environ.clear()
+    os.environ.update(environment)
     client = manager.client()  # type: ignore[no-untyped-call]
     client.start_channels()
     return manager, client
