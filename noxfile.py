@@ -31,7 +31,8 @@ def verify(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """Unit, property and drift tests of hwdb, the engine and the Sphinx extension."""
+    """Unit, property and drift tests of hwdb, the engine and the Sphinx extension, whole-book builds included
+    (``nox -s tests -- -m "not slow"`` leaves out the builds and fresh environments: the quick loop)."""
     install(session, "test", "book")
     if session.venv_backend == "uv":
         session.install("pip")  # tests/conftest.py builds and installs the wheel with pip, as a user would
@@ -46,6 +47,9 @@ def tests(session: nox.Session) -> None:
         "-q",
         "-n",
         "auto",
+        "--dist",
+        "loadgroup",  # a module's slow tests on one worker: its built copy is built once (tests/conftest.py)
+        "--no-loadscope-reorder",  # in the order tests/conftest.py gives: the longest groups first
         *session.posargs,
     )
 

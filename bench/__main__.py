@@ -33,6 +33,7 @@ from dataclasses import field as dataclass_field
 from importlib import metadata
 from pathlib import Path
 
+from bench import speedups
 from claims.mutate import _perturb
 from hwdb.files import write_atomic
 
@@ -378,6 +379,18 @@ def book_figures(runs: int, scratch: Path) -> tuple[list[Figure], list[Ratio]]:
     return figures, ratios
 
 
+def speedup_savings(runs: int, scratch: Path) -> list[speedups.Saving]:
+    """What each speed-up saves of a clean build and of a model-edit rebuild (:mod:`bench.speedups`)."""
+    repo = _scratch_copy(scratch / "speedups")
+    path, name, _ = EDITS["model field"]
+    original = (repo / path).read_text(encoding="utf-8")
+
+    def edit(forward: bool) -> None:
+        (repo / path).write_text(_perturb(original, name, 1.1) if forward else original, encoding="utf-8")
+
+    return speedups.book_savings(runs, repo, scratch / "speedups-html", _timed_with_cpu, edit)
+
+
 def machine() -> dict[str, str]:
     cpu = platform.processor() or platform.machine()
     try:
@@ -468,7 +481,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="runs per figure (default 5)")
     parser.add_argument("--skip-nox", action="store_true", help="leave out the nox session timings")
     parser.add_argument("--no-record", action="store_true", help="print only; leave results and README alone")
+    parser.add_argument("--speedups-only", action="store_true", help="only what each speed-up saves; print it")
     args = parser.parse_args(argv)
+    if args.speedups_only:
+        with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
+            savings = speedup_savings(args.runs, Path(scratch))
+        print(speedups.table(savings))
+        return 0
     figures = engine_figures(args.runs) + step_figures(args.runs)
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
         cli, ratios = cli_figures(args.runs, Path(scratch))
@@ -478,19 +497,22 @@ def main(argv: list[str] | None = None) -> int:
         book, rebuilds = book_figures(args.runs, Path(scratch))
         figures += book
         ratios += rebuilds
+        savings = speedup_savings(max(3, args.runs - 2), Path(scratch))
     host = machine() | {"load": load_note()}
-    text = table(figures, host, args.runs) + "\n" + ratio_table(ratios)
+    text = table(figures, host, args.runs) + "\n" + ratio_table(ratios) + "\n" + speedups.table(savings)
     print(text)
     if not args.no_record:
         results = {
             "machine": host,
             "figures": [asdict(f) | {"median": f.median} for f in figures],
             "ratios": [asdict(r) | {"ratio": r.median} for r in ratios],
+            "speedups": [asdict(s) | {"share": s.share} for s in savings],
         }
         write_atomic(RESULTS_JSON, json.dumps(results, indent=2) + "\n")
         write_atomic(RESULTS_MD, "# Benchmark results (`nox -s bench`)\n\n" + text)
         _update_readme(text)
     missed = [f.name for f in figures if f.meets is False] + [r.name for r in ratios if r.meets is False]
+    missed += [f"speed-up {name} (under {speedups.WORTH:.0%} of both builds)" for name in speedups.below_worth(savings)]
     if missed:
         print("missed targets: " + ", ".join(missed))
     return 0

@@ -6,7 +6,7 @@ CPU seconds by part:
 
 - in the build's own process: reading pages, writing them (resolving and rendering), and the page
   digests (which pages moved, and stamping the ones read);
-- in its forked children: figures drawn ahead, notebooks run ahead, pages rendered by the writer child.
+- in its forked children: figures drawn ahead, notebooks run ahead.
 
 The medians are printed side by side, with what the edit adds. On two cores the build cannot take less
 than half of the added CPU in added wall time, which bounds the rebuild ratios ``nox -s bench`` shows.
@@ -35,10 +35,9 @@ MAIN_PARTS = (
 )
 CHILD_LOG = "CLAIMS_CPU_BY_PART_LOG"  # where the children append what they used, one JSON line each
 FIGURES_AHEAD, NOTEBOOKS_AHEAD = "figures drawn ahead", "notebooks run ahead"
-WRITER_CHILD = "pages rendered by the writer child"
 BUILD_PROCESS = "build process, in all"
 #: The parts that, added up, are all the CPU a build used (the build's process, and each kind of child).
-WHOLE = (BUILD_PROCESS, FIGURES_AHEAD, NOTEBOOKS_AHEAD, WRITER_CHILD)
+WHOLE = (BUILD_PROCESS, FIGURES_AHEAD, NOTEBOOKS_AHEAD)
 
 
 def _note_in_child(part: str, used: float) -> None:
@@ -66,7 +65,7 @@ def inside(source: Path, out: Path) -> None:
     from sphinx.cmd.build import build_main
 
     from claims.figures import FIGURES
-    from claims.sphinx import ahead, writer
+    from claims.sphinx import ahead
 
     totals: dict[str, float] = defaultdict(float)
     for label, module, owner, name in MAIN_PARTS:
@@ -74,8 +73,7 @@ def inside(source: Path, out: Path) -> None:
         holder = getattr(target, owner) if owner else target
         setattr(holder, name, _counting_cpu(totals, label, getattr(holder, name)))
 
-    run_ahead, render = ahead._run, writer._render
-    build_pid = os.getpid()
+    run_ahead = ahead._run
 
     def run_ahead_measured(tasks: list[ahead.Task], finished: Any, parent: int) -> None:
         began = time.process_time()
@@ -83,15 +81,7 @@ def inside(source: Path, out: Path) -> None:
         kind = FIGURES_AHEAD if any(name in FIGURES for name, _ in tasks) else NOTEBOOKS_AHEAD
         _note_in_child(kind, time.process_time() - began)
 
-    def render_measured(builder: Any, pages: Any) -> Any:
-        began = time.process_time()
-        took = render(builder, pages)
-        if os.getpid() != build_pid:
-            _note_in_child(WRITER_CHILD, time.process_time() - began)
-        return took
-
     ahead._run = run_ahead_measured
-    writer._render = render_measured
     build_main(["-q", "-W", "--keep-going", "-n", "-b", "html", "-c", str(source), str(source / "book"), str(out)])
     totals[BUILD_PROCESS] = time.process_time() - started
     print(json.dumps(totals))

@@ -256,11 +256,11 @@ def cmd_check_refs(args: argparse.Namespace) -> int:
     Exit 1 on any finding, 2 when a file, a folder or the claims.json cannot be read."""
     import json
 
-    from . import refs
+    from . import citable, refs
 
     where, why = _citation_source(args)
     if where is not None:
-        book = refs.load_book(where)
+        book = citable.load(where)
     else:
         from .export import document
         from .release import VERSION

@@ -140,13 +140,24 @@ class ClaimRole(SphinxRole):
         super().__init__()
         self.show = show
 
+    def _source_lines(self) -> list[str] | None:
+        """The page's source as lines, read once per page read, not once per role (``temp_data`` is
+        cleared when a page has been read, so a page read again is read afresh); None if unreadable."""
+        pages: dict[str, list[str] | None] = self.env.temp_data.setdefault("claims_citing_source", {})  # type: ignore[assignment]
+        docname = self.env.docname
+        if docname not in pages:
+            try:
+                pages[docname] = self.env.doc2path(docname).read_text(encoding="utf-8").splitlines()
+            except OSError:
+                pages[docname] = None
+        return pages[docname]
+
     def _line(self) -> int:
         """The role's own line: the paragraph's first line is all the parser reports, so the role's text is
         looked for in the source from there (a repeat in the same paragraph takes the next match)."""
         start = max(self.lineno, 1)
-        try:
-            source = self.env.doc2path(self.env.docname).read_text(encoding="utf-8")
-        except OSError:
+        source = self._source_lines()
+        if source is None:
             return start
         seen: dict[tuple[int, str], int] = self.env.temp_data.setdefault("claims_citing_seen", {})  # type: ignore[assignment]
         # MyST hands roles their text rewritten as reST (":name:`text`"): look for the `text` part, which
@@ -154,7 +165,7 @@ class ClaimRole(SphinxRole):
         body = self.rawtext[self.rawtext.find("`") :].splitlines()[0] if "`" in self.rawtext else self.rawtext
         nth = seen.get((start, body), 0)
         seen[(start, body)] = nth + 1
-        lines = source.splitlines()[start - 1 : start + 200]
+        lines = source[start - 1 : start + 200]
         places = [start + n for n, text in enumerate(lines) if body for _ in range(text.count(body))]
         return places[nth] if nth < len(places) else start
 

@@ -8,7 +8,7 @@ Shared by the figure modules (:mod:`claims.figures` and its families); colours a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -91,6 +91,43 @@ def fit_text(fig: Figure, text: str, size: float, share: float = 0.98) -> str:
 def titled(fig: Figure, ax: Any, text: str, layout: Layout) -> None:
     """A title over the axes, broken to fit: it is centred on the axes, which sit right of the figure's centre."""
     ax.set_title(fit_text(fig, text, layout.title, share=0.84), fontsize=layout.title)
+
+
+def finish_axes(
+    fig: Figure,
+    ax: Any,
+    layout: Layout,
+    xlabel: str,
+    ylabel: str | None = None,
+    *,
+    title: str | None = None,
+    xlog: float | None = None,
+    ylog: float | None = None,
+    xlim: tuple[float | None, float | None] | None = None,
+    ylim: tuple[float | None, float | None] | None = None,
+    grid: Literal["both", "x", "y"] = "both",
+    legend: int | None = None,
+) -> None:
+    """What every figure's axes end with, in one order: log scales (``xlog``/``ylog`` give the base) before
+    the limits they would otherwise reset, the labels, a title broken to fit, the grid, and the legend below
+    the axes in at most ``legend`` columns, last, as it is fitted to the figure as drawn. A figure whose
+    legend :func:`vendor_scatter` makes passes none, and calls this before placing its points."""
+    if xlog is not None:
+        ax.set_xscale("log", base=xlog)
+    if ylog is not None:
+        ax.set_yscale("log", base=ylog)
+    if xlim is not None:
+        ax.set_xlim(*xlim)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.set_xlabel(xlabel)
+    if ylabel is not None:
+        ax.set_ylabel(ylabel)
+    if title is not None:
+        titled(fig, ax, title, layout)
+    ax.grid(True, axis=grid)
+    if legend is not None:
+        legend_below(fig, ax, ncols=legend)
 
 
 def chips_named(rec: Record, one: bool = False) -> str:

@@ -12,7 +12,7 @@ from hwdb import Database, derived
 
 from . import formatting
 from .engine import Evaluation
-from .figdraw import Evaluations, legend_below, named_bars, rows_of, vendor_of, vendor_scatter
+from .figdraw import Evaluations, finish_axes, named_bars, rows_of, vendor_of, vendor_scatter
 from .figlabels import short_name
 from .figstyle import BLUE, GREEN, GREY, INK, ORANGE, PURPLE, SERIES, VERMILLION, Layout, panel, vendor_style
 from .registry import get_claim
@@ -40,11 +40,7 @@ def hardware_ratio(db: Database, evaluations: Evaluations, layout: Layout) -> Fi
     flop_per_weight = next(c.value for c in ratio.claim.constants if str(c.symbol) == "c")
     flop_per_byte = lecture_ratio * flop_per_weight / bytes_per_weight
     ax.plot(bws, flop_per_byte * bws, "--", color=GREY, lw=1.4, label=f"lecture's ratio, {lecture_ratio:.0f}")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("HBM bandwidth (TB/s)")
-    ax.set_ylabel("dense BF16 (TFLOP/s)")
-    ax.grid(True)
+    finish_axes(fig, ax, layout, "HBM bandwidth (TB/s)", "dense BF16 (TFLOP/s)", xlog=10, ylog=10)
     vendor_scatter(fig, ax, points, layout)
     return fig
 
@@ -59,12 +55,9 @@ def _by_year(evaluation: Evaluation, ylabel: str, layout: Layout, unit: bool = T
     stated = formatting.stated(evaluation) if unit else formatting.number(evaluation.claim.stated.value)
     ax.axhline(evaluation.claim.stated.value, ls="--", lw=1.4, color=GREY, label=f"lecture: {stated}")
     years = [x for _, x, _ in points]
-    ax.set_xlim(min(years) - 0.7, max(years) + 0.7)
+    top = max(v for _, _, v in points) * 1.12
+    finish_axes(fig, ax, layout, "year of release", ylabel, xlim=(min(years) - 0.7, max(years) + 0.7), ylim=(0, top))
     ax.set_xticks(range(int(min(years)), int(max(years)) + 1, 2))
-    ax.set_xlabel("year of release")
-    ax.set_ylabel(ylabel)
-    ax.set_ylim(0, max(v for _, _, v in points) * 1.12)
-    ax.grid(True)
     vendor_scatter(fig, ax, points, layout)
     return fig
 
@@ -108,13 +101,8 @@ def roofline(db: Database, evaluations: Evaluations, layout: Layout) -> Figure:
     ax.text(decode * 1.2, 0.97, "batch 1, dense model", fontsize=layout.note, rotation=90, va="top", transform=top)
     ax.axvline(balanced, ls="--", lw=1.4, color=GREY)
     ax.text(balanced * 1.12, 2, "DeepSeek-V3, balanced batch", fontsize=layout.note, rotation=90, va="bottom")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_ylim(1, None)
-    ax.set_xlabel("FLOP per byte of weights read")
-    ax.set_ylabel("attainable dense BF16 (TFLOP/s)")
-    ax.grid(True)
-    legend_below(fig, ax, ncols=2)
+    xlabel, ylabel = "FLOP per byte of weights read", "attainable dense BF16 (TFLOP/s)"
+    finish_axes(fig, ax, layout, xlabel, ylabel, xlog=10, ylog=10, ylim=(1, None), legend=2)
     return fig
 
 
@@ -137,8 +125,7 @@ def scale_up_domains(db: Database, evaluations: Evaluations, layout: Layout) -> 
     ):
         fig, ax = panel(layout, 0.7 + 0.42 * len(systems))
         named_bars(ax, names, heights, colour, layout)
-        ax.set_xlabel(label)
-        ax.grid(True, axis="x")
+        finish_axes(fig, ax, layout, label, grid="x")
         panels.append(fig)
     return tuple(panels)
 
@@ -149,15 +136,12 @@ def tier_drain(db: Database, evaluations: Evaluations, layout: Layout) -> Figure
     seconds = [float(derived.drain_time(r).to("s").magnitude) for r in tiers]  # type: ignore[union-attr]
     sheet = db["claude-opus-4-5"]
     fig, ax = panel(layout, 1.1 + 0.42 * len(tiers))
-    ax.set_xscale("log")
-    ax.set_xlim(min(seconds) / 3, max(seconds) * 3)
     named_bars(ax, [short_name(r, maker="") for r in tiers], seconds, PURPLE, layout)
     for name, colour, dash, label in (
         ("cache_short_duration", VERMILLION, "--", "short prompt-cache lifetime"),
         ("cache_long_duration", ORANGE, "-.", "long prompt-cache lifetime"),
     ):
         ax.axvline(sheet[name].quantity.to("s").magnitude, ls=dash, color=colour, label=label)
-    ax.set_xlabel("capacity ÷ bandwidth (s)")
-    ax.grid(True, axis="x")
-    legend_below(fig, ax, ncols=1)
+    limits = (min(seconds) / 3, max(seconds) * 3)
+    finish_axes(fig, ax, layout, "capacity ÷ bandwidth (s)", xlog=10, xlim=limits, grid="x", legend=1)
     return fig

@@ -37,7 +37,7 @@ from .catalogue.batch import (
 )
 from .catalogue.serving import BALANCED, F_16, G_chips
 from .catalogue.serving import replica as replica_forms
-from .figdraw import Evaluations, chips_named, defining_step, formula_curve, legend_below, si_values, titled
+from .figdraw import Evaluations, chips_named, defining_step, finish_axes, formula_curve, si_values
 from .figstyle import BLUE, GREEN, GREY, INK, ORANGE, PURPLE, VERMILLION, Layout, panel
 
 
@@ -77,13 +77,17 @@ def decode_roofline(db: Database, evaluations: Evaluations, layout: Layout) -> F
     top = float(compute[-1]) * 1.08
     for x, text, colour in ((0.5, "weights set\nthe pace", BLUE), (1.75, "arithmetic\nsets the pace", VERMILLION)):
         ax.text(balanced * x, top * 0.95, text, ha="center", va="top", fontsize=layout.note, color=colour)
-    ax.set_xlim(0, sizes[-1])
-    ax.set_ylim(0, top)
-    ax.set_xlabel("batch (tokens per decode step)")
-    ax.set_ylabel("step time ÷ one read of the weights")
-    titled(fig, ax, f"DeepSeek-V3 in BF16 on {chips_named(rec)}", layout)
-    ax.grid(True)
-    legend_below(fig, ax, ncols=1)
+    finish_axes(
+        fig,
+        ax,
+        layout,
+        "batch (tokens per decode step)",
+        "step time ÷ one read of the weights",
+        title=f"DeepSeek-V3 in BF16 on {chips_named(rec)}",
+        xlim=(0, sizes[-1]),
+        ylim=(0, top),
+        legend=1,
+    )
     return fig
 
 
@@ -117,13 +121,8 @@ def cost_per_token(db: Database, evaluations: Evaluations, layout: Layout) -> tu
             color=GREY,
             label=f"balanced batch, {formatting.claim_quantity(batch.claim, batch.value)}",
         )
-        ax.set_ylabel(label)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("batch (tokens, one per sequence)")
-        titled(fig, ax, f"DeepSeek-V3 on {chips_named(rec, one=True)}: FP8 weights, BF16 KV, served context", layout)
-        ax.grid(True)
-        legend_below(fig, ax, ncols=1)
+        title = f"DeepSeek-V3 on {chips_named(rec, one=True)}: FP8 weights, BF16 KV, served context"
+        finish_axes(fig, ax, layout, "batch (tokens, one per sequence)", label, title=title, xlog=10, ylog=10, legend=1)
         panels.append(fig)
     return tuple(panels)
 
@@ -185,14 +184,10 @@ def serving_context(db: Database, evaluations: Evaluations, layout: Layout) -> t
     replica_title = f"The lecture's batch of {held_text} on the fewest {chips_named(rec)} that hold its KV"
     titles = (f"DeepSeek-V3 on {chips_named(rec)}: FP8 weights and arithmetic, BF16 KV", replica_title, replica_title)
     for (fig, ax), title in zip(figs, titles, strict=True):
-        ax.set_xscale("log")
         ax.axvspan(limit, contexts[-1], color=GREY, alpha=0.16, lw=0, label="no batch balances")
         ax.axvline(served, color=INK, ls="--", lw=0.8, label="DeepSeek's served context")
-        ax.set_xlim(contexts[0], contexts[-1])
-        ax.set_xlabel("context per sequence (tokens)")
-        titled(fig, ax, title, layout)
-        ax.grid(True)
-        legend_below(fig, ax, ncols=2)
+        xlim = (contexts[0], contexts[-1])
+        finish_axes(fig, ax, layout, "context per sequence (tokens)", title=title, xlog=10, xlim=xlim, legend=2)
     return tuple(fig for fig, _ in figs)
 
 
@@ -228,14 +223,10 @@ def step_by_part(db: Database, evaluations: Evaluations, layout: Layout) -> Figu
             xytext=(-4, 0),
             textcoords="offset points",
         )
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("batch (sequences, one token each per step)")
-    ax.set_ylabel("time per step (ms)")
     context_text = formatting.quantity(context, "token", significant=6)
-    titled(fig, ax, f"DeepSeek-V3 on {chips_named(rec, one=True)}, {context_text} of context each", layout)
-    ax.grid(True)
-    legend_below(fig, ax, ncols=1)
+    title = f"DeepSeek-V3 on {chips_named(rec, one=True)}, {context_text} of context each"
+    xlabel = "batch (sequences, one token each per step)"
+    finish_axes(fig, ax, layout, xlabel, "time per step (ms)", title=title, xlog=10, ylog=10, legend=1)
     return fig
 
 
@@ -261,13 +252,9 @@ def kv_against_compute(db: Database, evaluations: Evaluations, layout: Layout) -
         ax.plot(contexts, tokens / threshold, color=colour, ls=dash, label=f"sparse, {blocks} selected block(s)")
     ax.axhline(1, ls=":", lw=1.4, color=INK, label="KV reads take as long as the arithmetic")
     ax.axvline(threshold, ls="--", lw=1.4, color=GREY, label="Gemini's long-context threshold")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("context length (tokens)")
-    ax.set_ylabel("KV-read time ÷ compute time")
-    titled(fig, ax, f"KV cache of {formatting.claim_quantity(kv.claim, kv.value)} for every curve", layout)
-    ax.grid(True)
-    legend_below(fig, ax, ncols=1)
+    title = f"KV cache of {formatting.claim_quantity(kv.claim, kv.value)} for every curve"
+    ylabel = "KV-read time ÷ compute time"
+    finish_axes(fig, ax, layout, "context length (tokens)", ylabel, title=title, xlog=10, ylog=10, legend=1)
     return fig
 
 
@@ -279,10 +266,5 @@ def sparse_attention_cost(db: Database, evaluations: Evaluations, layout: Layout
     for blocks, colour, dash in ((1, VERMILLION, "-."), (16, GREEN, "--")):
         costs = [best_integer_cost(int(c), blocks) for c in contexts]
         ax.plot(contexts, costs, color=colour, ls=dash, label=f"sparse, {blocks} selected block(s), best block size")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("context length (tokens)")
-    ax.set_ylabel("tokens read per query")
-    ax.grid(True)
-    legend_below(fig, ax, ncols=1)
+    finish_axes(fig, ax, layout, "context length (tokens)", "tokens read per query", xlog=10, ylog=10, legend=1)
     return fig

@@ -16,7 +16,7 @@ from .catalogue.pipeline import P as pipeline_stages
 from .catalogue.pipeline import m_mb as micro_batches
 from .catalogue.training import PRETRAIN_FLOP, compute_optimal
 from .compiled import lambdified
-from .figdraw import Evaluations, legend_below, titled
+from .figdraw import Evaluations, finish_axes
 from .figstyle import BLUE, GREEN, GREY, INK, SKY, VERMILLION, Layout, panel
 
 
@@ -36,10 +36,7 @@ def reversible_memory(db: Database, evaluations: Evaluations, layout: Layout) ->
         label="reversible: recomputed backwards",
     )
     ax.axvline(depth_now, ls="--", lw=1.4, color=GREY, label="DeepSeek-V3's depth")
-    ax.set_xlabel("layers")
-    ax.set_ylabel("activations per token (KiB, BF16)")
-    ax.grid(True)
-    legend_below(fig, ax, ncols=1)
+    finish_axes(fig, ax, layout, "layers", "activations per token (KiB, BF16)", legend=1)
     return fig
 
 
@@ -63,11 +60,7 @@ def pipeline_bubble(db: Database, evaluations: Evaluations, layout: Layout) -> t
             micro, bubble(p), color=colour, ls=dash, label=f"{p} stages" + (" (the lecture's)" if p == stages else "")
         )
     left.plot([1], [naive.value], "o", color=VERMILLION, ms=7, label="no micro-batching")
-    left.set_xscale("log", base=2)
-    left.set_xlabel("micro-batches per step")
-    left.set_ylabel("share of the step a stage idles")
-    left.grid(True)
-    legend_below(left_fig, left, ncols=2)
+    finish_axes(left_fig, left, layout, "micro-batches per step", "share of the step a stage idles", xlog=2, legend=2)
     # What the bubble's cure costs: each micro-batch reads the stage's weights again, so a global batch of
     # g balanced batches in m micro-batches keeps the arithmetic busy min(1, g/m) of each stage's turn
     # (pipeline.microbatch-weight-reloads: the batch that hides m weight reads is m balanced batches).
@@ -80,13 +73,17 @@ def pipeline_bubble(db: Database, evaluations: Evaluations, layout: Layout) -> t
         share = working * np.minimum(1.0, g / micro)
         right.plot(micro, share, color=colour, ls=dash, label=f"global batch: {g} balanced batches")
         right.plot([g], [share[micro == g][0]], "o", color=colour, ms=6)
-    right.set_xscale("log", base=2)
-    right.set_ylim(0, 1)
-    right.set_xlabel("micro-batches per step")
-    right.set_ylabel("share of the step doing arithmetic")
-    titled(right_fig, right, f"{stages} stages (the lecture's)", layout)
-    right.grid(True)
-    legend_below(right_fig, right, ncols=1)
+    finish_axes(
+        right_fig,
+        right,
+        layout,
+        "micro-batches per step",
+        "share of the step doing arithmetic",
+        title=f"{stages} stages (the lecture's)",
+        xlog=2,
+        ylim=(0, 1),
+        legend=1,
+    )
     return left_fig, right_fig
 
 
@@ -136,15 +133,11 @@ def lifetime_cost(db: Database, evaluations: Evaluations, layout: Layout) -> Fig
         )
         ax.plot([at], [cost], "o", color=colour, ms=7)
     ax.axvline(n0, ls="--", lw=1.4, color=GREY, label="the lecture's assumed active parameters")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
     # Near the smallest sizes the loss is barely reachable and the token count runs away;
     # show the region around the two minima.
-    ax.set_ylim(training.min() / 2, lifetime.min() * 30)
-    ax.set_xlabel("active parameters")
-    ax.set_ylabel("lifetime FLOP at the same loss")
-    ax.grid(True)
-    legend_below(fig, ax, ncols=1)
+    ylim = (training.min() / 2, lifetime.min() * 30)
+    ylabel = "lifetime FLOP at the same loss"
+    finish_axes(fig, ax, layout, "active parameters", ylabel, xlog=10, ylog=10, ylim=ylim, legend=1)
     return fig
 
 
@@ -171,10 +164,6 @@ def reversible_bf16_error(db: Database, evaluations: Evaluations, layout: Layout
         ax.plot(depths, percent, color=colour, ls=dash, label=label)
     ax.axhline(100, ls=":", lw=1.4, color=INK, label="as large as the inputs themselves")
     ax.axvline(depth_now, ls="--", lw=1.4, color=GREY, label="DeepSeek-V3's depth")
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("layers of the coupling stack")
-    ax.set_ylabel("error of rebuilt inputs\n(% of their RMS, BF16)")
-    ax.grid(True)
-    legend_below(fig, ax, ncols=2)
+    ylabel = "error of rebuilt inputs\n(% of their RMS, BF16)"
+    finish_axes(fig, ax, layout, "layers of the coupling stack", ylabel, xlog=2, ylog=10, legend=2)
     return fig

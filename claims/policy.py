@@ -9,6 +9,7 @@ multiplicative because the lecture's numbers span many orders of magnitude.
 from __future__ import annotations
 
 import enum
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -106,6 +107,7 @@ MARKERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 RANGE = re.compile(r"\d[\d.,]*\s*–\s*\d[\d.,]*")
 
 
+@functools.lru_cache(maxsize=1024)  # a verdict asks for it each time; margins ask thousands of times
 def wording_of(text: str) -> tuple[str, str]:
     """The wording class a quotation selects, and the marker that selected it ("bare": none)."""
     lowered = text.lower()
@@ -153,6 +155,11 @@ class Stated:
 
     def bands(self) -> tuple[tuple[float, float], tuple[float, float] | None]:
         """The (holds, holds roughly) intervals, in the stated unit."""
+        return self._bands
+
+    @functools.cached_property
+    def _bands(self) -> tuple[tuple[float, float], tuple[float, float] | None]:
+        """Computed once per statement: the margin search judges thousands of values against it."""
         w = WORDINGS[self.wording]
         lo = self.low if self.low is not None else self.value
         hi = self.high if self.high is not None else self.value

@@ -30,9 +30,9 @@ from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .citable import Book, BookError, load
+from .citable import Book, BookError
 
-__all__ = ["Book", "BookError", "Citation", "Finding", "Pin", "PinError", "check_files", "check_text", "load_book"]
+__all__ = ["Book", "BookError", "Citation", "Finding", "Pin", "PinError", "check_text"]
 
 #: The characters of a claim ID as written, typos included (the book's own are lower case).
 _ID = r"[A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)+"
@@ -80,11 +80,6 @@ SKIPPED_FOLDERS = frozenset(
         ".ipynb_checkpoints",
     }
 )
-
-
-def load_book(where: str) -> Book:
-    """A ``claims.json`` from a path or an http(s) URL, validated (a BookError, a ValueError, otherwise)."""
-    return load(where)
 
 
 class PinError(ValueError):
@@ -353,11 +348,3 @@ def scan_paths(book: Book, paths: Iterable[Path], excludes: Iterable[str] = ()) 
                 scan.files += 1
                 scan.findings += check_text(book, text, str(file))
     return scan
-
-
-def check_files(book: Book, paths: Iterable[Path], excludes: Iterable[str] = ()) -> list[Finding]:
-    """The findings of :func:`scan_paths`; an unreadable file or folder is an error naming it."""
-    scan = scan_paths(book, paths, excludes)
-    if scan.unreadable:
-        raise OSError(scan.unreadable[0])
-    return scan.findings

@@ -84,12 +84,9 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_js_file("claim-box.js")
     app.add_js_file("calculator.js")
     app.add_js_file("claim-index.js")
-    app.setup_extension("claims.sphinx.collector")
-    app.setup_extension("claims.sphinx.quotes")
+    app.setup_extension("claims.sphinx.speedups")  # the page renderer, work ahead, quotes and collector
     app.setup_extension("claims.sphinx.citations")
     app.setup_extension("claims.sphinx.dependencies")
-    app.setup_extension("claims.sphinx.work_ahead")
-    app.setup_extension("claims.sphinx.writer")
     app.setup_extension("claims.sphinx.unfinished")  # an interrupted build is marked and finished next time
     app.connect("builder-inited", evaluate_for_build)
     app.connect("env-check-consistency", check_every_claim_placed)

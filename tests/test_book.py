@@ -21,11 +21,9 @@ def build(repo: Path, *extra: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    repo = copy_repo(tmp_path_factory.mktemp("book") / "repo")
-    result = build(repo)
-    assert result.returncode == 0, result.stderr
-    return repo
+def built(built_book: Path) -> Path:
+    """The test run's shared build of the book (read only)."""
+    return built_book
 
 
 def test_objects_inv_lists_every_headline_claim(built: Path) -> None:
@@ -70,7 +68,10 @@ def test_claims_json_matches_the_cli_export(built: Path) -> None:
         assert f'id="{fragment}"' in (built / "_build/html" / page).read_text()
 
 
-def test_incremental_build_after_an_hwdb_edit_stays_red_until_pinned(built: Path) -> None:
+@pytest.mark.slow
+def test_incremental_build_after_an_hwdb_edit_stays_red_until_pinned(repo_copy: Path) -> None:
+    built = repo_copy
+    assert build(built).returncode == 0
     toml = built / "hwdb/data/accelerators/h100-sxm.toml"
     original = toml.read_text()
     try:
@@ -98,25 +99,7 @@ def test_incremental_build_after_an_hwdb_edit_stays_red_until_pinned(built: Path
         subprocess.run([sys.executable, "-m", "claims", "pin"], cwd=built, check=True, capture_output=True)
 
 
-def test_unknown_claim_id_in_a_page_fails_the_build(repo_copy: Path) -> None:
-    edit(
-        repo_copy / "book/train.md",
-        "```{claim-chip} serving.train-interval\n```",
-        "```{claim-chip} serving.train-intervals\n```",
-    )
-    result = build(repo_copy)
-    assert result.returncode != 0
-    assert "train.md" in result.stderr
-    assert "unknown claim ID 'serving.train-intervals'" in result.stderr
-
-
-def test_unknown_claim_in_an_inline_role_fails_the_build(repo_copy: Path) -> None:
-    edit(repo_copy / "book/train.md", "{claim-value}`serving.train-interval@a100-sxm`", "{claim-value}`serving.nope`")
-    result = build(repo_copy)
-    assert result.returncode != 0
-    assert "unknown claim ID 'serving.nope'" in result.stderr
-
-
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("replacement", "message"),
     [
@@ -130,14 +113,6 @@ def test_a_broken_statement_table_fails_the_build(repo_copy: Path, replacement: 
     result = build(repo_copy)
     assert result.returncode != 0
     assert message in result.stderr
-
-
-def test_claim_box_on_the_wrong_page_fails_the_build(repo_copy: Path) -> None:
-    with open(repo_copy / "book/rack.md", "a") as handle:
-        handle.write("\n```{claim} serving.train-interval\n```\n")
-    result = build(repo_copy)
-    assert result.returncode != 0
-    assert "its permalink is 'train.html#claim-serving.train-interval'" in result.stderr
 
 
 def test_malformed_hwdb_fails_the_build_naming_file_record_field(repo_copy: Path) -> None:
@@ -178,15 +153,66 @@ BAD_PAGES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(BAD_PAGES))
-def test_bad_page_content_fails_the_build_with_its_location(repo_copy: Path, case: str) -> None:
-    text, expected = BAD_PAGES[case]
-    with open(repo_copy / "book/train.md", "a") as handle:
-        handle.write("\n" + text)
-    result = build(repo_copy)
-    assert result.returncode != 0
-    assert "train.md" in result.stderr
-    assert expected in result.stderr
+#: Mistakes made in the chapters themselves (not appended): (page, the text as written, the mistake, message).
+BAD_EDITS = {
+    "unknown chip claim in a chapter": (
+        "train.md",
+        "```{claim-chip} serving.train-interval\n```",
+        "```{claim-chip} serving.train-intervals\n```",
+        "unknown claim ID 'serving.train-intervals'",
+    ),
+    "unknown claim in an inline role": (
+        "train.md",
+        "{claim-value}`serving.train-interval@a100-sxm`",
+        "{claim-value}`serving.nope-inline`",
+        "unknown claim ID 'serving.nope-inline'",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, list[str], dict[str, str]]:
+    """One build of a copy holding every page mistake at once (``--keep-going`` reports each where it is):
+    its exit status, its stderr lines, and where each case's mistake is (``page.md:LINE``)."""
+    repo = copy_repo(tmp_path_factory.mktemp("broken") / "repo")
+    page = repo / "book/train.md"
+    where: dict[str, str] = {}
+    for case, (name, written, mistake, _) in BAD_EDITS.items():
+        text = (repo / "book" / name).read_text()
+        paragraph = text.rfind("\n\n", 0, text.index(written)) + 2  # an inline role is placed at its paragraph
+        where[case] = f"{name}:{text[:paragraph].count(chr(10)) + 1}"
+        edit(repo / "book" / name, written, mistake)
+    text = page.read_text()
+    for case, (snippet, _) in sorted(BAD_PAGES.items()):
+        text += "\n"
+        where[case] = f"train.md:{text.count(chr(10)) + 1}"
+        text += snippet
+    page.write_text(text)
+    rack = repo / "book/rack.md"
+    where["claim box on the wrong page"] = f"rack.md:{rack.read_text().count(chr(10)) + 2}"
+    with open(rack, "a") as handle:
+        handle.write("\n```{claim} serving.train-interval\n```\n")
+    result = build(repo)
+    return result.returncode, result.stderr.splitlines(), where
+
+
+BROKEN_MESSAGES = {
+    **{case: expected for case, (_, expected) in BAD_PAGES.items()},
+    **{case: expected for case, (*_, expected) in BAD_EDITS.items()},
+    "claim box on the wrong page": "its permalink is 'train.html#claim-serving.train-interval'",
+}
+
+
+@pytest.mark.slow  # one whole-book build
+@pytest.mark.parametrize("case", sorted(BROKEN_MESSAGES))
+def test_bad_page_content_fails_the_build_with_its_location(
+    broken: tuple[int, list[str], dict[str, str]], case: str
+) -> None:
+    status, lines, where = broken
+    assert status != 0
+    at = [line for line in lines if f"/book/{where[case]}: ERROR: " in line]
+    assert at, f"no error at {where[case]}:\n" + "\n".join(lines)
+    assert any(BROKEN_MESSAGES[case] in line for line in at), at
 
 
 def test_every_figure_is_generated_with_alt_text_and_names_a_claim(built: Path) -> None:

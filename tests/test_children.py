@@ -21,8 +21,8 @@ PARENTS = {
         print(worker.process.pid, flush=True)
         time.sleep(60)
     """,
-    # the page writer's child: blocked sending more than a pipe holds to a parent that never reads
-    "writer": """
+    # any forked child blocked sending more than a pipe holds to a parent that never reads
+    "blocked on a pipe": """
         import multiprocessing, os, time
         from claims.sphinx.children import die_with_parent
         def child(parent, sending):

@@ -183,6 +183,7 @@ def _build(repo: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=repo, capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_intersphinx_citation_and_alias_end_to_end(tmp_path: Path) -> None:
     repo = copy_repo(tmp_path / "repo")
     ids = repo / "claims/ids.toml"

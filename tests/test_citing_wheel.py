@@ -1,19 +1,20 @@
-"""Citing the book from a real design-doc repository, with nothing but the installed wheel.
+"""Citing the book from a real design-doc repository, with nothing but the installed wheel: its console
+scripts (``claims cite``, ``claims check-refs``) and the pre-commit hook. The Sphinx extension's cases are in
+tests/test_citing_wheel_sphinx.py.
 
-Every case runs the console scripts (or the Sphinx extension) of a fresh virtual environment holding the
-project's wheel, in a scratch git repository outside the checkout, so nothing is read from the working tree.
-The book "moves" by editing a copy of the claims.json the wheel exports: a value changes (a new content
-version and history entry), a claim is renamed (its old ID becomes an alias) and one is withdrawn.
+Every case runs the console scripts of a fresh virtual environment holding the project's wheel, in a
+scratch git repository outside the checkout, so nothing is read from the working tree. The book "moves" by
+editing a copy of the claims.json the wheel exports (the ``exported_book`` and ``moved_book`` fixtures of
+tests/conftest.py): a value changes (a new content version and history entry), a claim is renamed (its old ID
+becomes an alias) and one is withdrawn.
 """
 
 from __future__ import annotations
 
 import http.server
 import json
-import os
 import re
 import shutil
-import socket
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -22,47 +23,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO
-
-pytestmark = pytest.mark.slow  # a wheel, a virtual environment and nine Sphinx builds
-
-#: Where the book is published, as CLAIMS_BASE_URL or a claims.json's base_url gives it.
-BASE = "https://book.example.org/v/"
-#: The claims that move between the two books: value, rename, withdrawal; and the one a typo misses.
-KV, RENAMED, NEW_NAME, WITHDRAWN, TYPO = (
-    "kv.bytes-per-token",
-    "training.overtraining",
-    "training.over-training",
-    "pricing.decode-premium",
-    "servng.train-interval",
+from conftest import (
+    BASE,
+    KV,
+    NEW_JUDGED,
+    NEW_NAME,
+    NEW_RELEASE,
+    NEW_VERSION,
+    RE_PINNED,
+    REASON,
+    RENAMED,
+    REPO,
+    TYPO,
+    WITHDRAWN,
+    claim_in,
+    closed_port,
+    git_repository,
+    missing_keys,
+    run_scrubbed,
+    script_path,
 )
-REASON = "The price list it read was taken down by its publisher."
-#: The moved book's release, and the content version and value the moved claim has there.
-NEW_RELEASE, NEW_VERSION, NEW_JUDGED = "0.9.0", "0a1b2c3d4e5f", "2,000 B/tok"
-#: A claim whose content version moves in that release with its value and verdict unchanged (a row moved).
-RE_PINNED, RE_PINNED_VERSION = "batch.optimal-size", "5e6f7a8b9c0d"
-#: Settings of the calling environment that would change what the CLI does.
-SCRUBBED = ("CLAIMS_BASE_URL", "READTHEDOCS_CANONICAL_URL", "CLAIMS_JSON")
 
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
-    return {**env, **extra}
-
-
-def _bin(installed: Path, script: str) -> str:
-    return str(installed.parent / script)
-
-
-def _run(command: list[str], cwd: Path, **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=_env(**extra), timeout=300)
-
-
-def _repository(path: Path) -> Path:
-    """An empty design-doc repository (a git one, as a pre-commit hook would see it)."""
-    path.mkdir(parents=True)
-    subprocess.run(["git", "init", "-q", str(path)], check=True, capture_output=True)
-    return path
+pytestmark = pytest.mark.slow  # a wheel, a virtual environment and its console scripts
 
 
 def _write(root: Path, files: dict[str, str]) -> None:
@@ -71,72 +53,16 @@ def _write(root: Path, files: dict[str, str]) -> None:
         (root / name).write_text(text, encoding="utf-8")
 
 
-def _claim(book: dict[str, Any], claim_id: str) -> dict[str, Any]:
-    return next(c for c in book["claims"] if c["id"] == claim_id)
-
-
-def _copy(book: dict[str, Any]) -> dict[str, Any]:
-    copied: dict[str, Any] = json.loads(json.dumps(book))
-    return copied
-
-
 # ---------------------------------------------------------------------------------------------------
-# The book as the wheel exports it, and the book after it moved on
+# The two books (tests/conftest.py) as files, and the commands that read them
 
 
 @pytest.fixture(scope="module")
-def current(installed: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The claims.json the installed wheel exports (run once; every other book is an edited copy)."""
-    run = _run([_bin(installed, "claims"), "export"], tmp_path_factory.mktemp("export"))
-    assert run.returncode == 0, run.stderr
-    book: dict[str, Any] = json.loads(run.stdout)
-    return book
-
-
-@pytest.fixture(scope="module")
-def moved(current: dict[str, Any]) -> dict[str, Any]:
-    """The book one release later: KV's value changed, RENAMED renamed to NEW_NAME, WITHDRAWN withdrawn."""
-    book = _copy(current)
-    date = "2027-02-01"
-    book["release"] = {**book["release"], "version": NEW_RELEASE, "date": date}
-    book["releases"].append({"release": NEW_RELEASE, "date": date})
-    kv = _claim(book, KV)
-    assert not kv["version"].startswith(NEW_VERSION[:8])
-    kv.update(version=NEW_VERSION, judged=NEW_JUDGED, display=NEW_JUDGED, value=2000.0, value_in_stated_unit=2000.0)
-    last = kv["history"][-1]
-    kv["history"].append({**last, "release": NEW_RELEASE, "date": date, "version": NEW_VERSION, "judged": NEW_JUDGED})
-    kv["history"][-1]["value"] = 2000.0
-    batch = _claim(book, RE_PINNED)
-    assert not batch["version"].startswith(RE_PINNED_VERSION[:8])
-    was = batch["history"][-1]  # rows and inputs recorded, as releases after 0.4.0 record them
-    was.update(inputs={"chip-a.hbm_bandwidth": "3.35 TB/s"}, rows={"chip-a": [was["value"], was["verdict"]]})
-    was["rows"]["chip-b"] = [100.0, "holds"]
-    now = {**json.loads(json.dumps(was)), "release": NEW_RELEASE, "date": date, "version": RE_PINNED_VERSION}
-    now["rows"]["chip-b"] = [150.0, "holds"]
-    batch["history"].append(now)
-    batch["version"] = RE_PINNED_VERSION
-    renamed = _claim(book, RENAMED)
-    renamed.update(id=NEW_NAME, aliases=[*renamed["aliases"], RENAMED], permalink=f"c/{NEW_NAME}.html")
-    gone = _claim(book, WITHDRAWN)
-    book["claims"].remove(gone)
-    book["withdrawn"].append(
-        {
-            "id": WITHDRAWN,
-            "reason": REASON,
-            "release": NEW_RELEASE,
-            "permalink": gone["permalink"],
-            "history": gone["history"],
-        }
-    )
-    return book
-
-
-@pytest.fixture(scope="module")
-def books(current: dict[str, Any], moved: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
+def books(exported_book: dict[str, Any], moved_book: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder holding current.json and moved.json."""
     folder = tmp_path_factory.mktemp("books")
-    (folder / "current.json").write_text(json.dumps(current), encoding="utf-8")
-    (folder / "moved.json").write_text(json.dumps(moved), encoding="utf-8")
+    (folder / "current.json").write_text(json.dumps(exported_book), encoding="utf-8")
+    (folder / "moved.json").write_text(json.dumps(moved_book), encoding="utf-8")
     return folder
 
 
@@ -145,13 +71,15 @@ def cite(
     installed: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Callable[[str, bool], subprocess.CompletedProcess[str]]:
     """``claims cite KV --format FORMAT``, with or without CLAIMS_BASE_URL; each run once per module."""
-    cwd = _repository(tmp_path_factory.mktemp("cite") / "repo")
+    cwd = git_repository(tmp_path_factory.mktemp("cite") / "repo")
     done: dict[tuple[str, bool], subprocess.CompletedProcess[str]] = {}
 
     def run(format: str, addressed: bool) -> subprocess.CompletedProcess[str]:
         if (format, addressed) not in done:
             extra = {"CLAIMS_BASE_URL": BASE} if addressed else {}
-            done[format, addressed] = _run([_bin(installed, "claims"), "cite", KV, "--format", format], cwd, **extra)
+            done[format, addressed] = run_scrubbed(
+                [script_path(installed, "claims"), "cite", KV, "--format", format], cwd, **extra
+            )
         return done[format, addressed]
 
     return run
@@ -159,7 +87,7 @@ def cite(
 
 def _check(installed: Path, cwd: Path, *args: str, **env: str) -> tuple[subprocess.CompletedProcess[str], Any]:
     """``claims check-refs --format json ARGS`` in ``cwd``: the run and its parsed report (None if not JSON)."""
-    run = _run([_bin(installed, "claims"), "check-refs", "--format", "json", *args], cwd, **env)
+    run = run_scrubbed([script_path(installed, "claims"), "check-refs", "--format", "json", *args], cwd, **env)
     try:
         report = json.loads(run.stdout)
     except json.JSONDecodeError:
@@ -174,7 +102,7 @@ def _check(installed: Path, cwd: Path, *args: str, **env: str) -> tuple[subproce
 @pytest.mark.parametrize("script", ["claims", "hwdb"])
 def test_console_script_prints_the_release(installed: Path, tmp_path: Path, script: str) -> None:
     release = (REPO / "claims" / "RELEASE").read_text(encoding="utf-8").strip()
-    run = _run([_bin(installed, script), "--version"], tmp_path)
+    run = run_scrubbed([script_path(installed, script), "--version"], tmp_path)
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith(f"{script} {release}"), (run.stdout, run.stderr)  # stdout, as argparse prints it
 
@@ -184,12 +112,12 @@ FORMATS = ["md", "rst", "bibtex", "json"]
 
 @pytest.mark.parametrize("format", FORMATS)
 def test_cite_with_the_base_url_gives_the_absolute_address(
-    cite: Callable[[str, bool], subprocess.CompletedProcess[str]], current: dict[str, Any], format: str
+    cite: Callable[[str, bool], subprocess.CompletedProcess[str]], exported_book: dict[str, Any], format: str
 ) -> None:
     run = cite(format, True)
     assert run.returncode == 0, run.stderr
     assert f"{BASE}c/{KV}.html" in run.stdout
-    release, version = current["release"]["version"], _claim(current, KV)["version"]
+    release, version = exported_book["release"]["version"], claim_in(exported_book, KV)["version"]
     assert f"{release}+{version}" in run.stdout  # pinned to the content version, as check-refs reads it
     assert "CLAIMS_BASE_URL" not in run.stderr
 
@@ -205,13 +133,15 @@ def test_cite_without_the_base_url_writes_no_relative_address(
 
 
 def test_cite_a_mistyped_id_names_the_nearest_not_every_id(
-    installed: Path, tmp_path: Path, current: dict[str, Any]
+    installed: Path, tmp_path: Path, exported_book: dict[str, Any]
 ) -> None:
-    run = _run([_bin(installed, "claims"), "cite", "kv.bytes-per-tokn"], tmp_path)
+    run = run_scrubbed([script_path(installed, "claims"), "cite", "kv.bytes-per-tokn"], tmp_path)
     assert run.returncode == 2
     assert "Traceback" not in run.stderr and run.stdout == ""
     assert KV in run.stderr
-    named = [c["id"] for c in current["claims"] if re.search(rf"(?<![\w.-]){re.escape(c['id'])}(?![\w-])", run.stderr)]
+    named = [
+        c["id"] for c in exported_book["claims"] if re.search(rf"(?<![\w.-]){re.escape(c['id'])}(?![\w-])", run.stderr)
+    ]
     assert 1 <= len(named) <= 5, named
 
 
@@ -256,7 +186,7 @@ class Scan:
 @pytest.fixture(scope="module")
 def scan(installed: Path, books: Path, tmp_path_factory: pytest.TempPathFactory) -> Scan:
     """One check-refs run over a repository holding every document type and every place to skip."""
-    root = _repository(tmp_path_factory.mktemp("scan") / "design-docs")
+    root = git_repository(tmp_path_factory.mktemp("scan") / "design-docs")
     files = {"docs/ordinary.md": ORDINARY, "docs/ordinary.txt": ORDINARY}
     files |= {f"docs/plan.{suffix}": f"# Plan\n{line}\n" for suffix, (line, _) in DOCUMENTS.items()}
     files |= {path: "claim:nope.never-seen\n" for path in NOT_SCANNED.values()}
@@ -300,8 +230,8 @@ def test_the_json_report_counts_files_and_sets_the_status(scan: Scan, books: Pat
 
 
 def test_the_text_report_says_the_same_as_the_json(scan: Scan, installed: Path, books: Path) -> None:
-    command = [_bin(installed, "claims"), "check-refs", ".", "--claims", str(books / "current.json")]
-    run = _run([*command, "--exclude", "vendor"], scan.root)
+    command = [script_path(installed, "claims"), "check-refs", ".", "--claims", str(books / "current.json")]
+    run = run_scrubbed([*command, "--exclude", "vendor"], scan.root)
     assert run.returncode == 1
     expected = sorted(
         f"{f['file']}:{f['line']}:{f['column']}: {f['cited']}: {f['problem']}" for f in scan.report["findings"]
@@ -366,26 +296,26 @@ CASES = {
 def pinned(
     installed: Path,
     books: Path,
-    current: dict[str, Any],
+    exported_book: dict[str, Any],
     cite: Callable[[str, bool], subprocess.CompletedProcess[str]],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, dict[str, Any]]:
     """check-refs over a repository of every case, against the current book and against the moved one."""
-    version = _claim(current, KV)["version"]
+    version = claim_in(exported_book, KV)["version"]
     pins = {
         "v": version,
         "v8": version[:8],
         "v7": version[:7],
         "V": version.upper(),
-        "R": current["release"]["version"],
+        "R": exported_book["release"]["version"],
         "new": NEW_VERSION,
-        "w": _claim(current, WITHDRAWN)["version"],
-        "b": _claim(current, RE_PINNED)["version"],
+        "w": claim_in(exported_book, WITHDRAWN)["version"],
+        "b": claim_in(exported_book, RE_PINNED)["version"],
         "md": cite("md", False).stdout.strip(),
         "md_link": cite("md", True).stdout.strip(),
         "rst_link": cite("rst", True).stdout.strip(),
     }
-    root = _repository(tmp_path_factory.mktemp("pins") / "design-docs")
+    root = git_repository(tmp_path_factory.mktemp("pins") / "design-docs")
     _write(root, {case.path: case.render(pins) for case in CASES.values()})
     reports = {}
     for name in ("current", "moved"):
@@ -432,40 +362,26 @@ def server(books: Path) -> Iterator[str]:
     httpd.server_close()
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
-
-
-def _missing_keys(book: dict[str, Any]) -> dict[str, Any]:
-    broken = _copy(book)
-    del _claim(broken, KV)["version"]
-    del broken["releases"]
-    return broken
-
-
 BAD_SOURCES: dict[str, Callable[[dict[str, Any], str], tuple[str | None, str]]] = {
     "not JSON": lambda book, url: ('{"claims": [', "not valid JSON"),
     "wrong shape": lambda book, url: (json.dumps([book["claims"][0]]), "not a claims.json"),
-    "missing keys": lambda book, url: (json.dumps(_missing_keys(book)), "not a claims.json"),
-    "a URL that is down": lambda book, url: (None, f"http://127.0.0.1:{_closed_port()}/claims.json"),
+    "missing keys": lambda book, url: (json.dumps(missing_keys(book)), "not a claims.json"),
+    "a URL that is down": lambda book, url: (None, f"http://127.0.0.1:{closed_port()}/claims.json"),
     "a URL that is not there": lambda book, url: (None, url + "nothing-here.json"),
 }
 
 
 @pytest.mark.parametrize("name", list(BAD_SOURCES))
 def test_a_bad_claims_json_is_one_line_naming_it_and_exit_2(
-    installed: Path, tmp_path: Path, current: dict[str, Any], server: str, name: str
+    installed: Path, tmp_path: Path, exported_book: dict[str, Any], server: str, name: str
 ) -> None:
-    content, said = BAD_SOURCES[name](current, server)
-    repo = _repository(tmp_path / "repo")
+    content, said = BAD_SOURCES[name](exported_book, server)
+    repo = git_repository(tmp_path / "repo")
     _write(repo, {"plan.md": f"claim:{KV}\n"})
     where = said if content is None else str(repo / "claims.json")
     if content is not None:
         (repo / "claims.json").write_text(content, encoding="utf-8")
-    run = _run([_bin(installed, "claims"), "check-refs", "plan.md", "--claims", where], repo)
+    run = run_scrubbed([script_path(installed, "claims"), "check-refs", "plan.md", "--claims", where], repo)
     assert run.returncode == 2, run.stdout + run.stderr
     assert "Traceback" not in run.stderr and run.stdout == ""
     lines = run.stderr.strip().splitlines()
@@ -474,7 +390,7 @@ def test_a_bad_claims_json_is_one_line_naming_it_and_exit_2(
 
 
 def test_a_published_claims_json_is_checked_against_by_url(installed: Path, tmp_path: Path, server: str) -> None:
-    repo = _repository(tmp_path / "repo")
+    repo = git_repository(tmp_path / "repo")
     _write(repo, {"plan.md": f"claim:{RENAMED}\n"})
     run, report = _check(installed, repo, "plan.md", "--claims", server + "moved.json")
     assert run.returncode == 1 and report is not None, run.stderr
@@ -493,7 +409,7 @@ SOURCES = ["$CLAIMS_JSON", "[tool.claims] json", "--claims over $CLAIMS_JSON", "
 def test_the_book_checked_against_is_the_one_configured(
     installed: Path, tmp_path: Path, books: Path, source: str
 ) -> None:
-    repo = _repository(tmp_path / "repo")
+    repo = git_repository(tmp_path / "repo")
     _write(repo, {"plan.md": f"See claim:{RENAMED}.\n"})  # renamed in the moved book only
     moved = str(books / "moved.json")
     args: list[str] = ["plan.md"]
@@ -520,7 +436,7 @@ def test_the_book_checked_against_is_the_one_configured(
 
 
 # ---------------------------------------------------------------------------------------------------
-# The pre-commit hook and the weight of the Sphinx extension
+# The pre-commit hook
 
 
 #: The tags pre-commit's ``identify`` gives files of these suffixes (from its extensions table).
@@ -553,192 +469,3 @@ def test_the_pre_commit_hook_runs_the_console_script_on_documents_only(installed
         assert IDENTIFY[suffix] & types, suffix
     for suffix in ("py", "yaml", "toml", "json"):
         assert not IDENTIFY[suffix] & types, suffix
-
-
-def test_importing_the_sphinx_extension_loads_no_engine_libraries(installed_sphinx: Path, tmp_path: Path) -> None:
-    code = (
-        "import json, sys; import claims.citing; "
-        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & {'sympy', 'numpy', 'pint', 'matplotlib'})))"
-    )
-    run = _run([str(installed_sphinx), "-X", "importtime", "-c", code], tmp_path)
-    assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout) == []
-    imported = re.findall(r"\|\s+(sympy|numpy|pint)(?:\.|\s*$)", run.stderr, flags=re.MULTILINE)
-    assert imported == []
-
-
-# ---------------------------------------------------------------------------------------------------
-# A design-doc Sphinx project citing the book, built with -W
-
-
-PROJECT = REPO / "tests" / "citing_project"
-WARNING = re.compile(
-    r"^(?P<file>\S+?):(?P<line>\d+): WARNING: (?P<message>.*) \[claims\.(?P<kind>\w+)\]$", re.MULTILINE
-)
-
-
-def _sphinx(
-    installed: Path,
-    tmp_path: Path,
-    book: dict[str, Any] | str,
-    notes: str | None = None,
-    conf: str = "",
-    index: str = "",
-) -> tuple[subprocess.CompletedProcess[str], Path]:
-    """Build the citing project in a scratch repository with -W --keep-going: the run and its output folder."""
-    repo = _repository(tmp_path / "repo")
-    project = repo / "docs"
-    shutil.copytree(PROJECT, project)
-    (project / "claims.json").write_text(book if isinstance(book, str) else json.dumps(book), encoding="utf-8")
-    if notes is not None:
-        (project / "notes.rst").write_text(notes, encoding="utf-8")
-    with (project / "conf.py").open("a", encoding="utf-8") as stream:
-        stream.write(conf)
-    with (project / "index.md").open("a", encoding="utf-8") as stream:
-        stream.write(index)
-    out = repo / "_build" / "html"
-    run = _run([str(installed), "-m", "sphinx", "-W", "--keep-going", "-q", "--no-color", "docs", str(out)], repo)
-    return run, out
-
-
-def _html(out: Path) -> str:
-    return "".join(page.read_text(encoding="utf-8") for page in (out / "index.html", out / "notes.html"))
-
-
-TITLED = "\nOur sizing uses {claim}`our budget <kv.bytes-per-token>` throughout.\n"
-
-
-@pytest.mark.parametrize("where", ["claims_base_url", "the export's base_url"])
-def test_a_current_citing_project_builds_clean_with_absolute_links(
-    installed_sphinx: Path, tmp_path: Path, current: dict[str, Any], where: str
-) -> None:
-    release, version = current["release"]["version"], _claim(current, KV)["version"]
-    notes = f"Notes\n=====\n\nKV: :claim-value:`{KV}@{release}+{version}` and :claim-verdict:`{KV}@{version[:8]}`.\n"
-    book, conf = current, f'claims_base_url = "{BASE}"\n'
-    if where != "claims_base_url":
-        book, conf = {**current, "base_url": BASE}, ""
-    run, out = _sphinx(installed_sphinx, tmp_path, book, notes, conf, TITLED)
-    assert run.returncode == 0, run.stderr
-    assert "WARNING" not in run.stderr
-    html = _html(out)
-    assert f'href="{BASE}c/{KV}.html"' in html and 'href="c/' not in html
-    kv = _claim(current, KV)
-    assert kv["judged"] in html and kv["verdict"] in html
-
-
-def test_an_explicit_title_renders_as_the_link_text(
-    installed_sphinx: Path, tmp_path: Path, current: dict[str, Any]
-) -> None:
-    run, out = _sphinx(installed_sphinx, tmp_path, {**current, "base_url": BASE}, index=TITLED)
-    assert run.returncode == 0, run.stderr
-    index = (out / "index.html").read_text(encoding="utf-8")
-    assert re.search(rf'<a [^>]*href="{re.escape(BASE)}c/{re.escape(KV)}\.html"[^>]*>our budget</a>', index), index
-    assert "&lt;kv.bytes-per-token&gt;" not in index
-
-
-def _problems(current: dict[str, Any]) -> dict[str, str]:
-    """notes.rst and the lines added to index.md: paragraphs over several lines, one problem per line (the
-    stale pin cited twice on its line)."""
-    version = _claim(current, KV)["version"]
-    notes = (
-        "Notes\n=====\n\n"
-        "The plan quotes the book\n"
-        f"as it was: :claim-value:`{KV}@{version}` (:claim:`{KV}@{version}`),\n"
-        f"the old ID :claim:`{RENAMED}`,\n"
-        f"the withdrawn :claim-value:`{WITHDRAWN}`,\n"
-        f"a short pin :claim-verdict:`{KV}@{version[:7]}`,\n"
-        f"and a typo :claim:`{TYPO}`.\n"
-    )
-    index = f"\nIn MyST too, a paragraph\nthat quotes the old budget {{claim-value}}`{KV}@{version[:8]}`.\n"
-    return {"notes.rst": notes, "index.md": index}
-
-
-#: Each problem: its warning's subtype, the page, a phrase on the line that causes it, and one its warning says.
-PROBLEMS = {
-    "stale (reST)": ("stale", "notes.rst", "as it was:", NEW_JUDGED),
-    "stale (MyST)": ("stale", "index.md", "quotes the old budget", NEW_JUDGED),
-    "renamed": ("renamed", "notes.rst", "the old ID", f"renamed to '{NEW_NAME}'"),
-    "withdrawn": ("withdrawn", "notes.rst", "the withdrawn", REASON),
-    "malformed pin": ("pin", "notes.rst", "a short pin", "malformed pin"),
-    "unknown": ("unknown", "notes.rst", "and a typo", "did you mean serving.train-interval"),
-}
-
-
-@dataclass(frozen=True)
-class Built:
-    run: subprocess.CompletedProcess[str]
-    pages: dict[str, str]  # each page's source as built
-    warnings: list[dict[str, str]]
-
-
-@pytest.fixture(scope="module")
-def problems_build(
-    installed_sphinx: Path, tmp_path_factory: pytest.TempPathFactory, current: dict[str, Any], moved: dict[str, Any]
-) -> Built:
-    """The project citing the book as it was, built against the moved book."""
-    added = _problems(current)
-    book = {**moved, "base_url": BASE}
-    run, _ = _sphinx(
-        installed_sphinx, tmp_path_factory.mktemp("problems"), book, added["notes.rst"], "", added["index.md"]
-    )
-    pages = {"notes.rst": added["notes.rst"], "index.md": (PROJECT / "index.md").read_text() + added["index.md"]}
-    return Built(run, pages, [m.groupdict() for m in WARNING.finditer(run.stderr)])
-
-
-@pytest.mark.parametrize("name", list(PROBLEMS))
-def test_each_problem_fails_the_build_with_a_typed_warning_at_the_roles_line(problems_build: Built, name: str) -> None:
-    run = problems_build.run
-    assert run.returncode != 0
-    kind, page, on, says = PROBLEMS[name]
-    line = next(n for n, text in enumerate(problems_build.pages[page].splitlines(), start=1) if on in text)
-    found = [w for w in problems_build.warnings if w["kind"] == kind and Path(w["file"]).name == page]
-    assert [int(w["line"]) for w in found] == [line], run.stderr
-    assert says in found[0]["message"]
-
-
-def test_each_problem_is_reported_once_and_nothing_else_is(problems_build: Built) -> None:
-    run = problems_build.run
-    assert sorted(w["kind"] for w in problems_build.warnings) == sorted(p[0] for p in PROBLEMS.values()), run.stderr
-    assert run.stderr.count("WARNING") == len(PROBLEMS), run.stderr
-    assert "Traceback" not in run.stderr
-
-
-def test_suppress_warnings_silences_stale_pins_only(
-    installed_sphinx: Path, tmp_path: Path, current: dict[str, Any], moved: dict[str, Any]
-) -> None:
-    version = _claim(current, KV)["version"]
-    notes = f"Notes\n=====\n\nKV: :claim-value:`{KV}@{version}` and :claim:`{KV}@{version[:8]}`.\n"
-    conf = 'suppress_warnings = ["claims.stale"]\n'
-    run, out = _sphinx(installed_sphinx, tmp_path, {**moved, "base_url": BASE}, notes, conf)
-    assert run.returncode == 0, run.stderr
-    assert NEW_JUDGED in (out / "notes.html").read_text(encoding="utf-8")  # the current value, not the quoted one
-
-
-def test_no_address_known_is_one_warning_and_no_relative_links(
-    installed_sphinx: Path, tmp_path: Path, current: dict[str, Any]
-) -> None:
-    assert current["base_url"] == ""
-    run, out = _sphinx(installed_sphinx, tmp_path, current)
-    assert run.returncode != 0
-    assert run.stderr.count("[claims.address]") == 1, run.stderr
-    assert run.stderr.count("WARNING") == 1, run.stderr
-    html = _html(out)
-    assert 'href="c/' not in html and _claim(current, KV)["judged"] in html
-
-
-@pytest.mark.parametrize("name", ["not JSON", "missing keys", "a URL that is down"])
-def test_an_unreadable_claims_json_is_one_fetch_warning_and_no_crash(
-    installed_sphinx: Path, tmp_path: Path, current: dict[str, Any], name: str
-) -> None:
-    content = '{"claims": [' if name == "not JSON" else json.dumps(_missing_keys(current))
-    where, conf = "claims.json", ""
-    if name == "a URL that is down":
-        where = f"http://127.0.0.1:{_closed_port()}/claims.json"
-        conf = f'claims_json = "{where}"\n'
-    run, out = _sphinx(installed_sphinx, tmp_path, content, conf=conf)
-    assert run.returncode != 0
-    assert run.stderr.count("[claims.fetch]") == 1 and run.stderr.count("WARNING") == 1, run.stderr
-    assert where in run.stderr
-    for crash in ("Traceback", "please report", "Exception occurred", "Extension error"):
-        assert crash not in run.stderr, run.stderr
-    assert (out / "notes.html").exists()  # the pages still build, their citations unlinked

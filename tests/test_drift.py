@@ -20,6 +20,7 @@ def _used_inputs() -> list[tuple[str, str]]:
     return sorted(keys)
 
 
+@pytest.mark.slow  # 369 full evaluations; `nox -s mutate` makes the same check from the files
 @pytest.mark.parametrize(("record_id", "field"), _used_inputs())
 def test_every_used_input_is_wired_to_a_claim(record_id: str, field: str) -> None:
     """+10 % on one input: some claim drifts, and its message names that input."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml  # type: ignore[import-untyped]
-from conftest import REPO, copy_repo
+from conftest import REPO
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -284,15 +283,9 @@ def test_a_search_has_no_single_value_and_names_its_figures() -> None:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh build of a copy of the book, or the one named by $BOOK_SITE (as the browser tests take it)."""
-    if os.environ.get("BOOK_SITE"):
-        return Path(os.environ["BOOK_SITE"])
-    repo = copy_repo(tmp_path_factory.mktemp("exercises") / "repo")
-    command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-c", ".", "book", "_build/html"]
-    result = subprocess.run(command, cwd=repo, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    return repo / "_build/html"
+def built(built_site: Path) -> Path:
+    """The test run's shared build of the book, or the one named by $BOOK_SITE (as the browser tests take it)."""
+    return built_site
 
 
 @pytest.mark.parametrize("page", CHAPTERS)

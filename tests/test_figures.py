@@ -202,7 +202,8 @@ def test_the_roofline_gives_each_chip_its_own_colour(drawn: Drawn) -> None:
 def test_svg_follows_the_page_theme(evaluations: tuple[hwdb.Database, dict[str, Evaluation]], name: str) -> None:
     db, evs = evaluations
     spec = FIGURES[name]
-    panels = len(panels_of(spec.draw(db, evs)))
+    figure = spec.draw(db, evs)
+    panels = len(panels_of(figure))
     html = spec.render(db, evs)
     assert "currentColor" in html, f"{name}: text and axes must take the page's colour"
     assert INK not in html and PAPER not in html, f"{name}: a sentinel colour was left in"
@@ -210,7 +211,7 @@ def test_svg_follows_the_page_theme(evaluations: tuple[hwdb.Database, dict[str, 
     assert not re.search(r"(fill|stroke): ?#(000000|ffffff)", html), f"{name}: draws in fixed black or white"
     wide, narrow = html.split('<div class="claim-figure-narrow">')
     assert wide.startswith('<div class="claim-figure-wide">') and wide.count("<svg") == narrow.count("<svg") == panels
-    assert render_svg(spec.draw(db, evs)) in wide, f"{name}: the wide layout is not the figure as drawn"
+    assert render_svg(figure) in wide, f"{name}: the wide layout is not the figure as drawn"
     assert len(re.findall(r"<svg data-smallest-text-pt=\"[\d.]+\" ", html)) == 2 * panels
     # The narrow copy is hidden on a wide screen and the wide one on a phone: neither may use the other's
     # definitions (glyphs, markers, clip paths), so the narrow copy's ids are all its own.

@@ -3,23 +3,20 @@ a record ID where a name belongs, a notebook and a box counting inputs different
 figure typed into a chapter instead of taken from a claim.
 
 The built pages come from ``$BOOK_SITE`` (a build folder's ``html``, as for the browser tests) or
-from one build of a scratch copy of the book per session.
+from the test run's one shared build of a scratch copy of the book.
 """
 
 from __future__ import annotations
 
 import html
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from conftest import REPO, copy_repo
+from conftest import REPO
 
 import hwdb
 from claims import formatting
@@ -29,19 +26,9 @@ SKIPPED_PAGES = ("genindex.html", "search.html", "bibliography.html")
 
 
 @pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The built book's HTML folder: $BOOK_SITE where set, else a fresh build of a scratch copy."""
-    given = os.environ.get("BOOK_SITE")
-    if given:
-        path = Path(given)
-        assert (path / "index.html").exists(), f"$BOOK_SITE={given} holds no built book"
-        assert not (path / "BUILD-FAILED.txt").exists(), f"{path} says its last build failed"
-        return path
-    repo = copy_repo(tmp_path_factory.mktemp("glitches") / "repo")
-    command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-c", ".", "book", "_build/html"]
-    result = subprocess.run(command, cwd=repo, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    return repo / "_build/html"
+def site(built_site: Path) -> Path:
+    """The built book's HTML folder: $BOOK_SITE where set, else the test run's shared build."""
+    return built_site
 
 
 class _Text(HTMLParser):

@@ -153,6 +153,7 @@ def test_a_stale_citation_is_answered_with_what_it_quoted(moved: tuple[Path, dic
     assert quoted in str(finding) and _claim(after, "batch.optimal-size")["judged"] in str(finding)
 
 
+@pytest.mark.slow
 def test_the_changelog_page_shows_old_and_new_values(moved: tuple[Path, dict[str, Any], dict[str, Any]]) -> None:
     repo, before, after = moved
     command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-c", ".", "book", "_build/html"]
@@ -164,6 +165,7 @@ def test_the_changelog_page_shows_old_and_new_values(moved: tuple[Path, dict[str
     assert f"{old['judged']} ({old['verdict']}) → {new['judged']} ({new['verdict']})" in page
 
 
+@pytest.mark.slow
 def test_a_claim_changed_without_a_pin_fails_the_build(repo_copy: Path) -> None:
     """Rewording a statement moves no number, so the lock still matches: the history catches it."""
     module = repo_copy / "claims/catalogue/serving.py"

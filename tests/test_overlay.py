@@ -131,6 +131,7 @@ def test_example_overlay_verifies_against_its_own_lock() -> None:
     assert "book/examples/my-accelerator.lock.json" in run.stdout
 
 
+@pytest.mark.slow
 def test_example_overlay_builds_the_book(repo_copy: Path) -> None:
     example = repo_copy / "book/examples/my-accelerator.toml"
     command = ["-m", "sphinx", "-W", "--keep-going", "-q", "-c", ".", "book", "_build/html"]

@@ -24,13 +24,18 @@ from typing import Any
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 
+from . import speedups
+
 #: The oldest generation's threshold while a build runs (CPython's default is 10).
 RARER_FULL_COLLECTIONS = 100
 
 
 def freeze(app: Sphinx, *_: Any) -> None:
     """Take every object alive now out of later collections; on the first call, make full collections rarer
-    (and turn collection on, should ``conf.py`` have turned it off)."""
+    (and turn collection on, should ``conf.py`` have turned it off). Turned off, collection is only turned on."""
+    if not speedups.enabled(app.config, "collector"):
+        gc.enable()
+        return
     if getattr(app, "_claims_gc_thresholds", None) is None:
         gc.enable()
         thresholds = gc.get_threshold()

@@ -81,7 +81,7 @@ def _read_unwritten(app: Sphinx) -> set[str]:
 
 
 def record_writes(app: Sphinx) -> None:
-    """builder-inited (after the page writer is installed): list the pages before writing them."""
+    """builder-inited: list the pages before writing them."""
     if not _html(app):
         return
     builder = app.builder
@@ -117,9 +117,21 @@ def _reading(app: Sphinx, doctree: Any) -> None:
     checkpoint("reading")
 
 
+#: The interruption tests kill a build at "writing" once this many pages are written (some, not all).
+KILL_AFTER_PAGES = 5
+_written = [0]
+
+
+def _writing(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+    _written[0] += 1
+    if _written[0] == KILL_AFTER_PAGES:
+        checkpoint("writing")
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("doctree-read", _reading)
+    app.connect("html-page-context", _writing)
     app.connect("builder-inited", mark_in_progress, priority=100)
-    app.connect("builder-inited", record_writes, priority=900)  # outside the two-process writer
+    app.connect("builder-inited", record_writes, priority=900)
     app.connect("env-get-outdated", outdated)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

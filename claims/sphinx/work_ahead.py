@@ -14,14 +14,14 @@ from typing import Any
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 
-from . import ahead, figure_cache, kernel
+from . import ahead, figure_cache, kernel, speedups
 from .unfinished import checkpoint
 
 
 def start(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
     """env-before-read-docs: fork the children; read the pages that wait on them last."""
     ahead.stop(app)
-    if not ahead.possible(app):
+    if not ahead.possible(app) or not speedups.enabled(app.config, "ahead"):
         return
     waiting: set[str] = set()
     for kind, (pages, tasks) in (
