@@ -84,7 +84,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_js_file("claim-box.js")
     app.add_js_file("calculator.js")
     app.add_js_file("claim-index.js")
-    app.setup_extension("claims.sphinx.speedups")  # the page renderer, work ahead, quotes and collector
+    app.setup_extension("claims.sphinx.speedups")  # work ahead and the collector, behind one switch
     app.setup_extension("claims.sphinx.citations")
     app.setup_extension("claims.sphinx.dependencies")
     app.setup_extension("claims.sphinx.unfinished")  # an interrupted build is marked and finished next time
