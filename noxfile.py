@@ -35,7 +35,7 @@ def tests(session: nox.Session) -> None:
     (``nox -s tests -- -m "not slow"`` leaves out the builds and fresh environments: the quick loop)."""
     install(session, "test", "book")
     if session.venv_backend == "uv":
-        session.install("pip")  # tests/conftest.py builds and installs the wheel with pip, as a user would
+        session.install("pip")  # tests/conftest.py installs the wheel with pip where uv is not on the PATH
     # Many tests build the book in a scratch copy; spread them over the machine's cores.
     session.run(
         "python",
@@ -48,7 +48,7 @@ def tests(session: nox.Session) -> None:
         "-n",
         "auto",
         "--dist",
-        "loadgroup",  # a module's slow tests on one worker: its built copy is built once (tests/conftest.py)
+        "loadgroup",  # a module's tests on one worker: its built copy is built once (tests/conftest.py)
         "--no-loadscope-reorder",  # in the order tests/conftest.py gives: the longest groups first
         *session.posargs,
     )

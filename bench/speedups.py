@@ -2,8 +2,10 @@
 
 For each speed-up (:data:`claims.sphinx.speedups.SPEEDUPS`), a clean build and a rebuild after a model
 edit are timed with every speed-up on and with all but that one, round by round, so both sides see the
-same load. Its share is the part of the build without it that it removes: 1 − (with all) / (without it),
-from the medians. A share under :data:`WORTH` of both builds means it does not pay for its code.
+same load. Every model edit gives the field a value no build has drawn, so only a clean build (of the
+original tree) can find its figures in the store. A speed-up's share is the part of the build without it
+that it removes, 1 − (with all) / (without it), from the medians. A share under :data:`WORTH` of both
+builds means it does not pay for its code.
 """
 
 from __future__ import annotations
@@ -48,9 +50,9 @@ def measure(
     clean: Callable[[], None],
     edit: Callable[[bool], None],
 ) -> list[Saving]:
-    """``build(setting)`` times one build (wall, CPU); ``clean()`` removes the output; ``edit(forward)``
-    makes or undoes the model edit. Each round: a clean build of each side, then a rebuild of each side
-    after the edit (made, or undone: the way back is the same kind of edit)."""
+    """``build(setting)`` times one build (wall, CPU); ``clean()`` removes the output; ``edit(True)`` makes
+    a model edit and ``edit(False)`` puts the original back. Each round: a clean build of each side (of
+    the original tree), then a rebuild of each side after an edit."""
     sides = settings()
     wall: dict[tuple[str, str], list[float]] = {}
     cpu: dict[tuple[str, str], list[float]] = {}
@@ -60,14 +62,14 @@ def measure(
         wall.setdefault((kind, side), []).append(took)
         cpu.setdefault((kind, side), []).append(used)
 
-    for i in range(runs):
+    for _ in range(runs):
         for side in sides:
             clean()
             timed("clean", side)
             build(sides[side])  # settle: a rebuild with nothing changed, so the edit's rebuild starts alike
-            edit(i % 2 == 0)
+            edit(True)
             timed("model edit", side)
-            edit(i % 2 != 0)
+            edit(False)
     return [
         Saving(side, kind, wall[(kind, "all")], wall[(kind, side)], cpu[(kind, "all")], cpu[(kind, side)])
         for kind in ("clean", "model edit")

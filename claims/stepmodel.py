@@ -106,6 +106,11 @@ def step_time(f: Formulas, overlap: str) -> sp.Expr:
     raise ValueError(f"unknown overlap {overlap!r}; known: {', '.join(OVERLAPS)}")
 
 
+#: Bytes of KV cache one chip reads per step, in every layout: each of its B/G sequences' L cached tokens at κ
+#: bytes a token, ρ times (a module constant, so a claim can build on it without deriving the rest).
+KV_READ = rho * B * L * kappa / G
+
+
 @cache
 def formulas(layout: str) -> Formulas:
     """The step's closed forms for ``layout`` ("tp" or "ep"), derived and checked once per process."""
@@ -113,7 +118,7 @@ def formulas(layout: str) -> Formulas:
         raise ValueError(f"unknown parallel layout {layout!r}; known: {', '.join(LAYOUTS)}")
     held_weights = b_w * (sigma * N_ar + N_r / G)
     weights_read = b_w * (sigma * N_ar + N_r * touched(B) / G)
-    kv_read = rho * B * L * kappa / G
+    kv_read = KV_READ
     flops = (c * N_act + A * L) * B / G
     if layout == "tp":
         # Two ring all-reduces of the batch's hidden states per layer; each chip sends 2(G-1)/G of the data.

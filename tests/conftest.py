@@ -99,14 +99,23 @@ SLOW_FIXTURES = {"built_book", "built_site", "installed", "installed_sphinx"}
 VENV_FIXTURES = {"installed", "installed_sphinx"}
 #: The slow groups that take longest (measured: minutes each, on two cores), started first so that neither
 #: worker is left with one of them at the end while the other waits.
-LONGEST_FIRST = ("test_stale_build", "test_interrupted", "test_book", "virtual-environment", "test_withdrawal")
+LONGEST_FIRST = (
+    "test_interrupted",
+    "test_stale_build",
+    "test_stale_build-2",
+    "virtual-environment",
+    "test_withdrawal",
+    "test_history",
+    "test_speedups",
+    "test_book",
+)
 
 
 def _run_order(item: pytest.Item) -> tuple[int, int]:
-    group = item.get_closest_marker("xdist_group")
-    if group is None:
+    if item.get_closest_marker("slow") is None:
         return (1, 0)
-    name = group.args[0]
+    group = item.get_closest_marker("xdist_group")
+    name = group.args[0] if group is not None else ""
     return (0, LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST))
 
 
@@ -114,14 +123,20 @@ def _run_order(item: pytest.Item) -> tuple[int, int]:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark the tests that need a whole-book build or a fresh environment ``slow``; group each module's slow
     tests (``--dist loadgroup``), so a module's built copy is built by one worker only, not by each; and run
-    the slow ones first, longest first, so the quick tests fill the end of the run on both workers."""
+    the slow ones first, longest first, so the quick tests fill the end of the run on both workers. A module
+    whose slow tests are too many for one worker names its groups itself (``xdist_group``), each built copy
+    then built once per group."""
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         if SLOW_FIXTURES & fixtures:
             item.add_marker(pytest.mark.slow)
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
         if item.get_closest_marker("slow") is not None:
             group = "virtual-environment" if VENV_FIXTURES & fixtures else item.path.stem
-            item.add_marker(pytest.mark.xdist_group(group))
+        else:  # a module's quick tests on one worker too: its module-scoped fixtures are made once, not twice
+            group = f"{item.path.stem}:quick"
+        item.add_marker(pytest.mark.xdist_group(group))
     items.sort(key=_run_order)  # stable: within a group, the order of collection
 
 
@@ -166,6 +181,19 @@ def built_site(request: pytest.FixtureRequest) -> Path:
     return site
 
 
+def _install(python: Path, *requirements: str) -> None:
+    """Install into the environment whose Python is ``python``: with uv where it is on the PATH (seconds, from
+    its cache), else with that environment's pip, as a user would."""
+    uv = shutil.which("uv")
+    # uv compiles to bytecode only when asked; pip always does, and every later run imports from it.
+    command = (
+        [uv, "pip", "install", "--compile-bytecode", "--python", str(python)]
+        if uv
+        else [str(python), "-m", "pip", "install"]
+    )
+    subprocess.run([*command, "--quiet", *requirements], check=True, capture_output=True)
+
+
 @pytest.fixture(scope="session")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The Python of a fresh virtual environment with the project's wheel installed (one per test worker,
@@ -174,26 +202,25 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = copy_repo(root / "source")  # built from a copy: the checkout gets no build/ folder
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, source / name)
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(root / "dist"), str(source)],
-        check=True,
-        capture_output=True,
+    uv, dist = shutil.which("uv"), str(root / "dist")
+    wheel_command = (
+        [uv, "build", "--wheel", "--quiet", "--out-dir", dist, str(source)]
+        if uv
+        else [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", dist, str(source)]
     )
+    subprocess.run(wheel_command, check=True, capture_output=True)
     (wheel,) = (root / "dist").glob("lecture_claims-*.whl")
-    subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True, capture_output=True)
+    venv = [uv, "venv", "--quiet", "--python", sys.executable] if uv else [sys.executable, "-m", "venv"]
+    subprocess.run([*venv, str(root / "venv")], check=True, capture_output=True)
     python = root / "venv" / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(wheel)], check=True, capture_output=True)
+    _install(python, str(wheel))
     return python
 
 
 @pytest.fixture(scope="session")
 def installed_sphinx(installed: Path) -> Path:
     """The same environment with Sphinx and MyST added, as a design-doc project citing the book has them."""
-    subprocess.run(
-        [str(installed), "-m", "pip", "install", "--quiet", "sphinx>=9,<10", "myst-parser>=5,<6"],
-        check=True,
-        capture_output=True,
-    )
+    _install(installed, "sphinx>=9,<10", "myst-parser>=5,<6")
     return installed
 
 

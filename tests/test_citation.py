@@ -13,7 +13,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import REPO, copy_repo
+from conftest import BOOK_BUILD, REPO, copy_repo
 
 import hwdb
 from claims import all_claims, evaluate, get_claim, release
@@ -179,7 +179,7 @@ def test_cite_cli_and_absolute_urls(tmp_path: Path) -> None:
 
 
 def _build(repo: Path) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-c", ".", "book", "_build/html"]
+    command = BOOK_BUILD
     return subprocess.run(command, cwd=repo, capture_output=True, text=True)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, copy_repo, edit
+from conftest import BOOK_BUILD, REPO, copy_repo, edit
 
 import hwdb
 from claims import evaluate_all, history, release
@@ -156,7 +156,7 @@ def test_a_stale_citation_is_answered_with_what_it_quoted(moved: tuple[Path, dic
 @pytest.mark.slow
 def test_the_changelog_page_shows_old_and_new_values(moved: tuple[Path, dict[str, Any], dict[str, Any]]) -> None:
     repo, before, after = moved
-    command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-c", ".", "book", "_build/html"]
+    command = BOOK_BUILD
     built = subprocess.run(command, cwd=repo, capture_output=True, text=True)
     assert built.returncode == 0, built.stderr
     page = (repo / "_build/html/changelog.html").read_text()
@@ -172,7 +172,7 @@ def test_a_claim_changed_without_a_pin_fails_the_build(repo_copy: Path) -> None:
     text = module.read_text()
     start = text.index('statement="') + len('statement="')
     module.write_text(text[:start] + "Reworded. " + text[start:])
-    command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-c", ".", "book", "_build/html"]
+    command = BOOK_BUILD
     built = subprocess.run(command, cwd=repo_copy, capture_output=True, text=True)
     assert built.returncode != 0
     assert "changed since release" in built.stderr and "run `python -m claims pin`" in built.stderr

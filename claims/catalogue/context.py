@@ -146,9 +146,7 @@ PER_CACHED_TOKEN = Constant(
 #: KV bytes per token of context: a key and a value per layer and KV head, each a BF16 value.
 _kv_per_token = 2 * layers * kv_heads * d_head * bytes_value * value_per / per_token
 #: The step model's KV read of one sequence on one chip is the cache it holds: L tokens at κ bytes each.
-_kv_bytes = sm.formulas("tp").kv_read.subs(
-    {sm.B: 1, sm.G: 1, sm.rho: 1, sm.L: L_ctx, sm.kappa: _kv_per_token}, simultaneous=True
-)
+_kv_bytes = sm.KV_READ.subs({sm.B: 1, sm.G: 1, sm.rho: 1, sm.L: L_ctx, sm.kappa: _kv_per_token}, simultaneous=True)
 
 HUNDRED_MILLION_KV = Claim(
     id="context.hundred-million-kv",

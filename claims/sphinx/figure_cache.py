@@ -1,10 +1,11 @@
 """A build's figures: kept beside the doctrees with what they read, and drawn ahead in a second process.
 
-**Kept.** A figure's cache entry holds its SVG, a hash of the build's ``claims_fingerprint`` and
-matplotlib's version, and each hwdb key and claim the drawing read with its digest. It is served only
+**Kept.** A figure's cache entry holds its SVG, a hash of the code that draws it
+(:func:`_code_of_drawing`), and each hwdb key and claim the drawing read with its digest. It is served only
 while all of them are unchanged, and its reads are then noted for the page as if it had been drawn:
 a prose edit redraws nothing, and a data edit redraws exactly the figures that show the data. The
-entries live beside the doctrees, so a clean build draws every figure.
+entries live beside the doctrees; a figure with no entry there is looked for in the user-wide store
+(:mod:`claims.sphinx.figure_store`, the ``store`` speed-up) before it is drawn.
 
 **Drawn ahead.** The out-of-date figures of the pages a build is about to read are drawn by a forked
 child (:mod:`claims.sphinx.ahead`), each kept exactly as the page would keep it; a page that shows one
@@ -17,8 +18,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 from collections.abc import Callable, Iterable
-from functools import partial
+from functools import cache, partial
 from importlib.metadata import version
 from pathlib import Path
 
@@ -27,9 +29,10 @@ from sphinx.environment import BuildEnvironment
 
 from hwdb.files import write_cache
 
+from .. import derivation_cache
 from ..figures import FIGURES
 from ..sphinxnodes import build_state
-from . import ahead, dependencies
+from . import ahead, dependencies, figure_store
 
 #: ``{claim-figure} NAME`` (MyST) or ``.. claim-figure:: NAME`` (reST) in a page's source.
 FIGURE_IN_SOURCE = re.compile(r"(?:\{claim-figure\}|\.\. claim-figure::)[ \t]+([\w.-]+)")
@@ -52,23 +55,40 @@ def _entry_path(app: Sphinx, name: str) -> Path:
     return Path(app.doctreedir) / "claim-figures" / f"{name}.json"
 
 
-def _code(app: Sphinx) -> str:
-    return hashlib.sha256(f"{app.config.claims_fingerprint}\0{version('matplotlib')}".encode()).hexdigest()
+@cache
+def _code_of_drawing() -> str:
+    """What a figure is drawn by besides the data it reads: the Python of claims/ and hwdb/, hwdb's unit
+    definitions and the libraries (the derivation cache's key), the registry of claim IDs, matplotlib's
+    version and Python's. Not ``claims_fingerprint``: the release history, the locks and the statement table
+    are in that and no figure shows them, so a pin re-reads every page but redraws no figure."""
+    ids = (derivation_cache.PACKAGE_DIR / "ids.toml").read_bytes()
+    text = f"{derivation_cache.key()}\0{version('matplotlib')}\0{sys.version}\0".encode() + ids
+    return hashlib.sha256(text).hexdigest()
 
 
 def _current(app: Sphinx, name: str) -> tuple[str, list[dependencies.Key]] | None:
-    """The kept SVG and the keys it read, if the entry is still what drawing now would give."""
+    """The kept SVG and the keys it read, if the entry is still what drawing now would give: this build
+    folder's, else the store's (:mod:`claims.sphinx.figure_store`), then kept here too."""
     digests = dependencies.tracking(app).digests
     if digests is None:
         return None
+    code = _code_of_drawing()
     try:
         entry = json.loads(_entry_path(app, name).read_text(encoding="utf-8"))
         reads = [(tuple(key), digest) for key, digest in entry["reads"]]
-        if entry["code"] == _code(app) and all(digests.of(k) == d for k, d in reads):
+        if entry["code"] == code and all(digests.of(k) == d for k, d in reads):
             return str(entry["svg"]), [k for k, _ in reads]
     except (OSError, ValueError, KeyError, TypeError):
         pass  # no usable entry
-    return None
+    stored = figure_store.find(code, name, digests.of) if figure_store.in_use(app) else None
+    if stored is not None:
+        svg, keys = stored
+        _write_entry(app, name, [[list(k), digests.of(k)] for k in keys], svg)
+    return stored
+
+
+def _write_entry(app: Sphinx, name: str, reads: list[list[object]], svg: str) -> None:
+    write_cache(_entry_path(app, name), json.dumps({"code": _code_of_drawing(), "reads": reads, "svg": svg}))
 
 
 def _draw_and_keep(app: Sphinx, name: str, draw: Callable[[], str]) -> tuple[str, set[dependencies.Key]]:
@@ -77,8 +97,10 @@ def _draw_and_keep(app: Sphinx, name: str, draw: Callable[[], str]) -> tuple[str
     with tracked.recorder.capture() as keys:
         svg = draw()
     if tracked.digests is not None:
-        reads = [[list(k), tracked.digests.of(k)] for k in sorted(keys)]
-        write_cache(_entry_path(app, name), json.dumps({"code": _code(app), "reads": reads, "svg": svg}))
+        reads = [(k, tracked.digests.of(k)) for k in sorted(keys)]
+        _write_entry(app, name, [[list(k), d] for k, d in reads], svg)
+        if figure_store.in_use(app):
+            figure_store.keep(_code_of_drawing(), name, reads, svg)
     return svg, keys
 
 

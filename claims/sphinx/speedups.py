@@ -30,6 +30,10 @@ SPEEDUPS = {
         "figures and notebooks of the pages to be read, drawn and run in forked children while the build "
         "reads the other pages",
     ),
+    "store": (
+        "claims.sphinx.figure_store",
+        "figures kept in the user cache by what they show, so a clean build draws only what no build drew",
+    ),
     "collector": (
         "claims.sphinx.collector",
         "Python's cycle collector kept off what the build holds to the end, and its full passes made rarer",
