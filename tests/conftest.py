@@ -146,7 +146,21 @@ def _run_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
-BOOK_BUILD = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-c", ".", "book", "_build/html"]
+#: The book's build as the tests run it: warnings as errors, every error reported, quiet, and never coloured (the
+#: in-process notebook kernel of an earlier test may have left FORCE_COLOR set; the tests read the messages).
+BOOK_BUILD = [
+    sys.executable,
+    "-m",
+    "sphinx",
+    "-W",
+    "--keep-going",
+    "-q",
+    "--no-color",
+    "-c",
+    ".",
+    "book",
+    "_build/html",
+]
 
 
 @pytest.fixture(scope="session")
