@@ -35,6 +35,7 @@ from pathlib import Path
 
 from bench import speedups
 from claims.mutate import _perturb
+from claims.sphinx.speedups import DRAWS_EVERY_FIGURE
 from hwdb.files import write_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,8 +44,6 @@ RESULTS_MD = ROOT / "bench" / "RESULTS.md"
 README = ROOT / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 BOOK_FLAGS = ["-q", "-W", "--keep-going", "-n", "-b", "html"]
-#: A build that draws every figure itself rather than serve it from the user-wide figure store.
-DRAWS_EVERY_FIGURE = ["-D", "claims_speedups=-store"]
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ def main(argv: list[str]) -> None:
     import hwdb
     from claims.registry import all_claims
     from claims.sphinx import dependencies
+    from claims.sphinx.speedups import DRAWS_EVERY_FIGURE
 
     if served:
         tracked = dependencies.track(hwdb.load_from(hwdb.DATA_DIR), dependencies.Recorder(None))
@@ -30,7 +31,7 @@ def main(argv: list[str]) -> None:
         assert all(claim.derivation for claim in all_claims())  # built before the clock starts
         setattr(dependencies, "evaluate_traced", lambda db: evaluated)  # noqa: B010 (patching a module)
     start = time.perf_counter()
-    flags = ["-q", "-W", "--keep-going", "-n", "-b", "html", "-D", "claims_speedups=-store"]  # every figure drawn
+    flags = ["-q", "-W", "--keep-going", "-n", "-b", "html", *DRAWS_EVERY_FIGURE]
     status = build_main([*flags, "-c", str(src), str(src / "book"), str(out)])
     elapsed = time.perf_counter() - start
     if status != 0:

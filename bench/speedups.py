@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from claims.sphinx.speedups import SPEEDUPS
+from claims.sphinx.speedups import SPEEDUPS, option
 
 #: The least share of a clean build or of a model-edit rebuild a speed-up must save to keep its place.
 WORTH = 0.10
@@ -119,8 +119,7 @@ def book_savings(
             "-m",
             "sphinx",
             *flags,
-            "-D",
-            f"claims_speedups={setting}",
+            *option(setting),
             "-c",
             ".",
             "book",

@@ -146,21 +146,11 @@ def _run_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
-#: The book's build as the tests run it: warnings as errors, every error reported, quiet, and never coloured (the
-#: in-process notebook kernel of an earlier test may have left FORCE_COLOR set; the tests read the messages).
-BOOK_BUILD = [
-    sys.executable,
-    "-m",
-    "sphinx",
-    "-W",
-    "--keep-going",
-    "-q",
-    "--no-color",
-    "-c",
-    ".",
-    "book",
-    "_build/html",
-]
+#: Sphinx as the tests run it: warnings as errors, every error reported, quiet, and never coloured (the in-process
+#: notebook kernel of an earlier test may have left FORCE_COLOR set; the tests read the messages). BOOK_BUILD
+#: builds the book with it.
+SPHINX = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "--no-color"]
+BOOK_BUILD = [*SPHINX, "-c", ".", "book", "_build/html"]
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO
+from conftest import REPO, SPHINX
 
 import hwdb
 from claims import evaluate_all
@@ -38,18 +38,7 @@ def _project(tmp_path: Path, export: dict[str, Any], notes: str | None = None) -
 
 
 def _build(project: Path) -> subprocess.CompletedProcess[str]:
-    command = [
-        sys.executable,
-        "-m",
-        "sphinx",
-        "-W",
-        "--keep-going",
-        "-q",
-        "--no-color",
-        str(project),
-        str(project / "_build"),
-    ]
-    return subprocess.run(command, capture_output=True, text=True)
+    return subprocess.run([*SPHINX, str(project), str(project / "_build")], capture_output=True, text=True)
 
 
 def _text(page: Path) -> str:

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 from conftest import BOOK_BUILD, copy_repo, edit
-from test_stale_build import DRAWS_EVERYTHING, TRACKED_EDITS, _differences, _site, _sphinx
+from test_stale_build import TRACKED_EDITS, _differences, _site, _sphinx
 
 from claims.mutate import _perturb
+from claims.sphinx.speedups import DRAWS_EVERY_FIGURE
 from claims.sphinx.unfinished import EXPORTS, KILL_ENV, MARK, UNWRITTEN
 
 pytestmark = pytest.mark.slow
@@ -66,7 +67,7 @@ def _clean_site(built: Path, kind: str, where: Path) -> dict[str, bytes]:
     if kind not in _CLEAN:
         repo = copy_repo(where / "clean-repo")
         _edit(repo, kind)
-        clean = _sphinx(repo, where / "clean", *DRAWS_EVERYTHING)
+        clean = _sphinx(repo, where / "clean", *DRAWS_EVERY_FIGURE)
         assert clean.returncode == 0, clean.stderr
         _CLEAN[kind] = _site(where / "clean")
     return _CLEAN[kind]

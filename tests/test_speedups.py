@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import BOOK_BUILD, copy_repo
 
-from claims.sphinx.speedups import SPEEDUPS, chosen
+from claims.sphinx.speedups import SPEEDUPS, chosen, option
 from hwdb.parsed import cache_root
 
 ALL = frozenset(SPEEDUPS)
@@ -55,7 +55,7 @@ def _build(repo: Path, out: Path, *extra: str, env: dict[str, str] | None = None
 
 def test_an_unknown_speedup_fails_the_build_by_name(tmp_path: Path) -> None:
     repo = copy_repo(tmp_path / "repo")
-    result = _build(repo, tmp_path / "out", "-D", "claims_speedups=-ahead,-gc")
+    result = _build(repo, tmp_path / "out", *option("-ahead,-gc"))
     assert result.returncode != 0
     assert "claims_speedups: not a speed-up: 'gc'" in result.stderr
 
@@ -74,7 +74,7 @@ def test_the_site_is_the_same_byte_for_byte_with_every_speedup_and_with_none(bui
     a clean build of that copy with every speed-up once the store holds its figures: the same files, byte for
     byte. Builds are also deterministic, claims.json included."""
     repo = copy_repo(tmp_path / "repo")
-    result = _build(repo, tmp_path / "none", "-D", "claims_speedups=none")
+    result = _build(repo, tmp_path / "none", *option("none"))
     assert result.returncode == 0, result.stderr
     with_all, with_none = _site(built_book / "_build/html"), _site(tmp_path / "none")
     assert sorted(with_all) == sorted(with_none)

@@ -16,6 +16,7 @@ import pytest
 from conftest import BOOK_BUILD, copy_repo
 
 from claims.mutate import _perturb
+from claims.sphinx.speedups import DRAWS_EVERY_FIGURE
 from claims.sphinx.unfinished import EXPORTS
 
 #: The module's tests fall in two groups, each run by one worker on its own built copy (tests/conftest.py).
@@ -110,11 +111,6 @@ SPARED = {
     "price sheet": {"claims", "index", "explore"},
     "source title": {"claims", "index", "explore"},
 }
-
-
-#: A build to compare with draws every figure itself: the figure store (which serves a drawing by what it
-#: read, as the build folder's own cache does) would otherwise hand it what the build under test drew.
-DRAWS_EVERYTHING = ("-D", "claims_speedups=-store")
 
 
 def _sphinx(repo: Path, out: Path, *extra: str, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
@@ -257,7 +253,8 @@ def test_incremental_build_after_a_data_edit_equals_a_clean_build(tracked: Track
         extra = ("-j", "2") if kind == "price sheet" else ()  # one edit read in parallel: env-merge-info
         incremental = _sphinx(repo, out, *extra)
         reread = {doc for doc, stamp in _read_stamps(out).items() if before.get(doc) != stamp}
-        clean = _sphinx(repo, tmp_path / "clean", *DRAWS_EVERYTHING)
+        # The clean build draws every figure itself: the store would hand it what the build under test drew.
+        clean = _sphinx(repo, tmp_path / "clean", *DRAWS_EVERY_FIGURE)
         assert incremental.returncode == clean.returncode
         if kind in NUMBERS_MOVED:
             assert incremental.returncode != 0, f"{kind}: a pinned number moved and the build is green"

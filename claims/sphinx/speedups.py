@@ -58,6 +58,16 @@ def chosen(value: str) -> frozenset[str]:
     return frozenset(SPEEDUPS) - set(names) if all(removing) else frozenset(names)
 
 
+def option(setting: str) -> list[str]:
+    """The ``sphinx-build`` arguments that give ``claims_speedups`` the value ``setting``."""
+    return ["-D", f"{SWITCH}={setting}"]
+
+
+#: A build that draws every figure itself rather than serve it from the figure store: what the tests compare
+#: a build with, and what the benchmark times as a clean build.
+DRAWS_EVERY_FIGURE = tuple(option("-store"))
+
+
 def enabled(config: Config, name: str) -> bool:
     """Whether the speed-up ``name`` runs in this build (all do where the setting is not registered)."""
     if name not in SPEEDUPS:
