@@ -5,7 +5,8 @@ costs beyond importing its libraries. What a build produces depends only on code
 the engine and the libraries. So each claim's :class:`~claims.derivation.Derivation` is pickled under
 a key that hashes every Python source file of ``claims/`` and ``hwdb/`` with the SymPy, mpmath,
 NumPy and Python versions. Any edit to a derivation (or to anything it could import) changes the
-key, and the next run builds afresh; hwdb data is not in the key because no derivation reads it.
+key, and the next run builds afresh; hwdb data is not in the key because no derivation reads it, nor is
+the Sphinx adapter, which no derivation can import.
 
 Where: ``$CLAIMS_CACHE_DIR``, else ``$XDG_CACHE_HOME/claims``, else ``~/.cache/claims`` (a user
 cache rather than a folder in the checkout: it serves an installed wheel, whose package folder may
@@ -73,14 +74,31 @@ def _versions() -> str:
     return ";".join([*found, f"python={platform.python_version()}", sys.implementation.cache_tag or ""])
 
 
+#: The Sphinx adapter (ARCHITECTURE.md, "Where each job lives"): code no derivation can run, because the engine,
+#: the catalogue and all they import load without Sphinx (rule 3; tests/test_derivation_cache.py checks it). An
+#: edit to a page's box or chip keeps every entry.
+SPHINX_ADAPTER = ("sphinx", "sphinxext.py", "sphinxnodes.py", "hwdb_tables.py", "citing.py")
+
+
+def in_sphinx_adapter(path: Path) -> bool:
+    """Whether a file of ``claims/`` belongs to the Sphinx adapter (:data:`SPHINX_ADAPTER`)."""
+    return path.is_relative_to(PACKAGE_DIR) and path.relative_to(PACKAGE_DIR).parts[0] in SPHINX_ADAPTER
+
+
+def code_digest(digest: Any, files: list[Path]) -> None:
+    """Add each file's path (from the checkout's root) and bytes to ``digest``."""
+    for path in files:
+        digest.update(path.relative_to(PACKAGE_DIR.parent).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+
+
 @cache
 def key() -> str:
-    """A hash of every Python file a derivation could run, and the library versions."""
+    """A hash of every Python file a derivation could run (claims/ but its Sphinx adapter, and hwdb/), hwdb's
+    unit definitions and the library versions."""
     digest = hashlib.sha256(_versions().encode())
     found = (p for folder in (PACKAGE_DIR, HWDB_DIR) for p in folder.rglob("*.py"))
-    files = sorted(p for p in found if "__pycache__" not in p.parts)
-    for path in [*files, HWDB_DIR / "units.txt"]:
-        digest.update(path.relative_to(PACKAGE_DIR.parent).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    files = sorted(p for p in found if "__pycache__" not in p.parts and not in_sphinx_adapter(p))
+    code_digest(digest, [*files, HWDB_DIR / "units.txt"])
     return digest.hexdigest()[:32]
 
 

@@ -102,7 +102,7 @@ def fix_layout(ax: Axes) -> None:
         return
     _FIXED.add(fig)
     plain_log_labels(fig)  # the tick labels the SVG will show, so the layout measured here is the final one
-    fig.canvas.draw()
+    fig.draw_without_rendering()  # the layout is all that is needed here: nothing is rasterised
     fig.set_layout_engine("none")
 
 

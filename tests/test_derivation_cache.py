@@ -152,6 +152,64 @@ def test_editing_a_derivation_changes_the_key_and_rebuilds_it(tmp_path: Path) ->
     assert _probe(repo, cache) == (key, result)
 
 
+#: Everything a derivation or a figure's drawing can run, loaded and run: it must need none of the Sphinx adapter.
+NO_ADAPTER = """
+import sys
+import hwdb
+from claims.registry import all_claims, evaluate_all
+from claims.figures import FIGURES
+db = hwdb.load()
+evaluations = evaluate_all(db)
+for claim in all_claims():
+    claim.build()
+for name in ("scale-up-domains", "decode-roofline", "reversible-memory"):  # one of each family of figures
+    FIGURES[name].render(db, evaluations)
+adapter = ("sphinx", "docutils", "myst_parser", "myst_nb", "claims.sphinx", "claims.sphinxext", "claims.sphinxnodes",
+           "claims.hwdb_tables", "claims.citing")
+print(sorted(m for m in sys.modules if m.split(".")[0] in adapter or m.startswith(adapter)))
+"""
+
+
+def test_no_derivation_or_figure_runs_the_sphinx_adapter() -> None:
+    """Why an edit to the adapter keeps the derivation cache (``SPHINX_ADAPTER``): building every derivation,
+    evaluating every claim and drawing a figure of each family, in a fresh interpreter, loads none of it."""
+    done = subprocess.run([sys.executable, "-c", NO_ADAPTER], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_an_edit_to_the_adapter_keeps_the_derivations_and_redraws_only_for_the_figure_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page's chip is not on the figure path: editing it keeps both keys. The module that notes what a figure
+    read is: editing it keeps the derivations but redraws the figures. A derivation's module changes both."""
+    from claims.sphinx import figure_cache
+
+    repo = copy_repo(tmp_path / "repo")
+    monkeypatch.setattr(derivation_cache, "PACKAGE_DIR", repo / "claims")
+    monkeypatch.setattr(derivation_cache, "HWDB_DIR", repo / "hwdb")
+
+    def keys() -> tuple[str, str]:
+        derivation_cache.key.cache_clear()
+        figure_cache._code_of_drawing.cache_clear()
+        return derivation_cache.key(), figure_cache._code_of_drawing()
+
+    try:
+        derivations, figures = keys()
+        assert repo / "claims/sphinx/tracked.py" in figure_cache.figure_path()
+        assert repo / "claims/sphinx/chip.py" not in figure_cache.figure_path()
+        edit(repo / "claims/sphinx/chip.py", "judged(e)} against the lecture", "judged(e)} set against the lecture")
+        assert keys() == (derivations, figures)
+        (repo / "claims/sphinx/tracked.py").write_text((repo / "claims/sphinx/tracked.py").read_text() + "\n# noted\n")
+        edited = keys()
+        assert edited[0] == derivations and edited[1] != figures
+        edit(repo / "claims/catalogue/serving.py", "result=M / W,", "result=2 * M / W,")
+        assert keys()[0] != derivations
+    finally:
+        monkeypatch.undo()
+        derivation_cache.key.cache_clear()
+        figure_cache._code_of_drawing.cache_clear()
+
+
 def test_a_sympy_upgrade_changes_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
     before = derivation_cache._versions()
     from importlib.metadata import version

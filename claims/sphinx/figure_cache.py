@@ -15,6 +15,7 @@ a figure, the page draws it itself, so an error is reported where it always was.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import re
@@ -57,13 +58,50 @@ def _entry_path(app: Sphinx, name: str) -> Path:
 
 @cache
 def _code_of_drawing() -> str:
-    """What a figure is drawn by besides the data it reads: the Python of claims/ and hwdb/, hwdb's unit
-    definitions and the libraries (the derivation cache's key), the registry of claim IDs, matplotlib's
+    """What a figure is drawn by besides the data it reads: the Python of claims/ and hwdb/ outside the Sphinx
+    adapter, hwdb's unit definitions and the libraries (the derivation cache's key); the adapter's modules that
+    draw a figure, keep it and note what it read (:func:`figure_path`); the registry of claim IDs, matplotlib's
     version and Python's. Not ``claims_fingerprint``: the release history, the locks and the statement table
-    are in that and no figure shows them, so a pin re-reads every page but redraws no figure."""
-    ids = (derivation_cache.PACKAGE_DIR / "ids.toml").read_bytes()
-    text = f"{derivation_cache.key()}\0{version('matplotlib')}\0{sys.version}\0".encode() + ids
-    return hashlib.sha256(text).hexdigest()
+    are in that and no figure shows them, so a pin re-reads every page but redraws no figure. Nor the rest of
+    the adapter: an edit to how a page shows a box or a chip redraws nothing."""
+    digest = hashlib.sha256(f"{derivation_cache.key()}\0{version('matplotlib')}\0{sys.version}\0".encode())
+    derivation_cache.code_digest(digest, figure_path())
+    digest.update((derivation_cache.PACKAGE_DIR / "ids.toml").read_bytes())
+    return digest.hexdigest()
+
+
+def figure_path() -> list[Path]:
+    """This module and every module of the Sphinx adapter it imports, directly or through another (read from
+    their import statements, function-level ones too): the adapter code a kept figure depends on."""
+    found, todo = set(), [derivation_cache.PACKAGE_DIR / "sphinx" / "figure_cache.py"]
+    while todo:
+        path = todo.pop()
+        if path in found:
+            continue
+        found.add(path)
+        todo += [p for p in imported_files(path) if derivation_cache.in_sphinx_adapter(p)]
+    return sorted(found)
+
+
+def imported_files(path: Path) -> list[Path]:
+    """The files of the ``claims`` package that a module's import statements name (relative or absolute)."""
+    package = path.parent
+    root = derivation_cache.PACKAGE_DIR
+    named: list[Path] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.parents[node.level - 2] if node.level > 1 else package
+            elif (node.module or "").split(".")[0] == "claims":
+                base = root.parent
+            else:
+                continue
+            module = base.joinpath(*(node.module or "").split(".")) if node.module else base
+            named += [module, *(module / alias.name for alias in node.names)]
+        elif isinstance(node, ast.Import):
+            named += [root.parent.joinpath(*a.name.split(".")) for a in node.names if a.name.startswith("claims.")]
+    files = [n.with_suffix(".py") for n in named] + [n / "__init__.py" for n in named]
+    return [f for f in files if f.is_file()]
 
 
 def _current(app: Sphinx, name: str) -> tuple[str, list[dependencies.Key]] | None:
