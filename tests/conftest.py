@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from forked_cli import run_module
 from hypothesis import settings
 
 # On CI: no per-example deadline (a busy machine is not a bug) and a fixed example
@@ -153,11 +154,21 @@ SPHINX = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "--no-colo
 BOOK_BUILD = [*SPHINX, "-c", ".", "book", "_build/html"]
 
 
+def can_unshare() -> bool:
+    """Whether ``unshare -n`` can run a command with no network (root and util-linux)."""
+    try:
+        return subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
+    except FileNotFoundError:
+        return False
+
+
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A scratch copy of the book, built once for the whole test run and shared by every worker: for tests
-    that only read a built book (never edit it or build in it). The first worker to ask builds it while the
-    others wait on a lock; a failed build fails every test that asks, with Sphinx's output."""
+    that only read a built book, and as the starting point the tests that edit and rebuild copy (never build
+    in it). The first worker to ask builds it while the others wait on a lock; a failed build fails every test
+    that asks, with Sphinx's output. It is built with the network cut where ``unshare -n`` can cut it
+    (:func:`built_offline` says whether it was), and with one hash seed, as the tests' other builds are."""
     import fcntl
 
     root = _run_root(tmp_path_factory)
@@ -167,11 +178,21 @@ def built_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if not failed.exists() and not (repo / "_build/html/claims.json").exists():
             shutil.rmtree(repo, ignore_errors=True)
             copy_repo(repo)
-            result = subprocess.run(BOOK_BUILD, cwd=repo, capture_output=True, text=True)
+            offline = can_unshare()
+            command = ["unshare", "-n", *BOOK_BUILD] if offline else BOOK_BUILD
+            env = {**os.environ, "PYTHONHASHSEED": "0"}
+            result = subprocess.run(command, cwd=repo, capture_output=True, text=True, env=env)
             if result.returncode != 0:
                 failed.write_text(result.stderr)
+            elif offline:
+                (root / "built-book.offline").touch()
     assert not failed.exists(), failed.read_text()
     return repo
+
+
+def built_offline(built_book: Path) -> bool:
+    """Whether the shared built book was built with the network unreachable."""
+    return (built_book.parent / "built-book.offline").exists()
 
 
 @pytest.fixture(scope="session")
@@ -276,24 +297,12 @@ def _run_fault_row(
 ) -> subprocess.CompletedProcess[str]:
     """One row of a fault table (tests/test_faults.py, tests/test_faults_hwdb.py): ``python -m ARGS`` in
     ``cwd`` with ``env`` over this process's environment, under a timeout so a hang fails the row instead
-    of stalling the run. It must exit with ``status``, say ``says`` (on stdout or stderr; on stderr alone
-    when stdout goes to the file ``stdout_to``) and print no traceback. The run is returned for the
-    table's own further checks."""
-    out = open(stdout_to, "w") if stdout_to else None  # noqa: SIM115
-    try:
-        run = subprocess.run(
-            [sys.executable, "-m", *args],
-            cwd=cwd,
-            stdout=out if out is not None else subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, **(env or {})},
-            timeout=timeout,
-            pass_fds=pass_fds,
-        )
-    finally:
-        if out is not None:
-            out.close()
+    of stalling the run (forked from a warm interpreter where it can be, :mod:`forked_cli`). It must exit with
+    ``status``, say ``says`` (on stdout or stderr; on stderr alone when stdout goes to the file ``stdout_to``)
+    and print no traceback. The run is returned for the table's own further checks."""
+    module, *rest = args
+    environment = {**os.environ, **(env or {})}
+    run = run_module(module, rest, cwd=cwd, env=environment, timeout=timeout, stdout_to=stdout_to, pass_fds=pass_fds)
     said = (run.stdout or "") + run.stderr
     assert run.returncode == status, said
     assert says in said, said

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from conftest import edit
+from forked_cli import run_module
 
 import hwdb
 from claims import all_claims, evaluate_all, lock
@@ -31,9 +32,14 @@ def test_every_used_input_is_wired_to_a_claim(record_id: str, field: str) -> Non
     assert all(f"{record_id}.{field} moved" in str(d) for d in drifts), drifts
 
 
+def _claims(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m claims ARGS`` in a copy of the repository."""
+    return run_module("claims", args, cwd=repo, env=dict(os.environ), timeout=300)
+
+
 def test_verify_cli_fails_on_an_edited_toml_and_names_claim_and_file(repo_copy: Path) -> None:
     edit(repo_copy / "hwdb/data/accelerators/h100-sxm.toml", "value = 3.35\n", "value = 3.9\n")
-    run = subprocess.run([sys.executable, "-m", "claims", "verify"], cwd=repo_copy, capture_output=True, text=True)
+    run = _claims(repo_copy, "verify")
     assert run.returncode == 1
     assert "DRIFT rooflines.hardware-ratio: value moved" in run.stderr
     assert "DRIFT batch.optimal-size: row h100-sxm moved" in run.stderr
@@ -44,8 +50,8 @@ def test_verify_cli_fails_on_an_edited_toml_and_names_claim_and_file(repo_copy: 
 
 def test_pin_then_verify_passes_again(repo_copy: Path) -> None:
     edit(repo_copy / "hwdb/data/accelerators/h100-sxm.toml", "value = 3.35\n", "value = 3.9\n")
-    assert subprocess.run([sys.executable, "-m", "claims", "pin"], cwd=repo_copy).returncode == 0
-    run = subprocess.run([sys.executable, "-m", "claims", "verify"], cwd=repo_copy, capture_output=True, text=True)
+    assert _claims(repo_copy, "pin").returncode == 0
+    run = _claims(repo_copy, "verify")
     assert run.returncode == 0, run.stderr
 
 
@@ -59,6 +65,6 @@ def test_a_claim_missing_from_the_lock_is_drift(tmp_path: Path) -> None:
 
 def test_bad_hwdb_fails_verify_with_file_record_field(repo_copy: Path) -> None:
     edit(repo_copy / "hwdb/data/accelerators/h100-sxm.toml", 'value = 3.35\nunit = "TB/s"\n', "value = 3.35\n")
-    run = subprocess.run([sys.executable, "-m", "claims", "verify"], cwd=repo_copy, capture_output=True, text=True)
+    run = _claims(repo_copy, "verify")
     assert run.returncode == 2
     assert "hwdb/data/accelerators/h100-sxm.toml: record 'h100-sxm': field 'hbm_bandwidth': missing unit" in run.stderr

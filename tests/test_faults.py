@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
+from forked_cli import run_module
 
 Setup = Callable[[Path], None]
 
@@ -176,7 +177,7 @@ CASES: dict[str, Case] = {
 @pytest.fixture(scope="module")
 def export(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = tmp_path_factory.mktemp("export") / "claims.json"
-    made = subprocess.run([sys.executable, "-m", "claims", "export"], cwd=REPO, capture_output=True, text=True)
+    made = run_module("claims", ["export"], cwd=REPO, env=dict(os.environ), timeout=300)
     assert made.returncode == 0, made.stderr
     path.write_text(made.stdout)
     return str(path)
@@ -271,6 +272,6 @@ def test_a_release_file_that_disagrees_is_named_and_repaired_by_a_pin(tmp_path: 
 
     problem = release_file_problem(tmp_path / "claims/history.json")
     assert problem is not None and "says '0.0.1', but the last release in history.json is" in problem
-    run = subprocess.run([sys.executable, "-m", "claims", "pin"], cwd=tmp_path, capture_output=True, text=True)
+    run = run_module("claims", ["pin"], cwd=tmp_path, env=dict(os.environ), timeout=300)
     assert run.returncode == 0 and "RELEASE repaired" in run.stdout, run.stderr
     assert release.read_text() == right

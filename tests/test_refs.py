@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import REPO
+from forked_cli import run_module
 
 import hwdb
 from claims import evaluate_all
@@ -200,8 +200,7 @@ def test_the_schema_refuses_unknown_keys_at_every_level(export: dict[str, Any], 
 
 
 def _check(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "claims", "check-refs", *args]
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, env={**os.environ, **(env or {})})
+    return run_module("claims", ["check-refs", *args], cwd=cwd, env={**os.environ, **(env or {})}, timeout=300)
 
 
 @pytest.fixture(scope="module")

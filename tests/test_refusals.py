@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from conftest import REPO
+from forked_cli import run_module
 
 import hwdb
 from claims import citation, evaluate_all, lock
@@ -27,9 +28,7 @@ SHOW = ("show", "serving.worst-case-wait")
 
 def _cli(module: str, *args: str) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "HWDB_OVERLAY": ""}
-    return subprocess.run(
-        [sys.executable, "-m", module, *args], cwd=REPO, capture_output=True, text=True, env=environment, timeout=120
-    )
+    return run_module(module, args, cwd=REPO, env=environment, timeout=120)
 
 
 @pytest.fixture(scope="module")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from conftest import REPO
+from forked_cli import run_module
 
 import hwdb
 from claims import evaluate, get_claim
@@ -51,7 +52,7 @@ def test_nonlinear_elasticity_comes_from_the_closed_form() -> None:
 
 
 def _show(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "claims", "show", *args], cwd=REPO, capture_output=True, text=True)
+    return run_module("claims", ["show", *args], cwd=REPO, env=dict(os.environ), timeout=300)
 
 
 def test_what_if_set_rederives_with_numbers_substituted() -> None:

@@ -11,9 +11,10 @@ import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import BOOK_BUILD, copy_repo
+from conftest import BOOK_BUILD, built_offline, can_unshare
 
 from claims.mutate import _perturb
 from claims.sphinx.speedups import DRAWS_EVERY_FIGURE
@@ -64,19 +65,13 @@ def _figure(html: str, name: str) -> str:
     return html[html.index(f'id="figure-{name}"') :].split("</svg>")[0]
 
 
-def _can_unshare() -> bool:
-    try:
-        return subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
-    except FileNotFoundError:
-        return False
-
-
 @pytest.mark.slow
 @FIRST
-@pytest.mark.skipif(not _can_unshare(), reason="needs `unshare -n` (root, util-linux) to cut the network")
+@pytest.mark.skipif(not can_unshare(), reason="needs `unshare -n` (root, util-linux) to cut the network")
 def test_book_builds_with_the_network_unreachable(tracked: Tracked) -> None:
-    # The module's first build ran in a network namespace of its own, loopback down too: nothing was
-    # reachable. The notebooks run on an in-process kernel, so not even 127.0.0.1 is needed.
+    # The shared built book, which this module's copies start from, was built in a network namespace of its
+    # own, loopback down too: nothing was reachable. The notebooks run on an in-process kernel, so not even
+    # 127.0.0.1 is needed.
     assert tracked.offline
     html = tracked.site["rooflines.html"].decode()
     assert "cdn." not in html and "https://cdn" not in html
@@ -113,8 +108,8 @@ SPARED = {
 }
 
 
-def _sphinx(repo: Path, out: Path, *extra: str, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
-    command = [*prefix, *BOOK_BUILD[:-1], str(out), *extra]
+def _sphinx(repo: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    command = [*BOOK_BUILD[:-1], str(out), *extra]
     # One hash seed for every build: a page that iterates a set must not differ between processes.
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     return subprocess.run(command, cwd=repo, capture_output=True, text=True, env=env)
@@ -208,12 +203,11 @@ class Tracked:
 
 
 @pytest.fixture(scope="module")
-def tracked(tmp_path_factory: pytest.TempPathFactory) -> Tracked:
-    repo = copy_repo(tmp_path_factory.mktemp("tracked") / "repo")
-    offline = _can_unshare()
-    first = _sphinx(repo, repo / "_build/html", prefix=("unshare", "-n") if offline else ())
-    assert first.returncode == 0, first.stderr
-    return Tracked(repo, _site(repo / "_build/html"), offline)
+def tracked(built_book: Path, tmp_path_factory: pytest.TempPathFactory) -> Tracked:
+    """A copy of the shared built book (its clean build, no build of its own), for each group to edit."""
+    repo = tmp_path_factory.mktemp("tracked") / "repo"
+    shutil.copytree(built_book, repo, symlinks=True)
+    return Tracked(repo, _site(repo / "_build/html"), built_offline(built_book))
 
 
 #: Each kind of edit, in the group that runs it (the two groups take about as long).
@@ -271,7 +265,7 @@ def test_incremental_build_after_a_data_edit_equals_a_clean_build(tracked: Track
         if kind == "accelerator field":
             page = "train.html"  # a generated figure shows the new data
             assert _figure(got[page].decode(), "drain-time") != _figure(base[page].decode(), "drain-time")
-            _stays_red_until_pinned(repo, out)
+            _stays_red_until_pinned(repo, out, json.loads(base["claims.json"]))
     finally:
         for name, (data, stat) in originals.items():
             (repo / name).write_bytes(data)
@@ -291,9 +285,10 @@ def _refuses_to_publish(out: Path) -> None:
     assert "Do not publish" in (out / "BUILD-FAILED.txt").read_text()
 
 
-def _stays_red_until_pinned(repo: Path, out: Path) -> None:
+def _stays_red_until_pinned(repo: Path, out: Path, before: dict[str, Any]) -> None:
     """After the accelerator edit: a second incremental build does not forget the failure; once pinned, the
-    build is green and its export agrees with its pages."""
+    build is green, its export agrees with its pages, and the changelog page shows the new release with each
+    moved claim's old and new value and verdict (``before``: the first build's export)."""
     again = _sphinx(repo, out)
     assert again.returncode != 0
     assert "batch.optimal-size" in again.stderr and "h100-sxm.hbm_bandwidth moved" in again.stderr
@@ -310,6 +305,13 @@ def _stays_red_until_pinned(repo: Path, out: Path) -> None:
     h100 = next(r for r in ratio["rows"] if r["record"] == "h100-sxm")
     assert h100["value"] == pytest.approx(989.5e12 * 2 / (2 * bandwidth * 1e12))  # the export agrees with the pages
     assert f"{bandwidth:.4g} TB/s" in (out / "rooflines.html").read_text()
+    changelog = (out / "changelog.html").read_text()
+    assert f"Release {exported['release']['version']}" in changelog and "Value or verdict moved" in changelog
+    old = {c["id"]: c for c in before["claims"]}
+    moved = [(old[c["id"]], c) for c in exported["claims"] if c["id"] in old and c["judged"] != old[c["id"]]["judged"]]
+    assert moved, "the edit moved no claim's value"
+    for was, now in moved:
+        assert f"{was['judged']} ({was['verdict']}) → {now['judged']} ({now['verdict']})" in changelog, now["id"]
 
 
 @pytest.mark.slow
